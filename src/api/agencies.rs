@@ -1,0 +1,265 @@
+//! `/api/v1/agencies`: the agency tree and per-agency topic taxonomies; `/api/v1/me`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{json_body, Auth};
+use super::problem::Problem;
+use crate::db::agencies::{self, AgencyRow};
+use crate::db::Db;
+use crate::domain::role::{Principal, Role, Scope};
+use crate::error::AppError;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AgencyResponse {
+    pub code: String,
+    pub name: String,
+    /// Code of the parent agency (null for a root such as a city).
+    pub parent: Option<String>,
+    /// Codes from the root down to this agency, e.g. `/PJ/PJ-XLT/`.
+    pub path: String,
+    /// The disclosure office's mailbox.
+    pub email: Option<String>,
+}
+
+fn agency_response(row: AgencyRow) -> AgencyResponse {
+    let codes: Vec<&str> = row.path.trim_matches('/').split('/').collect();
+    let parent = codes.len().checked_sub(2).map(|i| codes[i].to_owned());
+    AgencyResponse {
+        code: row.code,
+        name: row.name,
+        parent,
+        path: row.path,
+        email: row.email,
+    }
+}
+
+/// Agencies in your scope, in tree order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies",
+    tag = "agencies",
+    responses(
+        (status = 200, description = "Agencies", body = Vec<AgencyResponse>),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    let root = user.scope_path().map(str::to_owned);
+    let rows = db
+        .run(move |conn| agencies::list(conn, root.as_deref()))
+        .await?;
+    Ok(HttpResponse::Ok().json(rows.into_iter().map(agency_response).collect::<Vec<_>>()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgency {
+    /// Short code: A-Z, 0-9 and '-', starting with a letter (used in tracking numbers).
+    pub code: String,
+    pub name: String,
+    /// Code of the parent agency; omit for a root.
+    #[serde(default)]
+    pub parent: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// Add an agency (administrators; a scoped administrator only within their subtree).
+#[utoipa::path(
+    post,
+    path = "/api/v1/agencies",
+    tag = "agencies",
+    request_body(content = NewAgency, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = AgencyResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator of that subtree", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Code already taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    req: HttpRequest,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    require_admin(&user)?;
+    let new: NewAgency = json_body(&req, &body)?;
+    if new.parent.is_none() && user.scope != Scope::Global {
+        return Err(AppError::Forbidden(
+            "only a global administrator can add a root agency".into(),
+        ));
+    }
+    let row = db
+        .run(move |conn| {
+            if let Some(parent) = &new.parent {
+                let p = agencies::find_by_code(conn, parent)?.ok_or_else(|| {
+                    AppError::validation("parent", format!("no agency has code `{parent}`"))
+                })?;
+                if !user.covers(&p.path) {
+                    return Err(AppError::Forbidden(format!(
+                        "agency `{parent}` is outside your scope"
+                    )));
+                }
+            }
+            agencies::create(
+                conn,
+                &new.code,
+                &new.name,
+                new.parent.as_deref(),
+                new.email.as_deref(),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(agency_response(row)))
+}
+
+fn require_admin(user: &Principal) -> Result<(), AppError> {
+    if user.role.can_administer() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "the {} role cannot administer agencies",
+            user.role
+        )))
+    }
+}
+
+/// Loads an agency in the caller's scope (404 otherwise).
+async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
+    let wanted = code.to_owned();
+    let found = db
+        .run(move |conn| agencies::find_by_code(conn, &wanted))
+        .await?;
+    found
+        .filter(|a| user.covers(&a.path))
+        .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TopicResponse {
+    pub code: String,
+    /// Label as printed in reports, e.g. 城建环保类.
+    pub label: String,
+    /// The agency whose taxonomy defines it (this one or an ancestor).
+    pub defined_by: String,
+}
+
+/// Topics usable for this agency's cases: its own and those inherited from its parents.
+#[utoipa::path(
+    get,
+    path = "/api/v1/agencies/{code}/topics",
+    tag = "agencies",
+    params(("code" = String, Path, description = "Agency code")),
+    responses(
+        (status = 200, description = "Topics", body = Vec<TopicResponse>),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn topics(
+    path: web::Path<String>,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let agency = visible_agency(&db, &user, &path).await?;
+    let topics = db
+        .run(move |conn| agencies::topics_for(conn, &agency))
+        .await?;
+    let body: Vec<TopicResponse> = topics
+        .into_iter()
+        .map(|t| TopicResponse {
+            code: t.code,
+            label: t.label,
+            defined_by: t.defined_by,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopicInput {
+    pub label: String,
+}
+
+/// Define or relabel a topic in an agency's taxonomy (administrators).
+#[utoipa::path(
+    put,
+    path = "/api/v1/agencies/{code}/topics/{topic}",
+    tag = "agencies",
+    params(("code" = String, Path, description = "Agency code"), ("topic" = String, Path, description = "Topic code (a-z, 0-9, '_', '-')")),
+    request_body(content = TopicInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Stored", body = TopicResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put_topic(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    require_admin(&user)?;
+    let (code, topic) = path.into_inner();
+    let input: TopicInput = json_body(&req, &body)?;
+    let agency = visible_agency(&db, &user, &code).await?;
+    let row = db
+        .run(move |conn| agencies::put_topic(conn, &agency, &topic, &input.label))
+        .await?;
+    Ok(HttpResponse::Ok().json(TopicResponse {
+        code: row.code,
+        label: row.label,
+        defined_by: code,
+    }))
+}
+
+/// Who the token belongs to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    /// Root of the user's agency scope; null for a global administrator.
+    pub agency: Option<String>,
+}
+
+/// The caller's identity, role and scope.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "users",
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn me(Auth(user): Auth) -> HttpResponse {
+    let agency = match &user.scope {
+        Scope::Global => None,
+        Scope::Subtree { agency_code, .. } => Some(agency_code.clone()),
+    };
+    HttpResponse::Ok().json(MeResponse {
+        user_id: user.user_id,
+        name: user.name,
+        role: user.role,
+        agency,
+    })
+}

@@ -1,0 +1,430 @@
+//! `/api/v1/cases`: intake, reads, list, event log.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{idempotency_key, json_body, query, Auth};
+use super::problem::Problem;
+use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered};
+use crate::db::{agencies, Db};
+use crate::domain::case::CaseState;
+use crate::domain::events::CaseEvent;
+use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis, Regime};
+use crate::domain::masking::mask_applicant;
+use crate::domain::role::Principal;
+use crate::error::AppError;
+
+/// A case as the API shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseResponse {
+    pub id: uuid::Uuid,
+    /// Per-agency, per-year number, e.g. `PJ-2015-00042`.
+    pub tracking_number: String,
+    /// Code of the agency handling the case.
+    pub agency: String,
+    pub state: CaseState,
+    pub regime: Regime,
+    pub channel: Channel,
+    pub arrived_at: DateTime<Utc>,
+    /// The statutory receipt date (收到申请之日).
+    pub received_on: NaiveDate,
+    pub receipt_basis: ReceiptBasis,
+    pub receipt_evidence: Option<String>,
+    pub applicant: Applicant,
+    /// True when the applicant's ID number, phone, email and address are shown masked.
+    pub personal_data_masked: bool,
+    pub description: String,
+    pub delivery_form: DeliveryForm,
+    pub topic: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Number of events folded into this case; changes whenever the case does.
+    pub version: i32,
+}
+
+impl CaseResponse {
+    fn from_record(
+        record: &CaseRecord,
+        show_personal_data: bool,
+    ) -> Result<CaseResponse, AppError> {
+        let v = record.view()?;
+        let id = uuid::Uuid::parse_str(&v.id).map_err(AppError::internal)?;
+        Ok(CaseResponse {
+            id,
+            tracking_number: v.tracking_number,
+            agency: v.agency,
+            state: v.state,
+            regime: v.regime,
+            channel: v.channel,
+            arrived_at: v.arrived_at,
+            received_on: v.received_on,
+            receipt_basis: v.receipt_basis,
+            receipt_evidence: v.receipt_evidence,
+            applicant: if show_personal_data {
+                v.applicant
+            } else {
+                mask_applicant(&v.applicant)
+            },
+            personal_data_masked: !show_personal_data,
+            description: v.description,
+            delivery_form: v.delivery_form,
+            topic: v.topic,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+            version: v.version,
+        })
+    }
+}
+
+fn etag(record: &CaseRecord) -> String {
+    format!("\"{}-{}\"", record.row.id, record.row.last_event_seq)
+}
+
+/// Register a new request (登记).
+///
+/// The statutory receipt date is derived from the channel when `received_on` is omitted
+/// (Regulation 2019 Art. 31). An `Idempotency-Key` makes retries safe: the same key with the same
+/// body returns the first response and creates nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases",
+    tag = "cases",
+    request_body(content = IntakeInput, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried intake return the first response")),
+    responses(
+        (status = 201, description = "Registered", body = CaseResponse),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role or agency scope does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    req: HttpRequest,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    if !user.role.can_register() {
+        return Err(AppError::Forbidden(format!(
+            "the {} role cannot register requests",
+            user.role
+        )));
+    }
+    let idempotency = idempotency_key(&req, &body)?;
+    let input: IntakeInput = json_body(&req, &body)?;
+    let intake = input.validate(Utc::now())?;
+    let show = user.role.sees_personal_data();
+    let outcome = db
+        .run(move |conn| {
+            let agency = agencies::find_by_code(conn, &intake.agency)?.ok_or_else(|| {
+                AppError::validation("agency", format!("no agency has code `{}`", intake.agency))
+            })?;
+            if !user.covers(&agency.path) {
+                return Err(AppError::Forbidden(format!(
+                    "agency `{}` is outside your scope",
+                    agency.code
+                )));
+            }
+            if let Some(topic) = &intake.topic {
+                if !agencies::topics_for(conn, &agency)?
+                    .iter()
+                    .any(|t| &t.code == topic)
+                {
+                    return Err(AppError::validation(
+                        "topic",
+                        format!(
+                            "`{topic}` is not in the topic taxonomy of `{}` or its parent agencies",
+                            agency.code
+                        ),
+                    ));
+                }
+            }
+            cases::register(
+                conn,
+                &user,
+                &agency,
+                intake,
+                idempotency.as_ref(),
+                |record| {
+                    serde_json::to_string(&CaseResponse::from_record(record, show)?)
+                        .map_err(AppError::internal)
+                },
+            )
+        })
+        .await?;
+    Ok(match outcome {
+        Registered::Created { record, body } => HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/api/v1/cases/{}", record.row.id)))
+            .insert_header((header::ETAG, etag(&record)))
+            .content_type("application/json")
+            .body(body),
+        Registered::Replayed { status, body } => HttpResponse::build(
+            actix_web::http::StatusCode::from_u16(status)
+                .unwrap_or(actix_web::http::StatusCode::CREATED),
+        )
+        .insert_header(("Idempotent-Replayed", "true"))
+        .content_type("application/json")
+        .body(body),
+    })
+}
+
+/// Loads a case the caller may see; 404 for unknown ids and for cases outside the caller's scope
+/// (so that ids of other agencies' cases are not confirmed).
+async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<CaseRecord, AppError> {
+    let not_found = || AppError::NotFound(format!("no case with id `{id}`"));
+    let id = uuid::Uuid::parse_str(id)
+        .map_err(|_| not_found())?
+        .to_string();
+    let record = db
+        .run(move |conn| cases::find(conn, &id))
+        .await?
+        .ok_or_else(not_found)?;
+    if !user.covers(&record.agency_path) {
+        return Err(not_found());
+    }
+    Ok(record)
+}
+
+/// Read one case.
+///
+/// Roles that work cases (clerk, handler, approver, admin) see the applicant's personal data in
+/// full; the statistician sees it masked.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}",
+    tag = "cases",
+    params(("id" = uuid::Uuid, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "The case", body = CaseResponse, headers(("ETag" = String, description = "Changes whenever the case changes"))),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    path: web::Path<String>,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let record = visible_case(&db, &user, &path).await?;
+    let response = CaseResponse::from_record(&record, user.role.sees_personal_data())?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(&record)))
+        .json(response))
+}
+
+/// Filters and paging for the case list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Agency code; cases of that agency and (with `subtree`, the default) all agencies below it.
+    pub agency: Option<String>,
+    /// Include the agency's sub-agencies (default true).
+    pub subtree: Option<bool>,
+    pub state: Option<CaseState>,
+    pub channel: Option<Channel>,
+    /// Receipt date on or after (YYYY-MM-DD).
+    pub received_from: Option<NaiveDate>,
+    /// Receipt date on or before (YYYY-MM-DD).
+    pub received_to: Option<NaiveDate>,
+    /// Text contained in the description or the applicant's name (case-insensitive).
+    pub q: Option<String>,
+    /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of cases, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseResponse>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn encode_cursor(id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+        .map(|id| id.to_string())
+        .ok_or_else(|| AppError::validation("cursor", "is not a cursor this service issued"))
+}
+
+/// List cases in your scope. Personal data is always masked in lists.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "cases",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of cases", body = CaseList),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Agency outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    req: HttpRequest,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let params: ListParams = query(&req)?;
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::validation("limit", "must be between 1 and 200"));
+    }
+    if let (Some(from), Some(to)) = (params.received_from, params.received_to) {
+        if from > to {
+            return Err(AppError::validation(
+                "received_from",
+                "must not be after received_to",
+            ));
+        }
+    }
+    let text = params
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
+    if let Some(q) = &text {
+        if q.chars().count() > 200 || q.contains('\0') {
+            return Err(AppError::validation(
+                "q",
+                "must be at most 200 characters, without NUL",
+            ));
+        }
+    }
+    let before_id = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let mut filter = CaseFilter {
+        state: params.state,
+        channel: params.channel,
+        received_from: params.received_from,
+        received_to: params.received_to,
+        text,
+        before_id,
+        limit: limit + 1,
+        ..CaseFilter::default()
+    };
+    let scope_path = user.scope_path().map(str::to_owned);
+    let agency = params.agency.clone();
+    let subtree = params.subtree.unwrap_or(true);
+    let mut records = db
+        .run(move |conn| {
+            match agency {
+                Some(code) => {
+                    let a = agencies::find_by_code(conn, &code)?.ok_or_else(|| {
+                        AppError::validation("agency", format!("no agency has code `{code}`"))
+                    })?;
+                    if !user.covers(&a.path) {
+                        return Err(AppError::Forbidden(format!(
+                            "agency `{code}` is outside your scope"
+                        )));
+                    }
+                    if subtree {
+                        filter.agency_path = Some(a.path);
+                    } else {
+                        filter.agency_exact = Some(a.path);
+                    }
+                }
+                None => filter.agency_path = scope_path,
+            }
+            cases::list(conn, &filter)
+        })
+        .await?;
+    let next_cursor = if records.len() as i64 > limit {
+        records.truncate(limit as usize);
+        records.last().map(|r| encode_cursor(&r.row.id))
+    } else {
+        None
+    };
+    let items = records
+        .iter()
+        .map(|r| CaseResponse::from_record(r, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
+}
+
+/// One entry of a case's append-only event log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventResponse {
+    pub seq: i32,
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The user who caused it (null for system events).
+    pub actor_id: Option<String>,
+    /// What happened (shape depends on `kind`). Personal data is masked for roles that do not need it.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// Hash of the previous event (64 zeros for the first).
+    pub prev_hash: String,
+    /// SHA-256 over this event and `prev_hash`.
+    pub hash: String,
+}
+
+fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventResponse, AppError> {
+    let payload =
+        match CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
+            CaseEvent::Received(mut intake) if !show_personal_data => {
+                intake.applicant = mask_applicant(&intake.applicant);
+                serde_json::to_value(intake).map_err(AppError::internal)?
+            }
+            _ => serde_json::from_str(&row.payload).map_err(AppError::internal)?,
+        };
+    Ok(EventResponse {
+        seq: row.seq,
+        kind: row.kind,
+        occurred_at: row.occurred_at.and_utc(),
+        actor_id: row.actor_id,
+        payload,
+        prev_hash: row.prev_hash,
+        hash: row.hash,
+    })
+}
+
+/// The case's event log, oldest first. The case is the projection of these events.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/events",
+    tag = "cases",
+    params(("id" = uuid::Uuid, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "Events, oldest first", body = Vec<EventResponse>),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn events(
+    path: web::Path<String>,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let record = visible_case(&db, &user, &path).await?;
+    let id = record.row.id.clone();
+    let rows = db.run(move |conn| cases::events(conn, &id)).await?;
+    let show = user.role.sees_personal_data();
+    let events = rows
+        .into_iter()
+        .map(|r| event_response(r, show))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(events))
+}

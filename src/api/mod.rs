@@ -1,0 +1,98 @@
+//! The HTTP layer: routes, OpenAPI document, problem responses. Handlers parse, authorize, call one
+//! domain or db function and render; the rules live in `domain`.
+
+pub mod agencies;
+pub mod cases;
+pub mod extract;
+pub mod health;
+pub mod problem;
+
+use actix_web::web;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::AppError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "foi-tracker",
+        description = "Tracks government information disclosure requests (政府信息依申请公开) from intake to archive. \
+Every error is application/problem+json (RFC 9457).",
+        license(name = "MIT")
+    ),
+    paths(
+        health::healthz,
+        health::readyz,
+        cases::create,
+        cases::list,
+        cases::get,
+        cases::events,
+        agencies::list,
+        agencies::create,
+        agencies::topics,
+        agencies::put_topic,
+        agencies::me,
+    ),
+    components(schemas(problem::Problem, crate::domain::validation::FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "cases", description = "Requests and their event logs"),
+        (name = "agencies", description = "The agency tree and topic taxonomies"),
+        (name = "users", description = "The caller"),
+        (name = "health", description = "Probes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .service(
+            web::scope("/api/v1")
+                .service(
+                    web::resource("/cases")
+                        .route(web::post().to(cases::create))
+                        .route(web::get().to(cases::list)),
+                )
+                .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
+                .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
+                .service(
+                    web::resource("/agencies")
+                        .route(web::get().to(agencies::list))
+                        .route(web::post().to(agencies::create)),
+                )
+                .service(
+                    web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)),
+                )
+                .service(
+                    web::resource("/agencies/{code}/topics/{topic}")
+                        .route(web::put().to(agencies::put_topic)),
+                )
+                .service(web::resource("/me").route(web::get().to(agencies::me))),
+        )
+        .service(
+            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}")
+                .url("/api/v1/openapi.json", ApiDoc::openapi()),
+        );
+}
+
+/// Unknown routes.
+pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound(
+        "No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into(),
+    ))
+}

@@ -1,0 +1,154 @@
+//! RFC 9457 problem details: every 4xx and 5xx this service sends is `application/problem+json`.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::validation::FieldError;
+use crate::error::AppError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error response (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable machine-readable kind, e.g. `urn:foi-tracker:problem:validation`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// For validation problems: each bad field with its JSON path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl Problem {
+    fn response(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut builder = HttpResponse::build(status);
+        builder.content_type(PROBLEM_JSON);
+        if status == StatusCode::UNAUTHORIZED {
+            builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        builder.body(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+impl From<&AppError> for Problem {
+    fn from(e: &AppError) -> Self {
+        let info = e.kind_info();
+        let (detail, errors) = match e {
+            AppError::Validation(errors) => {
+                let summary = errors
+                    .iter()
+                    .map(|f| format!("{}: {}", f.path, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                (summary, Some(errors.clone()))
+            }
+            // Internal details go to the log only.
+            AppError::Internal(_) => (
+                "An unexpected error occurred; it has been logged with this request's id."
+                    .to_owned(),
+                None,
+            ),
+            AppError::Unavailable(_) => (
+                "The database is not reachable at the moment; try again shortly.".to_owned(),
+                None,
+            ),
+            other => (other.to_string(), None),
+        };
+        Problem {
+            type_: AppError::type_uri(info.slug),
+            title: info.title.to_owned(),
+            status: info.status,
+            detail,
+            errors,
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind_info().status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            AppError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable")
+            }
+            _ => {}
+        }
+        Problem::from(self).response()
+    }
+}
+
+/// The problem for an error status that some layer below produced without a problem body
+/// (unknown route, wrong method, oversized body, ...).
+fn problem_for_status(status: StatusCode) -> AppError {
+    match status.as_u16() {
+        404 => AppError::NotFound(
+            "No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into(),
+        ),
+        405 => AppError::MethodNotAllowed(
+            "This resource does not support that method; see /api/v1/openapi.json.".into(),
+        ),
+        413 => AppError::PayloadTooLarge(
+            "The request body exceeds the configured limit (server.max_body_bytes).".into(),
+        ),
+        415 => {
+            AppError::UnsupportedMediaType("Send JSON with Content-Type: application/json.".into())
+        }
+        401 => AppError::Unauthorized("Send Authorization: Bearer <token>.".into()),
+        403 => AppError::Forbidden("Not allowed.".into()),
+        s if s >= 500 => AppError::Internal(format!("status {s} without a problem body")),
+        _ => AppError::BadRequest(
+            status
+                .canonical_reason()
+                .unwrap_or("Bad request")
+                .to_owned()
+                + ".",
+        ),
+    }
+}
+
+/// Middleware hook (ErrorHandlers::default_handler): rewrites any error response that is not yet
+/// a problem into one, keeping its status.
+pub fn ensure_problem<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let error = problem_for_status(status);
+    let mut problem = Problem::from(&error);
+    problem.status = status.as_u16();
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            "error response without a problem body"
+        );
+    }
+    let (req, _) = res.into_parts();
+    let mut response: HttpResponse<BoxBody> = problem.response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}

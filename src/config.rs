@@ -1,0 +1,83 @@
+//! Layered settings: `config/default.toml` (compiled in, so the binary runs anywhere) <
+//! `$FOI_CONFIG_DIR/default.toml` < `$FOI_CONFIG_DIR/{FOI_ENV}.toml` < `FOI__SECTION__KEY` variables.
+
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: usize,
+    pub max_body_bytes: usize,
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub connect_timeout_seconds: u64,
+    pub sqlite_busy_timeout_ms: u32,
+    pub run_migrations: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads settings for the environment named by `FOI_ENV` (default `development`).
+    pub fn load() -> Result<Settings, config::ConfigError> {
+        let dir = std::env::var("FOI_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
+        let env = std::env::var("FOI_ENV").unwrap_or_else(|_| "development".to_owned());
+        config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::with_name(&format!("{dir}/default")).required(false))
+            .add_source(config::File::with_name(&format!("{dir}/{env}")).required(false))
+            .add_source(
+                config::Environment::with_prefix("FOI")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("server.cors_origins")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_in_defaults_parse() {
+        let s: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert!(s.database.url.starts_with("sqlite://"));
+        assert_eq!(s.log.format, LogFormat::Text);
+    }
+}

@@ -1,0 +1,549 @@
+//! Cases: registration (numbering, event log, idempotent retries), reads and keyset listing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text};
+
+use super::agencies::AgencyRow;
+use super::schema::{agencies, case_events, cases, idempotency_keys};
+use super::{is_unique_violation, now, DbConnection};
+use crate::domain::case::{register as registration_events, Case, CaseState};
+use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, GENESIS_HASH};
+use crate::domain::intake::{
+    Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis, Regime,
+};
+use crate::domain::role::Principal;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases)]
+pub struct CaseRow {
+    pub id: String,
+    pub agency_id: String,
+    pub tracking_number: String,
+    pub tracking_year: i32,
+    pub tracking_seq: i32,
+    pub state: String,
+    pub regime: String,
+    pub channel: String,
+    pub arrived_at: chrono::NaiveDateTime,
+    pub received_on: NaiveDate,
+    pub receipt_basis: String,
+    pub receipt_evidence: Option<String>,
+    pub applicant_kind: String,
+    pub applicant_name: String,
+    pub applicant_id_number: Option<String>,
+    pub applicant_phone: Option<String>,
+    pub applicant_email: Option<String>,
+    pub applicant_address: Option<String>,
+    pub description: String,
+    pub delivery_form: String,
+    pub topic: Option<String>,
+    pub created_by: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+    pub last_event_seq: i32,
+    pub last_event_hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_events)]
+pub struct EventRow {
+    pub id: String,
+    pub case_id: String,
+    pub seq: i32,
+    pub kind: String,
+    pub payload: String,
+    pub actor_id: Option<String>,
+    pub occurred_at: chrono::NaiveDateTime,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = idempotency_keys)]
+struct IdempotencyRow {
+    user_id: String,
+    idempotency_key: String,
+    request_hash: String,
+    status_code: i32,
+    response_body: String,
+    created_at: chrono::NaiveDateTime,
+}
+
+/// A case row with the code and path of its agency.
+#[derive(Debug, Clone)]
+pub struct CaseRecord {
+    pub row: CaseRow,
+    pub agency_code: String,
+    pub agency_path: String,
+}
+
+/// The typed view of a stored case (what the projection says), for rendering.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub id: String,
+    pub agency: String,
+    pub tracking_number: String,
+    pub state: CaseState,
+    pub regime: Regime,
+    pub channel: Channel,
+    pub arrived_at: DateTime<Utc>,
+    pub received_on: NaiveDate,
+    pub receipt_basis: ReceiptBasis,
+    pub receipt_evidence: Option<String>,
+    pub applicant: Applicant,
+    pub description: String,
+    pub delivery_form: DeliveryForm,
+    pub topic: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+}
+
+fn corrupt(what: &str, value: &str) -> AppError {
+    AppError::Internal(format!("stored case has unknown {what} `{value}`"))
+}
+
+impl CaseRecord {
+    pub fn view(&self) -> Result<CaseView, AppError> {
+        let r = &self.row;
+        Ok(CaseView {
+            id: r.id.clone(),
+            agency: self.agency_code.clone(),
+            tracking_number: r.tracking_number.clone(),
+            state: CaseState::parse(&r.state).ok_or_else(|| corrupt("state", &r.state))?,
+            regime: Regime::parse(&r.regime).ok_or_else(|| corrupt("regime", &r.regime))?,
+            channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
+            arrived_at: r.arrived_at.and_utc(),
+            received_on: r.received_on,
+            receipt_basis: ReceiptBasis::parse(&r.receipt_basis)
+                .ok_or_else(|| corrupt("receipt basis", &r.receipt_basis))?,
+            receipt_evidence: r.receipt_evidence.clone(),
+            applicant: Applicant {
+                kind: ApplicantKind::parse(&r.applicant_kind)
+                    .ok_or_else(|| corrupt("applicant kind", &r.applicant_kind))?,
+                name: r.applicant_name.clone(),
+                id_number: r.applicant_id_number.clone(),
+                phone: r.applicant_phone.clone(),
+                email: r.applicant_email.clone(),
+                address: r.applicant_address.clone(),
+            },
+            description: r.description.clone(),
+            delivery_form: DeliveryForm::parse(&r.delivery_form)
+                .ok_or_else(|| corrupt("delivery form", &r.delivery_form))?,
+            topic: r.topic.clone(),
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+            version: r.last_event_seq,
+        })
+    }
+}
+
+/// The columns of a case row that its events determine, from the projection.
+fn project_row(case: &Case, base: &CaseRow) -> Result<CaseRow, AppError> {
+    let registration = case
+        .registration
+        .as_ref()
+        .ok_or_else(|| AppError::Internal("a stored case must be registered".into()))?;
+    Ok(CaseRow {
+        tracking_number: registration.tracking_number.clone(),
+        tracking_year: registration.tracking_year,
+        tracking_seq: registration.tracking_seq,
+        state: case.state.as_str().to_owned(),
+        regime: registration.regime.as_str().to_owned(),
+        channel: case.channel.as_str().to_owned(),
+        arrived_at: case.arrived_at.naive_utc(),
+        received_on: case.received_on,
+        receipt_basis: case.receipt_basis.as_str().to_owned(),
+        receipt_evidence: case.receipt_evidence.clone(),
+        applicant_kind: case.applicant.kind.as_str().to_owned(),
+        applicant_name: case.applicant.name.clone(),
+        applicant_id_number: case.applicant.id_number.clone(),
+        applicant_phone: case.applicant.phone.clone(),
+        applicant_email: case.applicant.email.clone(),
+        applicant_address: case.applicant.address.clone(),
+        description: case.description.clone(),
+        delivery_form: case.delivery_form.as_str().to_owned(),
+        topic: case.topic.clone(),
+        ..base.clone()
+    })
+}
+
+/// Rebuilds a case row from its stored events, as the projection defines it. Bookkeeping columns
+/// (ids, creator, timestamps) are taken from `current`. Equal to `current` unless something is wrong.
+pub fn rebuild_row(current: &CaseRow, events: &[EventRow]) -> Result<CaseRow, AppError> {
+    let decoded = events
+        .iter()
+        .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(AppError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let case = Case::from_events(&decoded).map_err(AppError::internal)?;
+    let mut row = project_row(&case, current)?;
+    if let Some(last) = events.last() {
+        row.last_event_seq = last.seq;
+        row.last_event_hash = last.hash.clone();
+    }
+    Ok(row)
+}
+
+#[derive(QueryableByName)]
+struct CounterValue {
+    #[diesel(sql_type = Integer)]
+    last_value: i32,
+}
+
+/// The next tracking sequence for (agency, year). Runs inside the registration transaction, so a
+/// rolled-back registration gives its number back: numbers stay gap-free. As the transaction's
+/// first write it takes the row lock (PostgreSQL) or the write lock (SQLite) that serializes
+/// concurrent registrations for the same agency and year.
+fn next_tracking_seq(conn: &mut DbConnection, agency_id: &str, year: i32) -> QueryResult<i32> {
+    const UPSERT: &str =
+        "INSERT INTO tracking_counters (agency_id, year, last_value) VALUES ({1}, {2}, 1) \
+         ON CONFLICT (agency_id, year) DO UPDATE SET last_value = tracking_counters.last_value + 1 \
+         RETURNING last_value";
+    let value = match conn {
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(UPSERT.replace("{1}", "$1").replace("{2}", "$2"))
+                .bind::<Text, _>(agency_id)
+                .bind::<Integer, _>(year)
+                .get_result::<CounterValue>(c)?
+        }
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(UPSERT.replace("{1}", "?").replace("{2}", "?"))
+                .bind::<Text, _>(agency_id)
+                .bind::<Integer, _>(year)
+                .get_result::<CounterValue>(c)?
+        }
+    };
+    Ok(value.last_value)
+}
+
+/// Appends events to a case's log, chaining each to its predecessor's hash.
+fn append_events(
+    conn: &mut DbConnection,
+    case_id: &str,
+    after: Option<(i32, &str)>,
+    events: &[CaseEvent],
+    actor_id: &str,
+    at: chrono::NaiveDateTime,
+) -> QueryResult<(i32, String)> {
+    let (mut seq, mut prev_hash) = after
+        .map(|(s, h)| (s, h.to_owned()))
+        .unwrap_or((0, GENESIS_HASH.to_owned()));
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        seq += 1;
+        let payload = event.payload_json();
+        let hash = ChainLink {
+            case_id,
+            seq,
+            kind: event.kind(),
+            payload: &payload,
+            actor_id: Some(actor_id),
+            occurred_at: at.and_utc(),
+            prev_hash: &prev_hash,
+        }
+        .hash();
+        rows.push(EventRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            case_id: case_id.to_owned(),
+            seq,
+            kind: event.kind().to_owned(),
+            payload,
+            actor_id: Some(actor_id.to_owned()),
+            occurred_at: at,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
+    // One statement per row: batch inserts differ between the backends.
+    for row in &rows {
+        diesel::insert_into(case_events::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok((seq, prev_hash))
+}
+
+/// A client's Idempotency-Key and a digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct IdempotencyRequest {
+    pub key: String,
+    pub request_hash: String,
+}
+
+pub enum Registered {
+    /// A new case, and the response body stored for retries.
+    Created { record: CaseRecord, body: String },
+    /// A retry: the first response, unchanged.
+    Replayed { status: u16, body: String },
+}
+
+fn replay(stored: IdempotencyRow, request: &IdempotencyRequest) -> Result<Registered, AppError> {
+    if stored.request_hash != request.request_hash {
+        return Err(AppError::IdempotencyKeyReused(format!(
+            "Idempotency-Key `{}` was first used with a different request body; use a new key for a new request",
+            request.key
+        )));
+    }
+    Ok(Registered::Replayed {
+        status: stored.status_code as u16,
+        body: stored.response_body,
+    })
+}
+
+fn find_idempotent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRow>> {
+    idempotency_keys::table
+        .filter(idempotency_keys::user_id.eq(user_id))
+        .filter(idempotency_keys::idempotency_key.eq(key))
+        .select(IdempotencyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Registers a validated intake: numbers it, writes its events and the case row (their projection)
+/// in one transaction. `render` produces the 201 response body, stored with the Idempotency-Key.
+pub fn register(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    agency: &AgencyRow,
+    intake: Intake,
+    idempotency: Option<&IdempotencyRequest>,
+    render: impl FnOnce(&CaseRecord) -> Result<String, AppError>,
+) -> Result<Registered, AppError> {
+    if let Some(request) = idempotency {
+        if let Some(stored) = find_idempotent(conn, &actor.user_id, &request.key)? {
+            return replay(stored, request);
+        }
+    }
+    let year = chrono::Datelike::year(&intake.received_on);
+    let result = conn.transaction::<_, TxError, _>(|conn| {
+        let seq = next_tracking_seq(conn, &agency.id, year)?;
+        let events = registration_events(intake, &agency.code, seq);
+        let case = Case::from_events(&events).map_err(|e| TxError::App(AppError::internal(e)))?;
+        let at = now();
+        let case_id = uuid::Uuid::now_v7().to_string();
+        let base = CaseRow {
+            id: case_id.clone(),
+            agency_id: agency.id.clone(),
+            tracking_number: String::new(),
+            tracking_year: 0,
+            tracking_seq: 0,
+            state: String::new(),
+            regime: String::new(),
+            channel: String::new(),
+            arrived_at: at,
+            received_on: case.received_on,
+            receipt_basis: String::new(),
+            receipt_evidence: None,
+            applicant_kind: String::new(),
+            applicant_name: String::new(),
+            applicant_id_number: None,
+            applicant_phone: None,
+            applicant_email: None,
+            applicant_address: None,
+            description: String::new(),
+            delivery_form: String::new(),
+            topic: None,
+            created_by: actor.user_id.clone(),
+            created_at: at,
+            updated_at: at,
+            last_event_seq: 0,
+            last_event_hash: String::new(),
+        };
+        let mut row = project_row(&case, &base).map_err(TxError::App)?;
+        // The row goes in first (events reference it), then the events, then the row's chain head.
+        row.last_event_seq = events.len() as i32;
+        diesel::insert_into(cases::table)
+            .values(&row)
+            .execute(conn)?;
+        let (last_seq, last_hash) =
+            append_events(conn, &case_id, None, &events, &actor.user_id, at)?;
+        diesel::update(cases::table.find(&case_id))
+            .set((
+                cases::last_event_seq.eq(last_seq),
+                cases::last_event_hash.eq(&last_hash),
+            ))
+            .execute(conn)?;
+        row.last_event_seq = last_seq;
+        row.last_event_hash = last_hash;
+        let record = CaseRecord {
+            row,
+            agency_code: agency.code.clone(),
+            agency_path: agency.path.clone(),
+        };
+        let body = render(&record).map_err(TxError::App)?;
+        if let Some(request) = idempotency {
+            diesel::insert_into(idempotency_keys::table)
+                .values(&IdempotencyRow {
+                    user_id: actor.user_id.clone(),
+                    idempotency_key: request.key.clone(),
+                    request_hash: request.request_hash.clone(),
+                    status_code: 201,
+                    response_body: body.clone(),
+                    created_at: at,
+                })
+                .execute(conn)?;
+        }
+        Ok(Registered::Created { record, body })
+    });
+    match result {
+        Ok(registered) => Ok(registered),
+        // A concurrent retry with the same key won the race: answer as it did.
+        Err(TxError::Db(e)) if is_unique_violation(&e) && idempotency.is_some() => {
+            let request = idempotency.expect("checked above");
+            match find_idempotent(conn, &actor.user_id, &request.key)? {
+                Some(stored) => replay(stored, request),
+                None => Err(e.into()),
+            }
+        }
+        Err(TxError::Db(e)) => Err(e.into()),
+        Err(TxError::App(e)) => Err(e),
+    }
+}
+
+enum TxError {
+    Db(diesel::result::Error),
+    App(AppError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CaseRecord>, AppError> {
+    let found: Option<(CaseRow, String, String)> = cases::table
+        .inner_join(agencies::table)
+        .filter(cases::id.eq(id))
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, agency_code, agency_path)| CaseRecord {
+        row,
+        agency_code,
+        agency_path,
+    }))
+}
+
+pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, AppError> {
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order(case_events::seq.asc())
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// The first event of a case whose hash chain does not verify, if any.
+pub fn verify_chain(events: &[EventRow]) -> Option<i32> {
+    first_broken_link(events.iter().map(|e| {
+        (
+            ChainLink {
+                case_id: &e.case_id,
+                seq: e.seq,
+                kind: &e.kind,
+                payload: &e.payload,
+                actor_id: e.actor_id.as_deref(),
+                occurred_at: e.occurred_at.and_utc(),
+                prev_hash: &e.prev_hash,
+            },
+            e.hash.as_str(),
+        )
+    }))
+}
+
+/// Filters for the case list. `agency_path` limits to a subtree (already checked against scope).
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub agency_path: Option<String>,
+    pub agency_exact: Option<String>,
+    pub state: Option<CaseState>,
+    pub channel: Option<Channel>,
+    pub received_from: Option<NaiveDate>,
+    pub received_to: Option<NaiveDate>,
+    pub text: Option<String>,
+    /// Keyset: only cases with an id below this one (the list runs newest first).
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+
+/// Escapes LIKE's wildcards so user text matches literally (with `ESCAPE '\'`).
+fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
+/// Newest first, keyset-paginated by id (UUIDv7 ids sort by creation time).
+pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseRecord>, AppError> {
+    let mut query = cases::table
+        .inner_join(agencies::table)
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .order(cases::id.desc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(path) = &filter.agency_path {
+        query = query.filter(agencies::path.like(format!("{path}%")));
+    }
+    if let Some(path) = &filter.agency_exact {
+        query = query.filter(agencies::path.eq(path.clone()));
+    }
+    if let Some(state) = filter.state {
+        query = query.filter(cases::state.eq(state.as_str()));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(cases::channel.eq(channel.as_str()));
+    }
+    if let Some(from) = filter.received_from {
+        query = query.filter(cases::received_on.ge(from));
+    }
+    if let Some(to) = filter.received_to {
+        query = query.filter(cases::received_on.le(to));
+    }
+    if let Some(text) = &filter.text {
+        let pattern = like_pattern(text);
+        query = query.filter(
+            lower(cases::description)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(cases::applicant_name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(before) = &filter.before_id {
+        query = query.filter(cases::id.lt(before.clone()));
+    }
+    let rows: Vec<(CaseRow, String, String)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, agency_code, agency_path)| CaseRecord {
+            row,
+            agency_code,
+            agency_path,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_wildcards_literally() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(like_pattern("Road"), "%road%");
+    }
+}

@@ -1,0 +1,272 @@
+//! Persistence: one diesel connection type over SQLite and PostgreSQL, chosen from the URL scheme.
+
+pub mod agencies;
+pub mod cases;
+pub mod schema;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseSettings;
+use crate::error::AppError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Where the data lives, decided from the URL alone (never by trying each backend in turn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("database.url is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Target::Postgres {
+                url: url.to_owned(),
+            });
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(
+                    "sqlite:// needs a file path, e.g. sqlite://data/foi-tracker.db".into(),
+                );
+            }
+            return Ok(Target::Sqlite {
+                path: path.to_owned(),
+            });
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(format!(
+                "unsupported database URL scheme `{scheme}://`: use sqlite://PATH, a file path, postgres:// or postgresql://"
+            ));
+        }
+        if url.contains(':')
+            && !url.starts_with("file:")
+            && !url.starts_with('/')
+            && !url.starts_with('.')
+        {
+            let scheme = url.split(':').next().unwrap_or_default();
+            return Err(format!("unsupported database URL scheme `{scheme}:`: use sqlite://PATH, a file path or postgres://"));
+        }
+        Ok(Target::Sqlite {
+            path: url.to_owned(),
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Target::Sqlite { .. } => "sqlite",
+            Target::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// For SQLite: make sure the file's directory exists so the first start needs no set-up.
+    fn prepare(&self) -> std::io::Result<()> {
+        if let Target::Sqlite { path } = self {
+            if path.starts_with("file:") {
+                return Ok(());
+            }
+            if let Some(dir) = PathBuf::from(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An r2d2 manager that opens the backend the URL names and sets SQLite's pragmas on every connection.
+pub struct ConnectionManager {
+    target: Target,
+    busy_timeout_ms: u32,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        match &self.target {
+            Target::Postgres { url } => {
+                let conn = diesel::PgConnection::establish(url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                Ok(DbConnection::Postgres(conn))
+            }
+            Target::Sqlite { path } => {
+                let mut conn = diesel::SqliteConnection::establish(path)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The database handle shared by the HTTP workers, the CLI and the jobs.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<ConnectionManager>,
+    target: Target,
+}
+
+impl Db {
+    pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let target = Target::parse(&settings.url).map_err(anyhow::Error::msg)?;
+        target.prepare()?;
+        let manager = ConnectionManager {
+            target: target.clone(),
+            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
+        };
+        let pool = Pool::builder()
+            .max_size(settings.pool_size.max(1))
+            .connection_timeout(Duration::from_secs(settings.connect_timeout_seconds.max(1)))
+            .test_on_check_out(false)
+            .build(manager)
+            .map_err(|e| {
+                anyhow::anyhow!("cannot open the {} database: {e}", target.backend_name())
+            })?;
+        Ok(Db { pool, target })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.target.backend_name()
+    }
+
+    pub fn conn(&self) -> Result<PooledConnection<ConnectionManager>, AppError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking database work on actix's blocking thread pool, never on the async executor.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Applies every pending migration of this backend; returns how many ran.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let applied = match &mut *conn {
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        };
+        applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+    }
+
+    /// Readiness: a round trip to the database.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from))
+            .await
+    }
+}
+
+/// True when a diesel error is a unique-constraint violation (on either backend).
+pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// "Now" for storage: UTC, microseconds, bound from Rust so both backends agree.
+pub fn now() -> chrono::NaiveDateTime {
+    crate::domain::truncate_to_micros(chrono::Utc::now()).naive_utc()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_comes_from_the_scheme() {
+        assert_eq!(
+            Target::parse("sqlite://data/x.db").unwrap(),
+            Target::Sqlite {
+                path: "data/x.db".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("sqlite:///var/lib/x.db").unwrap(),
+            Target::Sqlite {
+                path: "/var/lib/x.db".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("./data/x.db").unwrap(),
+            Target::Sqlite {
+                path: "./data/x.db".into()
+            }
+        );
+        assert_eq!(
+            Target::parse("x.db").unwrap(),
+            Target::Sqlite {
+                path: "x.db".into()
+            }
+        );
+        assert!(matches!(
+            Target::parse("postgres://u@h/db").unwrap(),
+            Target::Postgres { .. }
+        ));
+        assert!(matches!(
+            Target::parse("postgresql://u@h/db").unwrap(),
+            Target::Postgres { .. }
+        ));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_not_opened_as_files() {
+        for bad in [
+            "mysql://u@h/db",
+            "postgres:u@h",
+            "http://x",
+            "",
+            "sqlite://",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

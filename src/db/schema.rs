@@ -1,0 +1,122 @@
+//! Table definitions shared by both backends (kept by hand: see diesel.toml).
+
+diesel::table! {
+    agencies (id) {
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        parent_id -> Nullable<Text>,
+        path -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topics (agency_id, code) {
+        agency_id -> Text,
+        code -> Text,
+        label -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        agency_id -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tracking_counters (agency_id, year) {
+        agency_id -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        agency_id -> Text,
+        tracking_number -> Text,
+        tracking_year -> Integer,
+        tracking_seq -> Integer,
+        state -> Text,
+        regime -> Text,
+        channel -> Text,
+        arrived_at -> Timestamp,
+        received_on -> Date,
+        receipt_basis -> Text,
+        receipt_evidence -> Nullable<Text>,
+        applicant_kind -> Text,
+        applicant_name -> Text,
+        applicant_id_number -> Nullable<Text>,
+        applicant_phone -> Nullable<Text>,
+        applicant_email -> Nullable<Text>,
+        applicant_address -> Nullable<Text>,
+        description -> Text,
+        delivery_form -> Text,
+        topic -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_event_seq -> Integer,
+        last_event_hash -> Text,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> Text,
+        case_id -> Text,
+        seq -> Integer,
+        kind -> Text,
+        payload -> Text,
+        actor_id -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request_hash -> Text,
+        status_code -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cases -> agencies (agency_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(topics -> agencies (agency_id));
+diesel::joinable!(users -> agencies (agency_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    topics,
+    users,
+    api_tokens,
+    tracking_counters,
+    cases,
+    case_events,
+    idempotency_keys,
+);

@@ -1,0 +1,114 @@
+//! The one error type of the service. Each kind has a stable problem `type`, an HTTP status and a
+//! title, all defined in `AppError::kind_info`; the HTTP rendering lives in `api::problem`.
+
+use crate::domain::validation::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body or a parameter is well-formed but some fields are wrong.
+    #[error("{} field(s) are invalid", .0.len())]
+    Validation(Vec<FieldError>),
+    /// The request cannot be parsed at all (malformed JSON, bad query string, bad header).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// An Idempotency-Key was reused with a different request body.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// The database cannot be reached or is overloaded.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure: the detail goes to the log, never to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub struct KindInfo {
+    pub slug: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+}
+
+impl AppError {
+    pub fn kind_info(&self) -> KindInfo {
+        let (slug, status, title) = match self {
+            AppError::Validation(_) => ("validation", 422, "The request has invalid fields"),
+            AppError::BadRequest(_) => ("bad-request", 400, "The request could not be understood"),
+            AppError::Unauthorized(_) => ("unauthorized", 401, "Authentication is required"),
+            AppError::Forbidden(_) => ("forbidden", 403, "Not allowed"),
+            AppError::NotFound(_) => ("not-found", 404, "Not found"),
+            AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),
+            AppError::Conflict(_) => ("conflict", 409, "Conflict with the current state"),
+            AppError::PayloadTooLarge(_) => {
+                ("payload-too-large", 413, "The request body is too large")
+            }
+            AppError::UnsupportedMediaType(_) => {
+                ("unsupported-media-type", 415, "Unsupported media type")
+            }
+            AppError::IdempotencyKeyReused(_) => (
+                "idempotency-key-reused",
+                422,
+                "Idempotency-Key reused for another request",
+            ),
+            AppError::Unavailable(_) => {
+                ("unavailable", 503, "The service is temporarily unavailable")
+            }
+            AppError::Internal(_) => ("internal", 500, "Internal error"),
+        };
+        KindInfo {
+            slug,
+            status,
+            title,
+        }
+    }
+
+    /// The problem `type` URI for a slug.
+    pub fn type_uri(slug: &str) -> String {
+        format!("urn:foi-tracker:problem:{slug}")
+    }
+
+    pub fn validation(path: &str, message: impl Into<String>) -> AppError {
+        AppError::Validation(vec![FieldError::new(path, message)])
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(format!("no database connection available: {e}"))
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        AppError::Validation(errors)
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(error: FieldError) -> Self {
+        AppError::Validation(vec![error])
+    }
+}

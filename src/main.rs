@@ -1,0 +1,203 @@
+//! The `foi-tracker` command line: serve, migrate, and administration of agencies and users.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use foi_tracker::config::Settings;
+use foi_tracker::db::{agencies, users, Db};
+use foi_tracker::domain::role::Role;
+use foi_tracker::error::AppError;
+use foi_tracker::{build_app, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "foi-tracker",
+    version,
+    about = "Tracks government information disclosure requests (政府信息依申请公开)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (migrates first unless database.run_migrations = false).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage agencies.
+    Agency {
+        #[command(subcommand)]
+        command: AgencyCommand,
+    },
+    /// Manage users and their API tokens.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Add an agency: `agency add PJ 盘锦市人民政府`, or under a parent with `--parent PJ`.
+    Add {
+        code: String,
+        name: String,
+        #[arg(long)]
+        parent: Option<String>,
+        /// The disclosure office's mailbox.
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// List agencies in tree order.
+    List,
+    /// Define or relabel a topic in an agency's taxonomy: `agency topic PJ urban 城建环保类`.
+    Topic {
+        agency: String,
+        code: String,
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the new API token is printed as the last line of stdout.
+    Add {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The agency whose subtree the user works in (required except for admin).
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| {
+        let all: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role `{text}`; one of {}", all.join(", "))
+    })
+}
+
+/// Prints validation problems field by field.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Validation(errors) => {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|f| format!("  {}: {}", f.path, f.message))
+                .collect();
+            anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::load().context("cannot load settings")?;
+    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let db = Db::connect(&settings.database)?;
+            let applied = db.migrate()?;
+            println!(
+                "{applied} migration(s) applied to the {} database",
+                db.backend_name()
+            );
+            Ok(())
+        }
+        Command::Agency { command } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            match command {
+                AgencyCommand::Add {
+                    code,
+                    name,
+                    parent,
+                    email,
+                } => {
+                    let row = agencies::create(
+                        &mut conn,
+                        &code,
+                        &name,
+                        parent.as_deref(),
+                        email.as_deref(),
+                    )
+                    .map_err(explain)?;
+                    println!("added agency {} {} at {}", row.code, row.name, row.path);
+                }
+                AgencyCommand::List => {
+                    for a in agencies::list(&mut conn, None).map_err(explain)? {
+                        let depth = a.path.matches('/').count().saturating_sub(2);
+                        println!(
+                            "{}{} {} {}",
+                            "  ".repeat(depth),
+                            a.code,
+                            a.name,
+                            a.email.unwrap_or_default()
+                        );
+                    }
+                }
+                AgencyCommand::Topic {
+                    agency,
+                    code,
+                    label,
+                } => {
+                    let a = agencies::find_by_code(&mut conn, &agency)
+                        .map_err(explain)?
+                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
+                    let t = agencies::put_topic(&mut conn, &a, &code, &label).map_err(explain)?;
+                    println!("topic {} = {} for {}", t.code, t.label, a.code);
+                }
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    agency,
+                    email,
+                },
+        } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let (user, token) =
+                users::create(&mut conn, &name, role, agency.as_deref(), email.as_deref())
+                    .map_err(explain)?;
+            println!(
+                "added user {} ({}) with role {}; API token (shown once):",
+                user.name, user.id, user.role
+            );
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let system = actix_web::rt::System::new();
+    system.block_on(async move {
+        let app = build_app(&settings)?;
+        let mut conn = app.db.conn().map_err(explain)?;
+        if let Some(token) = users::bootstrap_admin(&mut conn).map_err(explain)? {
+            println!("No users yet: created user `admin` (role admin, all agencies). Its API token, shown only this once:");
+            println!("{token}");
+        }
+        drop(conn);
+        tracing::info!(port = app.port, database = app.db.backend_name(), "foi-tracker listening on {}", settings.server.bind);
+        app.server.await.context("server stopped with an error")
+    })
+}
