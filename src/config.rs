@@ -43,6 +43,15 @@ pub struct LogSettings {
 }
 
 impl Settings {
+    /// The documented defaults alone (no files, no environment): a base for tests and tools.
+    pub fn defaults() -> Settings {
+        config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("config/default.toml is valid")
+    }
+
     /// Loads settings for the environment named by `FOI_ENV` (default `development`).
     pub fn load() -> Result<Settings, config::ConfigError> {
         let dir = std::env::var("FOI_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
@@ -70,12 +79,7 @@ mod tests {
 
     #[test]
     fn compiled_in_defaults_parse() {
-        let s: Settings = config::Config::builder()
-            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
-            .build()
-            .unwrap()
-            .try_deserialize()
-            .unwrap();
+        let s = Settings::defaults();
         assert_eq!(s.server.bind, "127.0.0.1:8080");
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.log.format, LogFormat::Text);

@@ -55,12 +55,14 @@ pub async fn request_id_middleware(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
-    let http_req = req.request().clone();
     let started = Instant::now();
-    let mut res = match next.call(req).instrument(span.clone()).await {
-        Ok(res) => res.map_into_boxed_body(),
-        Err(e) => ServiceResponse::from_err(e, http_req),
-    };
+    // Handlers' errors arrive here already rendered as responses; an Err is left to actix (cloning
+    // the request to render it here would break routing, which needs the request unshared).
+    let mut res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }

@@ -36,23 +36,24 @@ fn field_error(path: &str, message: &str) -> FieldError {
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
     let full_path = match named {
+        // serde_path_to_error already ends the path with an unknown field's name.
+        Some(field) if base == field || base.ends_with(&format!(".{field}")) => base,
         Some(field) if base.is_empty() => field.to_owned(),
         Some(field) => format!("{base}.{field}"),
         None if base.is_empty() => "$".to_owned(),
         None => base,
     };
-    let friendly = if full_path.ends_with("_on")
-        || full_path.ends_with("_from")
-        || full_path.ends_with("_to")
-    {
-        format!("must be a real calendar date written YYYY-MM-DD ({message})")
-    } else if full_path.ends_with("_at") && !message.starts_with("missing") {
-        format!(
+    let friendly =
+        if full_path.ends_with("_on") || full_path.ends_with("_from") || full_path.ends_with("_to")
+        {
+            format!("must be a real calendar date written YYYY-MM-DD ({message})")
+        } else if full_path.ends_with("_at") && !message.starts_with("missing") {
+            format!(
             "must be an RFC 3339 timestamp with offset, e.g. 2015-03-02T09:30:00+08:00 ({message})"
         )
-    } else {
-        message.to_owned()
-    };
+        } else {
+            message.to_owned()
+        };
     FieldError::new(full_path, friendly)
 }
 
@@ -80,18 +81,18 @@ pub fn json_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<
             }
         )));
     }
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let inner = e.inner();
-        if inner.is_data() {
-            AppError::Validation(vec![field_error(&e.path().to_string(), &inner.to_string())])
-        } else {
-            AppError::BadRequest(format!("the body is not valid JSON: {inner}"))
-        }
-    })?;
-    de.end()
+    // Syntax first (400), then shape (422 with the field's path).
+    let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
-    Ok(value)
+    if !value.is_object() {
+        return Err(AppError::validation("$", "the body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        AppError::Validation(vec![field_error(
+            &e.path().to_string(),
+            &e.inner().to_string(),
+        )])
+    })
 }
 
 /// Decodes the query string into `T`; a bad parameter is a 422 naming it.

@@ -59,35 +59,36 @@ impl Modify for BearerAuth {
 
 /// Every route of the service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .service(
-            web::scope("/api/v1")
-                .service(
-                    web::resource("/cases")
-                        .route(web::post().to(cases::create))
-                        .route(web::get().to(cases::list)),
-                )
-                .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
-                .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
-                .service(
-                    web::resource("/agencies")
-                        .route(web::get().to(agencies::list))
-                        .route(web::post().to(agencies::create)),
-                )
-                .service(
-                    web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)),
-                )
-                .service(
-                    web::resource("/agencies/{code}/topics/{topic}")
-                        .route(web::put().to(agencies::put_topic)),
-                )
-                .service(web::resource("/me").route(web::get().to(agencies::me))),
-        )
-        .service(
-            utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}")
-                .url("/api/v1/openapi.json", ApiDoc::openapi()),
-        );
+    // The documentation goes first: the `/api/v1` scope below would otherwise claim its paths.
+    cfg.service(
+        utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}")
+            .url("/api/v1/openapi.json", ApiDoc::openapi()),
+    )
+    .service(web::resource("/healthz").route(web::get().to(health::healthz)))
+    .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+    .service(
+        web::scope("/api/v1")
+            .service(
+                web::resource("/cases")
+                    .route(web::post().to(cases::create))
+                    .route(web::get().to(cases::list)),
+            )
+            .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
+            .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
+            .service(
+                web::resource("/agencies")
+                    .route(web::get().to(agencies::list))
+                    .route(web::post().to(agencies::create)),
+            )
+            .service(
+                web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)),
+            )
+            .service(
+                web::resource("/agencies/{code}/topics/{topic}")
+                    .route(web::put().to(agencies::put_topic)),
+            )
+            .service(web::resource("/me").route(web::get().to(agencies::me))),
+    );
 }
 
 /// Unknown routes.

@@ -274,7 +274,10 @@ pub struct IdempotencyRequest {
 
 pub enum Registered {
     /// A new case, and the response body stored for retries.
-    Created { record: CaseRecord, body: String },
+    Created {
+        record: Box<CaseRecord>,
+        body: String,
+    },
     /// A retry: the first response, unchanged.
     Replayed { status: u16, body: String },
 }
@@ -389,7 +392,10 @@ pub fn register(
                 })
                 .execute(conn)?;
         }
-        Ok(Registered::Created { record, body })
+        Ok(Registered::Created {
+            record: Box::new(record),
+            body,
+        })
     });
     match result {
         Ok(registered) => Ok(registered),

@@ -115,9 +115,10 @@ impl ManageConnection for ConnectionManager {
             Target::Sqlite { path } => {
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // busy_timeout first: switching to WAL itself needs the lock other connections may hold.
                 conn.batch_execute(&format!(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;

@@ -89,14 +89,12 @@ pub fn first_broken_link<'a>(
     links: impl IntoIterator<Item = (ChainLink<'a>, &'a str)>,
 ) -> Option<i32> {
     let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
-    for (link, stored_hash) in links {
+    for (expected_seq, (link, stored_hash)) in (1..).zip(links) {
         if link.seq != expected_seq || link.prev_hash != expected_prev || link.hash() != stored_hash
         {
             return Some(link.seq);
         }
         expected_prev = stored_hash.to_owned();
-        expected_seq += 1;
     }
     None
 }

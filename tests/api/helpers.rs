@@ -1,0 +1,235 @@
+//! `spawn_app`: a fresh database and a running service per test.
+
+use diesel::prelude::*;
+use foi_tracker::config::Settings;
+use foi_tracker::db::{agencies, users, Db};
+use foi_tracker::domain::role::Role;
+use serde_json::{json, Value};
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    /// A global administrator.
+    pub admin: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Generates `sqlite::<test>` and `postgres::<test>` for each `async fn <test>(app: TestApp)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$test($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server for tests. In CI (CI set) its absence is an error, never a silent skip.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("FOI_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| !v.is_empty()) => {
+            panic!("CI is set but FOI_TEST_POSTGRES_URL is not: the PostgreSQL half of the suite would not run")
+        }
+        _ => None,
+    }
+}
+
+/// `base` with its database name replaced.
+fn with_database(base: &str, name: &str) -> String {
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (base, None),
+    };
+    let authority_start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match head[authority_start..].find('/') {
+        Some(i) => &head[..authority_start + i],
+        None => head,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// A new, empty PostgreSQL database for one test.
+fn fresh_postgres_database() -> String {
+    let base = postgres_url().expect("checked by the caller");
+    let name = format!("foi_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = PgConnection::establish(&base).expect("connect to FOI_TEST_POSTGRES_URL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    with_database(&base, &name)
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let mut settings = Settings::defaults();
+    settings.server.bind = "127.0.0.1:0".into();
+    settings.server.workers = 2;
+    settings.database.pool_size = 8;
+    let dir = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            settings.database.url = format!("sqlite://{}", dir.path().join("test.db").display());
+            Some(dir)
+        }
+        Backend::Postgres => {
+            settings.database.url = fresh_postgres_database();
+            None
+        }
+    };
+    let app = foi_tracker::build_app(&settings).expect("app starts");
+    let db = app.db.clone();
+    let address = format!("http://127.0.0.1:{}", app.port);
+    tokio::spawn(app.server);
+    let admin = {
+        let mut conn = db.conn().expect("connection");
+        users::create(&mut conn, "test admin", Role::Admin, None, None)
+            .expect("admin")
+            .1
+    };
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db,
+        admin,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A city PJ with districts PJ-XLT and PJ-DW, and the seed's topic 城建环保类 at city level.
+    pub fn seed_city(&self) {
+        let mut conn = self.db.conn().expect("connection");
+        agencies::create(
+            &mut conn,
+            "PJ",
+            "盘锦市人民政府",
+            None,
+            Some("gk@panjin.gov.cn"),
+        )
+        .unwrap();
+        agencies::create(&mut conn, "PJ-XLT", "兴隆台区人民政府", Some("PJ"), None).unwrap();
+        agencies::create(&mut conn, "PJ-DW", "大洼区人民政府", Some("PJ"), None).unwrap();
+        let city = agencies::find_by_code(&mut conn, "PJ").unwrap().unwrap();
+        agencies::put_topic(&mut conn, &city, "urban", "城建环保类").unwrap();
+    }
+
+    /// A user's token.
+    pub fn token(&self, role: Role, agency: &str) -> String {
+        let mut conn = self.db.conn().expect("connection");
+        users::create(
+            &mut conn,
+            &format!("{role} of {agency}"),
+            role,
+            Some(agency),
+            None,
+        )
+        .unwrap()
+        .1
+    }
+
+    pub async fn post_case(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/cases"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let res = self.get(token, path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.json().await.unwrap()
+    }
+
+    pub fn case_count(&self) -> i64 {
+        use foi_tracker::db::schema::cases;
+        let mut conn = self.db.conn().expect("connection");
+        cases::table.count().get_result(&mut *conn).unwrap()
+    }
+}
+
+/// A valid intake for agency `agency`.
+pub fn intake(agency: &str) -> Value {
+    json!({
+        "agency": agency,
+        "channel": "letter",
+        "arrived_at": "2015-03-02T09:30:00+08:00",
+        "applicant": {
+            "kind": "natural_person",
+            "name": "张三",
+            "id_number": "211102198001011234",
+            "phone": "15704271234",
+            "address": "辽宁省盘锦市兴隆台区石油大街100号"
+        },
+        "description": "2014年城区道路改造工程的招标文件",
+        "delivery_form": "paper"
+    })
+}
+
+pub async fn assert_problem(res: reqwest::Response, status: u16, type_slug: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    assert!(res.headers().contains_key("x-request-id"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["type"],
+        format!("urn:foi-tracker:problem:{type_slug}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], status);
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+#[test]
+fn database_name_is_replaced_keeping_parameters() {
+    assert_eq!(
+        with_database("postgres://u:p@h:5432/foi?sslmode=disable", "t1"),
+        "postgres://u:p@h:5432/t1?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real service on port 0, spoken to over HTTP. Every test that touches the
+//! database runs on SQLite and, when FOI_TEST_POSTGRES_URL is set, on PostgreSQL.
+
+mod helpers;
+
+mod errors;
+mod intake;
+mod interfaces;
+mod reads;
