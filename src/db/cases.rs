@@ -218,15 +218,15 @@ fn next_tracking_seq(conn: &mut DbConnection, agency_id: &str, year: i32) -> Que
     Ok(value.last_value)
 }
 
-/// Appends events to a case's log, chaining each to its predecessor's hash.
-fn append_events(
-    conn: &mut DbConnection,
+/// The stored form of new events for a case, each chained to its predecessor's hash. Pure: the
+/// caller inserts them, so the case row can carry the chain head without a second write.
+fn chain_events(
     case_id: &str,
     after: Option<(i32, &str)>,
     events: &[CaseEvent],
     actor_id: &str,
     at: chrono::NaiveDateTime,
-) -> QueryResult<(i32, String)> {
+) -> Vec<EventRow> {
     let (mut seq, mut prev_hash) = after
         .map(|(s, h)| (s, h.to_owned()))
         .unwrap_or((0, GENESIS_HASH.to_owned()));
@@ -256,13 +256,17 @@ fn append_events(
             hash,
         });
     }
-    // One statement per row: batch inserts differ between the backends.
-    for row in &rows {
+    rows
+}
+
+fn insert_events(conn: &mut DbConnection, rows: &[EventRow]) -> QueryResult<()> {
+    // One statement per row: multi-row inserts differ between the backends.
+    for row in rows {
         diesel::insert_into(case_events::table)
             .values(row)
             .execute(conn)?;
     }
-    Ok((seq, prev_hash))
+    Ok(())
 }
 
 /// A client's Idempotency-Key and a digest of the request it came with.
@@ -358,22 +362,16 @@ pub fn register(
             last_event_seq: 0,
             last_event_hash: String::new(),
         };
+        let event_rows = chain_events(&case_id, None, &events, &actor.user_id, at);
+        let head = event_rows.last().expect("registration has events");
         let mut row = project_row(&case, &base).map_err(TxError::App)?;
-        // The row goes in first (events reference it), then the events, then the row's chain head.
-        row.last_event_seq = events.len() as i32;
+        row.last_event_seq = head.seq;
+        row.last_event_hash = head.hash.clone();
+        // The row first: its events reference it.
         diesel::insert_into(cases::table)
             .values(&row)
             .execute(conn)?;
-        let (last_seq, last_hash) =
-            append_events(conn, &case_id, None, &events, &actor.user_id, at)?;
-        diesel::update(cases::table.find(&case_id))
-            .set((
-                cases::last_event_seq.eq(last_seq),
-                cases::last_event_hash.eq(&last_hash),
-            ))
-            .execute(conn)?;
-        row.last_event_seq = last_seq;
-        row.last_event_hash = last_hash;
+        insert_events(conn, &event_rows)?;
         let record = CaseRecord {
             row,
             agency_code: agency.code.clone(),
