@@ -58,7 +58,9 @@ pub async fn list(Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, A
 #[serde(deny_unknown_fields)]
 pub struct NewAgency {
     /// Short code: A-Z, 0-9 and '-', starting with a letter (used in tracking numbers).
+    #[schema(pattern = "^[A-Z][A-Z0-9-]{0,31}$")]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Code of the parent agency; omit for a root.
     #[serde(default)]
@@ -188,6 +190,7 @@ pub async fn topics(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopicInput {
+    #[schema(min_length = 1, max_length = 200)]
     pub label: String,
 }
 

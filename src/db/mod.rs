@@ -115,10 +115,9 @@ impl ManageConnection for ConnectionManager {
             Target::Sqlite { path } => {
                 let mut conn = diesel::SqliteConnection::establish(path)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                // busy_timeout first: switching to WAL itself needs the lock other connections may hold.
+                // WAL is a property of the file, set once in `Db::connect`; these are per connection.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -148,6 +147,16 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         let target = Target::parse(&settings.url).map_err(anyhow::Error::msg)?;
         target.prepare()?;
+        if let Target::Sqlite { path } = &target {
+            // Switching to WAL needs the database to itself, so it happens once, before the pool
+            // opens its connections concurrently.
+            let mut conn = diesel::SqliteConnection::establish(path)
+                .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {path}: {e}"))?;
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                settings.sqlite_busy_timeout_ms
+            ))?;
+        }
         let manager = ConnectionManager {
             target: target.clone(),
             busy_timeout_ms: settings.sqlite_busy_timeout_ms,

@@ -171,6 +171,7 @@ pub fn tracking_number(agency_code: &str, year: i32, seq: i32) -> String {
 pub struct ApplicantInput {
     pub kind: ApplicantKind,
     /// Person's or organisation's name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// ID card, passport or unified social credit code.
     #[serde(default)]
@@ -188,6 +189,7 @@ pub struct ApplicantInput {
 #[serde(deny_unknown_fields)]
 pub struct IntakeInput {
     /// Code of the agency the request is addressed to.
+    #[schema(pattern = "^[A-Z][A-Z0-9-]{0,31}$")]
     pub agency: String,
     pub channel: Channel,
     /// When the request physically arrived (RFC 3339, any offset).
@@ -203,6 +205,7 @@ pub struct IntakeInput {
     pub receipt_evidence: Option<String>,
     pub applicant: ApplicantInput,
     /// What information is asked for (Art. 29 (二)).
+    #[schema(min_length = 1, max_length = 20000)]
     pub description: String,
     pub delivery_form: DeliveryForm,
     /// A topic code from the agency's taxonomy (or an ancestor agency's).

@@ -6,6 +6,7 @@ use foi_tracker::db::{agencies, users, Db};
 use foi_tracker::domain::role::Role;
 use serde_json::{json, Value};
 
+#[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
     Postgres,
@@ -38,6 +39,31 @@ macro_rules! on_both_backends {
                 async fn $test() {
                     if $crate::helpers::postgres_url().is_some() {
                         super::$test($crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// Like `on_both_backends!`, for tests that take the `Backend` and set up their own database.
+#[macro_export]
+macro_rules! with_each_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if $crate::helpers::postgres_url().is_some() {
+                        super::$test($crate::helpers::Backend::Postgres).await
                     }
                 }
             )*
@@ -84,22 +110,27 @@ fn fresh_postgres_database() -> String {
     with_database(&base, &name)
 }
 
+/// A URL for a new, empty database on `backend` (the temp dir, for SQLite, must outlive its use).
+pub fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                Some(dir),
+            )
+        }
+        Backend::Postgres => (fresh_postgres_database(), None),
+    }
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     let mut settings = Settings::defaults();
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;
     settings.database.pool_size = 8;
-    let dir = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            settings.database.url = format!("sqlite://{}", dir.path().join("test.db").display());
-            Some(dir)
-        }
-        Backend::Postgres => {
-            settings.database.url = fresh_postgres_database();
-            None
-        }
-    };
+    let (url, dir) = fresh_database(backend);
+    settings.database.url = url;
     let app = foi_tracker::build_app(&settings).expect("app starts");
     let db = app.db.clone();
     let address = format!("http://127.0.0.1:{}", app.port);

@@ -1,0 +1,250 @@
+//! The `foi-tracker` binary: administration commands, first start, start-up errors, logs.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{fresh_database, Backend};
+
+fn foi(database_url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(args)
+        .env("FOI__DATABASE__URL", database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .expect("run foi-tracker")
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What a `serve` process wrote to stderr (its log), collected as it runs.
+type LogBuffer = std::sync::Arc<std::sync::Mutex<String>>;
+
+/// Starts `serve`; returns the child, its address, what it printed on stdout at start-up and its log.
+fn serve(
+    database_url: &str,
+    extra_env: &[(&str, &str)],
+) -> (std::process::Child, String, Vec<String>, LogBuffer) {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("serve")
+        .env("FOI__DATABASE__URL", database_url)
+        .env("FOI__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("FOI__SERVER__WORKERS", "1")
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .envs(extra_env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let address = format!("http://127.0.0.1:{port}");
+    let log = LogBuffer::default();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stderr.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            sink.lock().unwrap().push_str(&line);
+            line.clear();
+        }
+    });
+    // Wait for readiness.
+    let started = Instant::now();
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut lines = Vec::new();
+    let out = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(out);
+    // The banner, if any, is printed before the server listens; read what is there without blocking long.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            let _ = tx.send(line.trim_end().to_owned());
+            line.clear();
+        }
+    });
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+        lines.push(line);
+    }
+    (child, address, lines, log)
+}
+
+crate::with_each_backend!(
+    first_start_prints_a_working_admin_token_once,
+    cli_adds_agencies_topics_and_users_whose_token_works,
+    logs_are_json_with_request_ids_and_no_personal_data,
+);
+
+async fn first_start_prints_a_working_admin_token_once(backend: Backend) {
+    let (url, _dir) = fresh_database(backend);
+    let (mut child, address, lines, _) = serve(&url, &[]);
+    let token = lines.last().cloned().unwrap_or_default();
+    assert!(token.starts_with("foi_"), "printed: {lines:?}");
+    let me: Value = reqwest::Client::new()
+        .get(format!("{address}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "admin");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The second start has users: no new token.
+    let (mut child, _, lines, _) = serve(&url, &[]);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("foi_")),
+        "printed again: {lines:?}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+async fn cli_adds_agencies_topics_and_users_whose_token_works(backend: Backend) {
+    let (url, _dir) = fresh_database(backend);
+    stdout(&foi(&url, &["migrate"]));
+    stdout(&foi(
+        &url,
+        &[
+            "agency",
+            "add",
+            "PJ",
+            "盘锦市人民政府",
+            "--email",
+            "gk@panjin.gov.cn",
+        ],
+    ));
+    stdout(&foi(
+        &url,
+        &["agency", "add", "PJ-XLT", "兴隆台区", "--parent", "PJ"],
+    ));
+    stdout(&foi(
+        &url,
+        &["agency", "topic", "PJ", "urban", "城建环保类"],
+    ));
+    let list = stdout(&foi(&url, &["agency", "list"]));
+    assert!(
+        list.contains("PJ 盘锦市人民政府 gk@panjin.gov.cn") && list.contains("  PJ-XLT 兴隆台区"),
+        "{list}"
+    );
+    let out = stdout(&foi(
+        &url,
+        &[
+            "user", "add", "王芳", "--role", "clerk", "--agency", "PJ-XLT",
+        ],
+    ));
+    let token = out.lines().last().unwrap().to_owned();
+    assert!(token.starts_with("foi_"));
+    // Bad input is explained and fails.
+    let bad = foi(&url, &["agency", "add", "pj", "x"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("code:"));
+    let bad = foi(&url, &["user", "add", "x", "--role", "king"]);
+    assert!(!bad.status.success());
+    let bad = foi(&url, &["user", "add", "x", "--role", "clerk"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("must belong to an agency"));
+
+    let (mut child, address, lines, _) = serve(&url, &[]);
+    assert!(
+        !lines.iter().any(|l| l.starts_with("foi_")),
+        "a database with users prints no token"
+    );
+    let me: Value = reqwest::Client::new()
+        .get(format!("{address}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "clerk");
+    assert_eq!(me["agency"], "PJ-XLT");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+async fn logs_are_json_with_request_ids_and_no_personal_data(backend: Backend) {
+    let (url, _dir) = fresh_database(backend);
+    stdout(&foi(&url, &["agency", "add", "PJ", "盘锦市人民政府"]));
+    let token = stdout(&foi(
+        &url,
+        &["user", "add", "clerk", "--role", "clerk", "--agency", "PJ"],
+    ))
+    .lines()
+    .last()
+    .unwrap()
+    .to_owned();
+    let (mut child, address, _, log) = serve(&url, &[("FOI__LOG__FORMAT", "json")]);
+    let client = reqwest::Client::new();
+    let body = serde_json::json!({
+        "agency": "PJ", "channel": "web", "arrived_at": "2015-03-02T09:30:00+08:00",
+        "applicant": {"kind": "natural_person", "name": "张三", "phone": "15704271234", "id_number": "211102198001011234"},
+        "description": "道路", "delivery_form": "email"
+    });
+    let res = client
+        .post(format!("{address}/api/v1/cases"))
+        .bearer_auth(&token)
+        .header("x-request-id", "trace-1")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = client
+        .get(format!("{address}/api/v1/cases?q=15704271234"))
+        .bearer_auth(&token)
+        .header("x-request-id", "trace-2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = log.lock().unwrap().clone();
+    let request_lines: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["request_id"].is_string())
+        .collect();
+    let ids: Vec<&str> = request_lines
+        .iter()
+        .map(|v| v["span"]["request_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"trace-1") && ids.contains(&"trace-2"),
+        "{log}"
+    );
+    for secret in ["15704271234", "211102198001011234", "张三"] {
+        assert!(!log.contains(secret), "personal data in the log: {log}");
+    }
+}
