@@ -140,13 +140,36 @@ impl CaseRecord {
     }
 }
 
-/// The columns of a case row that its events determine, from the projection.
-fn project_row(case: &Case, base: &CaseRow) -> Result<CaseRow, AppError> {
+/// The columns of a case row that its events do not determine.
+struct Bookkeeping {
+    id: String,
+    agency_id: String,
+    created_by: String,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl Bookkeeping {
+    fn of(row: &CaseRow) -> Bookkeeping {
+        Bookkeeping {
+            id: row.id.clone(),
+            agency_id: row.agency_id.clone(),
+            created_by: row.created_by.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// The case row: the projection of the events up to `head`, plus bookkeeping.
+fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRow, AppError> {
     let registration = case
         .registration
         .as_ref()
         .ok_or_else(|| AppError::Internal("a stored case must be registered".into()))?;
     Ok(CaseRow {
+        id: book.id,
+        agency_id: book.agency_id,
         tracking_number: registration.tracking_number.clone(),
         tracking_year: registration.tracking_year,
         tracking_seq: registration.tracking_seq,
@@ -166,24 +189,26 @@ fn project_row(case: &Case, base: &CaseRow) -> Result<CaseRow, AppError> {
         description: case.description.clone(),
         delivery_form: case.delivery_form.as_str().to_owned(),
         topic: case.topic.clone(),
-        ..base.clone()
+        created_by: book.created_by,
+        created_at: book.created_at,
+        updated_at: book.updated_at,
+        last_event_seq: head.seq,
+        last_event_hash: head.hash.clone(),
     })
 }
 
-/// Rebuilds a case row from its stored events, as the projection defines it. Bookkeeping columns
-/// (ids, creator, timestamps) are taken from `current`. Equal to `current` unless something is wrong.
+/// Rebuilds a case row from its stored events, as the projection defines it, keeping `current`'s
+/// bookkeeping. Equal to `current` unless the row and its log disagree.
 pub fn rebuild_row(current: &CaseRow, events: &[EventRow]) -> Result<CaseRow, AppError> {
     let decoded = events
         .iter()
         .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(AppError::internal))
         .collect::<Result<Vec<_>, _>>()?;
     let case = Case::from_events(&decoded).map_err(AppError::internal)?;
-    let mut row = project_row(&case, current)?;
-    if let Some(last) = events.last() {
-        row.last_event_seq = last.seq;
-        row.last_event_hash = last.hash.clone();
-    }
-    Ok(row)
+    let head = events
+        .last()
+        .ok_or_else(|| AppError::Internal(format!("case {} has no events", current.id)))?;
+    project_row(&case, Bookkeeping::of(current), head)
 }
 
 #[derive(QueryableByName)]
@@ -334,39 +359,16 @@ pub fn register(
         let case = Case::from_events(&events).map_err(|e| TxError::App(AppError::internal(e)))?;
         let at = now();
         let case_id = uuid::Uuid::now_v7().to_string();
-        let base = CaseRow {
+        let event_rows = chain_events(&case_id, None, &events, &actor.user_id, at);
+        let head = event_rows.last().expect("registration has events");
+        let book = Bookkeeping {
             id: case_id.clone(),
             agency_id: agency.id.clone(),
-            tracking_number: String::new(),
-            tracking_year: 0,
-            tracking_seq: 0,
-            state: String::new(),
-            regime: String::new(),
-            channel: String::new(),
-            arrived_at: at,
-            received_on: case.received_on,
-            receipt_basis: String::new(),
-            receipt_evidence: None,
-            applicant_kind: String::new(),
-            applicant_name: String::new(),
-            applicant_id_number: None,
-            applicant_phone: None,
-            applicant_email: None,
-            applicant_address: None,
-            description: String::new(),
-            delivery_form: String::new(),
-            topic: None,
             created_by: actor.user_id.clone(),
             created_at: at,
             updated_at: at,
-            last_event_seq: 0,
-            last_event_hash: String::new(),
         };
-        let event_rows = chain_events(&case_id, None, &events, &actor.user_id, at);
-        let head = event_rows.last().expect("registration has events");
-        let mut row = project_row(&case, &base).map_err(TxError::App)?;
-        row.last_event_seq = head.seq;
-        row.last_event_hash = head.hash.clone();
+        let row = project_row(&case, book, head).map_err(TxError::App)?;
         // The row first: its events reference it.
         diesel::insert_into(cases::table)
             .values(&row)
