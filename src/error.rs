@@ -52,27 +52,15 @@ impl AppError {
             AppError::NotFound(_) => ("not-found", 404, "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),
             AppError::Conflict(_) => ("conflict", 409, "Conflict with the current state"),
-            AppError::PayloadTooLarge(_) => {
-                ("payload-too-large", 413, "The request body is too large")
+            AppError::PayloadTooLarge(_) => ("payload-too-large", 413, "The request body is too large"),
+            AppError::UnsupportedMediaType(_) => ("unsupported-media-type", 415, "Unsupported media type"),
+            AppError::IdempotencyKeyReused(_) => {
+                ("idempotency-key-reused", 422, "Idempotency-Key reused for another request")
             }
-            AppError::UnsupportedMediaType(_) => {
-                ("unsupported-media-type", 415, "Unsupported media type")
-            }
-            AppError::IdempotencyKeyReused(_) => (
-                "idempotency-key-reused",
-                422,
-                "Idempotency-Key reused for another request",
-            ),
-            AppError::Unavailable(_) => {
-                ("unavailable", 503, "The service is temporarily unavailable")
-            }
+            AppError::Unavailable(_) => ("unavailable", 503, "The service is temporarily unavailable"),
             AppError::Internal(_) => ("internal", 500, "Internal error"),
         };
-        KindInfo {
-            slug,
-            status,
-            title,
-        }
+        KindInfo { slug, status, title }
     }
 
     /// The problem `type` URI for a slug.

@@ -38,13 +38,10 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<Application> {
     build_with(settings, db, listener)
 }
 
-pub fn build_with(
-    settings: &Settings,
-    db: Db,
-    listener: TcpListener,
-) -> anyhow::Result<Application> {
+pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow::Result<Application> {
     let port = listener.local_addr()?.port();
     let data = web::Data::new(db.clone());
+    let calendars = web::Data::new(db::calendar::CalendarCache::default());
     let max_body = settings.server.max_body_bytes;
     let origins = settings.server.cors_origins.clone();
     let mut server = HttpServer::new(move || {
@@ -58,6 +55,7 @@ pub fn build_with(
         );
         App::new()
             .app_data(data.clone())
+            .app_data(calendars.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(api::routes)
             .default_service(web::to(api::not_found))
@@ -69,9 +67,5 @@ pub fn build_with(
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);
     }
-    Ok(Application {
-        port,
-        server: server.run(),
-        db,
-    })
+    Ok(Application { port, server: server.run(), db })
 }

@@ -3,8 +3,12 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use foi_tracker::api::calendar::change_and_recompute;
+use foi_tracker::api::deadlines;
 use foi_tracker::config::Settings;
+use foi_tracker::db::calendar::{self, CalendarCache};
 use foi_tracker::db::{agencies, users, Db};
+use foi_tracker::domain::calendar::YearNotice;
 use foi_tracker::domain::role::Role;
 use foi_tracker::error::AppError;
 use foi_tracker::{build_app, telemetry};
@@ -36,6 +40,32 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Compute a reply deadline, explained: the same JSON as GET /api/v1/deadlines/calculate.
+    Deadline {
+        /// The statutory receipt date, YYYY-MM-DD.
+        #[arg(long)]
+        received_on: chrono::NaiveDate,
+        /// Regime code (ogi2008, ogi2019, ...); by default the one governing the receipt date.
+        #[arg(long)]
+        regime: Option<String>,
+        /// Apply this agency's local calendar overlay.
+        #[arg(long)]
+        agency: Option<String>,
+    },
+    /// The working-day calendar.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Import a year's State Council holiday notice in holiday-cn JSON format; recomputes the deadlines
+    /// of open cases and prints those that moved.
+    Import { file: std::path::PathBuf },
+    /// List the loaded notices with their sources.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -53,11 +83,7 @@ enum AgencyCommand {
     /// List agencies in tree order.
     List,
     /// Define or relabel a topic in an agency's taxonomy: `agency topic PJ urban 城建环保类`.
-    Topic {
-        agency: String,
-        code: String,
-        label: String,
-    },
+    Topic { agency: String, code: String, label: String },
 }
 
 #[derive(Subcommand)]
@@ -86,10 +112,7 @@ fn parse_role(text: &str) -> Result<Role, String> {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Validation(errors) => {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|f| format!("  {}: {}", f.path, f.message))
-                .collect();
+            let lines: Vec<String> = errors.iter().map(|f| format!("  {}: {}", f.path, f.message)).collect();
             anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
         }
         other => anyhow::anyhow!("{other}"),
@@ -111,49 +134,25 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let db = Db::connect(&settings.database)?;
             let applied = db.migrate()?;
-            println!(
-                "{applied} migration(s) applied to the {} database",
-                db.backend_name()
-            );
+            println!("{applied} migration(s) applied to the {} database", db.backend_name());
             Ok(())
         }
         Command::Agency { command } => {
             let db = open_db(&settings)?;
             let mut conn = db.conn().map_err(explain)?;
             match command {
-                AgencyCommand::Add {
-                    code,
-                    name,
-                    parent,
-                    email,
-                } => {
-                    let row = agencies::create(
-                        &mut conn,
-                        &code,
-                        &name,
-                        parent.as_deref(),
-                        email.as_deref(),
-                    )
-                    .map_err(explain)?;
+                AgencyCommand::Add { code, name, parent, email } => {
+                    let row = agencies::create(&mut conn, &code, &name, parent.as_deref(), email.as_deref())
+                        .map_err(explain)?;
                     println!("added agency {} {} at {}", row.code, row.name, row.path);
                 }
                 AgencyCommand::List => {
                     for a in agencies::list(&mut conn, None).map_err(explain)? {
                         let depth = a.path.matches('/').count().saturating_sub(2);
-                        println!(
-                            "{}{} {} {}",
-                            "  ".repeat(depth),
-                            a.code,
-                            a.name,
-                            a.email.unwrap_or_default()
-                        );
+                        println!("{}{} {} {}", "  ".repeat(depth), a.code, a.name, a.email.unwrap_or_default());
                     }
                 }
-                AgencyCommand::Topic {
-                    agency,
-                    code,
-                    label,
-                } => {
+                AgencyCommand::Topic { agency, code, label } => {
                     let a = agencies::find_by_code(&mut conn, &agency)
                         .map_err(explain)?
                         .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
@@ -163,24 +162,63 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    name,
-                    role,
-                    agency,
-                    email,
-                },
-        } => {
+        Command::Deadline { received_on, regime, agency } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let path = match &agency {
+                Some(code) => Some(
+                    agencies::find_by_code(&mut conn, code)
+                        .map_err(explain)?
+                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{code}`"))?
+                        .path,
+                ),
+                None => None,
+            };
+            let rules = CalendarCache::default().rules(&mut conn, path.as_deref()).map_err(explain)?;
+            let result =
+                deadlines::calculation(&rules, path.as_deref(), received_on, regime.as_deref()).map_err(explain)?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(())
+        }
+        Command::Calendar { command: CalendarCommand::Import { file } } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let notice: YearNotice = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a holiday-cn notice", file.display()))?;
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let reason = format!("calendar: {} notice imported from {}", notice.year, file.display());
+            let source = format!("file {}", file.display());
+            let change = change_and_recompute(&mut conn, &CalendarCache::default(), None, &reason, |conn| {
+                calendar::import_notice(conn, &notice, &source).map(|_| ())
+            })
+            .map_err(explain)?;
+            println!("imported the {} notice ({} days)", notice.year, notice.days.len());
+            for m in &change.recomputed {
+                println!(
+                    "{}: final deadline {} -> {}{}",
+                    m.tracking_number,
+                    m.before.map_or("none".into(), |d| d.to_string()),
+                    m.after.map_or("none".into(), |d| d.to_string()),
+                    if m.provisional_after { " (provisional)" } else { "" }
+                );
+            }
+            println!("{} open case(s) recomputed with a changed deadline", change.recomputed.len());
+            Ok(())
+        }
+        Command::Calendar { command: CalendarCommand::List } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            for n in calendar::notices(&mut conn).map_err(explain)? {
+                println!("{} {} {}", n.year, n.source, n.papers);
+            }
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { name, role, agency, email } } => {
             let db = open_db(&settings)?;
             let mut conn = db.conn().map_err(explain)?;
             let (user, token) =
-                users::create(&mut conn, &name, role, agency.as_deref(), email.as_deref())
-                    .map_err(explain)?;
-            println!(
-                "added user {} ({}) with role {}; API token (shown once):",
-                user.name, user.id, user.role
-            );
+                users::create(&mut conn, &name, role, agency.as_deref(), email.as_deref()).map_err(explain)?;
+            println!("added user {} ({}) with role {}; API token (shown once):", user.name, user.id, user.role);
             println!("{token}");
             Ok(())
         }
@@ -193,11 +231,18 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let app = build_app(&settings)?;
         let mut conn = app.db.conn().map_err(explain)?;
         if let Some(token) = users::bootstrap_admin(&mut conn).map_err(explain)? {
-            println!("No users yet: created user `admin` (role admin, all agencies). Its API token, shown only this once:");
+            println!(
+                "No users yet: created user `admin` (role admin, all agencies). Its API token, shown only this once:"
+            );
             println!("{token}");
         }
         drop(conn);
-        tracing::info!(port = app.port, database = app.db.backend_name(), "foi-tracker listening on {}", settings.server.bind);
+        tracing::info!(
+            port = app.port,
+            database = app.db.backend_name(),
+            "foi-tracker listening on {}",
+            settings.server.bind
+        );
         app.server.await.context("server stopped with an error")
     })
 }

@@ -26,13 +26,7 @@ pub struct AgencyResponse {
 fn agency_response(row: AgencyRow) -> AgencyResponse {
     let codes: Vec<&str> = row.path.trim_matches('/').split('/').collect();
     let parent = codes.len().checked_sub(2).map(|i| codes[i].to_owned());
-    AgencyResponse {
-        code: row.code,
-        name: row.name,
-        parent,
-        path: row.path,
-        email: row.email,
-    }
+    AgencyResponse { code: row.code, name: row.name, parent, path: row.path, email: row.email }
 }
 
 /// Agencies in your scope, in tree order.
@@ -48,9 +42,7 @@ fn agency_response(row: AgencyRow) -> AgencyResponse {
 )]
 pub async fn list(Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let root = user.scope_path().map(str::to_owned);
-    let rows = db
-        .run(move |conn| agencies::list(conn, root.as_deref()))
-        .await?;
+    let rows = db.run(move |conn| agencies::list(conn, root.as_deref())).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(agency_response).collect::<Vec<_>>()))
 }
 
@@ -95,29 +87,18 @@ pub async fn create(
     require_admin(&user)?;
     let new: NewAgency = json_body(&req, &body)?;
     if new.parent.is_none() && user.scope != Scope::Global {
-        return Err(AppError::Forbidden(
-            "only a global administrator can add a root agency".into(),
-        ));
+        return Err(AppError::Forbidden("only a global administrator can add a root agency".into()));
     }
     let row = db
         .run(move |conn| {
             if let Some(parent) = &new.parent {
-                let p = agencies::find_by_code(conn, parent)?.ok_or_else(|| {
-                    AppError::validation("parent", format!("no agency has code `{parent}`"))
-                })?;
+                let p = agencies::find_by_code(conn, parent)?
+                    .ok_or_else(|| AppError::validation("parent", format!("no agency has code `{parent}`")))?;
                 if !user.covers(&p.path) {
-                    return Err(AppError::Forbidden(format!(
-                        "agency `{parent}` is outside your scope"
-                    )));
+                    return Err(AppError::Forbidden(format!("agency `{parent}` is outside your scope")));
                 }
             }
-            agencies::create(
-                conn,
-                &new.code,
-                &new.name,
-                new.parent.as_deref(),
-                new.email.as_deref(),
-            )
+            agencies::create(conn, &new.code, &new.name, new.parent.as_deref(), new.email.as_deref())
         })
         .await?;
     Ok(HttpResponse::Created().json(agency_response(row)))
@@ -127,19 +108,14 @@ fn require_admin(user: &Principal) -> Result<(), AppError> {
     if user.role.can_administer() {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!(
-            "the {} role cannot administer agencies",
-            user.role
-        )))
+        Err(AppError::Forbidden(format!("the {} role cannot administer agencies", user.role)))
     }
 }
 
 /// Loads an agency in the caller's scope (404 otherwise).
 async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
     let wanted = code.to_owned();
-    let found = db
-        .run(move |conn| agencies::find_by_code(conn, &wanted))
-        .await?;
+    let found = db.run(move |conn| agencies::find_by_code(conn, &wanted)).await?;
     found
         .filter(|a| user.covers(&a.path))
         .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))
@@ -167,23 +143,11 @@ pub struct TopicResponse {
     ),
     security(("bearer" = []))
 )]
-pub async fn topics(
-    path: web::Path<String>,
-    Auth(user): Auth,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
+pub async fn topics(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let agency = visible_agency(&db, &user, &path).await?;
-    let topics = db
-        .run(move |conn| agencies::topics_for(conn, &agency))
-        .await?;
-    let body: Vec<TopicResponse> = topics
-        .into_iter()
-        .map(|t| TopicResponse {
-            code: t.code,
-            label: t.label,
-            defined_by: t.defined_by,
-        })
-        .collect();
+    let topics = db.run(move |conn| agencies::topics_for(conn, &agency)).await?;
+    let body: Vec<TopicResponse> =
+        topics.into_iter().map(|t| TopicResponse { code: t.code, label: t.label, defined_by: t.defined_by }).collect();
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -223,14 +187,8 @@ pub async fn put_topic(
     let (code, topic) = path.into_inner();
     let input: TopicInput = json_body(&req, &body)?;
     let agency = visible_agency(&db, &user, &code).await?;
-    let row = db
-        .run(move |conn| agencies::put_topic(conn, &agency, &topic, &input.label))
-        .await?;
-    Ok(HttpResponse::Ok().json(TopicResponse {
-        code: row.code,
-        label: row.label,
-        defined_by: code,
-    }))
+    let row = db.run(move |conn| agencies::put_topic(conn, &agency, &topic, &input.label)).await?;
+    Ok(HttpResponse::Ok().json(TopicResponse { code: row.code, label: row.label, defined_by: code }))
 }
 
 /// Who the token belongs to.
@@ -259,10 +217,5 @@ pub async fn me(Auth(user): Auth) -> HttpResponse {
         Scope::Global => None,
         Scope::Subtree { agency_code, .. } => Some(agency_code.clone()),
     };
-    HttpResponse::Ok().json(MeResponse {
-        user_id: user.user_id,
-        name: user.name,
-        role: user.role,
-        agency,
-    })
+    HttpResponse::Ok().json(MeResponse { user_id: user.user_id, name: user.name, role: user.role, agency })
 }

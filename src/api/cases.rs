@@ -9,11 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{idempotency_key, json_body, query, Auth};
 use super::problem::Problem;
+use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered};
 use crate::db::{agencies, Db};
+use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::CaseState;
+use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
-use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis, Regime};
+use crate::domain::events::DeadlineSummary;
+use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
 use crate::domain::masking::mask_applicant;
 use crate::domain::role::Principal;
 use crate::error::AppError;
@@ -27,7 +31,8 @@ pub struct CaseResponse {
     /// Code of the agency handling the case.
     pub agency: String,
     pub state: CaseState,
-    pub regime: Regime,
+    /// Code of the legal regime (a row of the regimes table), e.g. `ogi2008`, `ogi2019`.
+    pub regime: String,
     pub channel: Channel,
     pub arrived_at: DateTime<Utc>,
     /// The statutory receipt date (收到申请之日).
@@ -42,16 +47,53 @@ pub struct CaseResponse {
     pub topic: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub deadline: CaseDeadline,
     /// Number of events folded into this case; changes whenever the case does.
     pub version: i32,
+}
+
+/// A case's reply deadline and where it stands today. The full explanation is at
+/// `/api/v1/cases/{id}/deadline`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseDeadline {
+    /// The deadline without extensions (null while the clock is stopped).
+    pub due_on: Option<NaiveDate>,
+    /// The last lawful reply date: with approved extensions or an Art. 35 delay.
+    pub final_due_on: Option<NaiveDate>,
+    /// Depends on days no loaded calendar notice settles yet.
+    pub provisional: bool,
+    pub timeliness: Timeliness,
+}
+
+/// The timeliness of an open case from its stored deadline.
+pub fn open_timeliness(
+    d: &DeadlineSummary,
+    calendar: &WorkingDayIndex,
+    today: NaiveDate,
+) -> Result<Timeliness, AppError> {
+    let Some(last) = d.final_due_on else { return Ok(Timeliness::Stopped) };
+    let between = |a, b| calendar.working_days_between(a, b).map_err(|e| AppError::Internal(e.to_string()));
+    Ok(if today <= last {
+        Timeliness::Open { working_days_left: between(today, last)? }
+    } else {
+        Timeliness::Overdue { working_days_overdue: between(last, today)? }
+    })
 }
 
 impl CaseResponse {
     fn from_record(
         record: &CaseRecord,
         show_personal_data: bool,
+        calendar: &WorkingDayIndex,
     ) -> Result<CaseResponse, AppError> {
         let v = record.view()?;
+        let today = crate::domain::china_date(Utc::now());
+        let deadline = CaseDeadline {
+            due_on: v.deadline.due_on,
+            final_due_on: v.deadline.final_due_on,
+            provisional: v.deadline.provisional,
+            timeliness: open_timeliness(&v.deadline, calendar, today)?,
+        };
         let id = uuid::Uuid::parse_str(&v.id).map_err(AppError::internal)?;
         Ok(CaseResponse {
             id,
@@ -64,17 +106,14 @@ impl CaseResponse {
             received_on: v.received_on,
             receipt_basis: v.receipt_basis,
             receipt_evidence: v.receipt_evidence,
-            applicant: if show_personal_data {
-                v.applicant
-            } else {
-                mask_applicant(&v.applicant)
-            },
+            applicant: if show_personal_data { v.applicant } else { mask_applicant(&v.applicant) },
             personal_data_masked: !show_personal_data,
             description: v.description,
             delivery_form: v.delivery_form,
             topic: v.topic,
             created_at: v.created_at,
             updated_at: v.updated_at,
+            deadline,
             version: v.version,
         })
     }
@@ -111,12 +150,10 @@ pub async fn create(
     body: web::Bytes,
     Auth(user): Auth,
     db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     if !user.role.can_register() {
-        return Err(AppError::Forbidden(format!(
-            "the {} role cannot register requests",
-            user.role
-        )));
+        return Err(AppError::Forbidden(format!("the {} role cannot register requests", user.role)));
     }
     let idempotency = idempotency_key(&req, &body)?;
     let input: IntakeInput = json_body(&req, &body)?;
@@ -124,40 +161,31 @@ pub async fn create(
     let show = user.role.sees_personal_data();
     let outcome = db
         .run(move |conn| {
-            let agency = agencies::find_by_code(conn, &intake.agency)?.ok_or_else(|| {
-                AppError::validation("agency", format!("no agency has code `{}`", intake.agency))
-            })?;
+            let agency = agencies::find_by_code(conn, &intake.agency)?
+                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", intake.agency)))?;
             if !user.covers(&agency.path) {
-                return Err(AppError::Forbidden(format!(
-                    "agency `{}` is outside your scope",
-                    agency.code
-                )));
+                return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
             }
             if let Some(topic) = &intake.topic {
-                if !agencies::topics_for(conn, &agency)?
-                    .iter()
-                    .any(|t| &t.code == topic)
-                {
+                if !agencies::topics_for(conn, &agency)?.iter().any(|t| &t.code == topic) {
                     return Err(AppError::validation(
                         "topic",
-                        format!(
-                            "`{topic}` is not in the topic taxonomy of `{}` or its parent agencies",
-                            agency.code
-                        ),
+                        format!("`{topic}` is not in the topic taxonomy of `{}` or its parent agencies", agency.code),
                     ));
                 }
             }
-            cases::register(
-                conn,
-                &user,
-                &agency,
-                intake,
-                idempotency.as_ref(),
-                |record| {
-                    serde_json::to_string(&CaseResponse::from_record(record, show)?)
-                        .map_err(AppError::internal)
-                },
-            )
+            let rules = calendars.rules(conn, Some(&agency.path))?;
+            let regime = rules.regime_for(&agency.path, intake.received_on).cloned().ok_or_else(|| {
+                AppError::validation(
+                    "received_on",
+                    format!("no regime governs the receipt date {}", intake.received_on),
+                )
+            })?;
+            let new = cases::NewCase { agency: &agency, intake, regime: &regime, calendar: &rules.calendar };
+            cases::register(conn, &user, new, idempotency.as_ref(), |record| {
+                serde_json::to_string(&CaseResponse::from_record(record, show, &rules.calendar)?)
+                    .map_err(AppError::internal)
+            })
         })
         .await?;
     Ok(match outcome {
@@ -167,8 +195,7 @@ pub async fn create(
             .content_type("application/json")
             .body(body),
         Registered::Replayed { status, body } => HttpResponse::build(
-            actix_web::http::StatusCode::from_u16(status)
-                .unwrap_or(actix_web::http::StatusCode::CREATED),
+            actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
         )
         .insert_header(("Idempotent-Replayed", "true"))
         .content_type("application/json")
@@ -178,15 +205,10 @@ pub async fn create(
 
 /// Loads a case the caller may see; 404 for unknown ids and for cases outside the caller's scope
 /// (so that ids of other agencies' cases are not confirmed).
-async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<CaseRecord, AppError> {
+pub(crate) async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<CaseRecord, AppError> {
     let not_found = || AppError::NotFound(format!("no case with id `{id}`"));
-    let id = uuid::Uuid::parse_str(id)
-        .map_err(|_| not_found())?
-        .to_string();
-    let record = db
-        .run(move |conn| cases::find(conn, &id))
-        .await?
-        .ok_or_else(not_found)?;
+    let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?.to_string();
+    let record = db.run(move |conn| cases::find(conn, &id)).await?.ok_or_else(not_found)?;
     if !user.covers(&record.agency_path) {
         return Err(not_found());
     }
@@ -213,12 +235,13 @@ pub async fn get(
     path: web::Path<String>,
     Auth(user): Auth,
     db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let record = visible_case(&db, &user, &path).await?;
-    let response = CaseResponse::from_record(&record, user.role.sees_personal_data())?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(&record)))
-        .json(response))
+    let agency_path = record.agency_path.clone();
+    let rules = db.run(move |conn| calendars.rules(conn, Some(&agency_path))).await?;
+    let response = CaseResponse::from_record(&record, user.role.sees_personal_data(), &rules.calendar)?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(&record))).json(response))
 }
 
 /// Filters and paging for the case list.
@@ -238,6 +261,10 @@ pub struct ListParams {
     pub received_to: Option<NaiveDate>,
     /// Text contained in the description or the applicant's name (case-insensitive).
     pub q: Option<String>,
+    /// Only open cases past their final deadline (true), or not past it (false).
+    pub overdue: Option<bool>,
+    /// Only cases whose final deadline is on or before this date (YYYY-MM-DD).
+    pub due_before: Option<NaiveDate>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -285,6 +312,7 @@ pub async fn list(
     req: HttpRequest,
     Auth(user): Auth,
     db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let params: ListParams = query(&req)?;
     let limit = params.limit.unwrap_or(50);
@@ -293,24 +321,13 @@ pub async fn list(
     }
     if let (Some(from), Some(to)) = (params.received_from, params.received_to) {
         if from > to {
-            return Err(AppError::validation(
-                "received_from",
-                "must not be after received_to",
-            ));
+            return Err(AppError::validation("received_from", "must not be after received_to"));
         }
     }
-    let text = params
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
+    let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     if let Some(q) = &text {
         if q.chars().count() > 200 || q.contains('\0') {
-            return Err(AppError::validation(
-                "q",
-                "must be at most 200 characters, without NUL",
-            ));
+            return Err(AppError::validation("q", "must be at most 200 characters, without NUL"));
         }
     }
     let before_id = params.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -320,6 +337,8 @@ pub async fn list(
         received_from: params.received_from,
         received_to: params.received_to,
         text,
+        overdue_on: params.overdue.map(|o| (o, crate::domain::china_date(Utc::now()))),
+        due_on_or_before: params.due_before,
         before_id,
         limit: limit + 1,
         ..CaseFilter::default()
@@ -327,17 +346,14 @@ pub async fn list(
     let scope_path = user.scope_path().map(str::to_owned);
     let agency = params.agency.clone();
     let subtree = params.subtree.unwrap_or(true);
-    let mut records = db
+    let (items, next_cursor) = db
         .run(move |conn| {
             match agency {
                 Some(code) => {
-                    let a = agencies::find_by_code(conn, &code)?.ok_or_else(|| {
-                        AppError::validation("agency", format!("no agency has code `{code}`"))
-                    })?;
+                    let a = agencies::find_by_code(conn, &code)?
+                        .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{code}`")))?;
                     if !user.covers(&a.path) {
-                        return Err(AppError::Forbidden(format!(
-                            "agency `{code}` is outside your scope"
-                        )));
+                        return Err(AppError::Forbidden(format!("agency `{code}` is outside your scope")));
                     }
                     if subtree {
                         filter.agency_path = Some(a.path);
@@ -347,19 +363,21 @@ pub async fn list(
                 }
                 None => filter.agency_path = scope_path,
             }
-            cases::list(conn, &filter)
+            let mut records = cases::list(conn, &filter)?;
+            let next_cursor = if records.len() as i64 > limit {
+                records.truncate(limit as usize);
+                records.last().map(|r| encode_cursor(&r.row.id))
+            } else {
+                None
+            };
+            let mut items = Vec::with_capacity(records.len());
+            for record in &records {
+                let rules = calendars.rules(conn, Some(&record.agency_path))?;
+                items.push(CaseResponse::from_record(record, false, &rules.calendar)?);
+            }
+            Ok((items, next_cursor))
         })
         .await?;
-    let next_cursor = if records.len() as i64 > limit {
-        records.truncate(limit as usize);
-        records.last().map(|r| encode_cursor(&r.row.id))
-    } else {
-        None
-    };
-    let items = records
-        .iter()
-        .map(|r| CaseResponse::from_record(r, false))
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
 }
 
@@ -381,14 +399,13 @@ pub struct EventResponse {
 }
 
 fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventResponse, AppError> {
-    let payload =
-        match CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
-            CaseEvent::Received(mut intake) if !show_personal_data => {
-                intake.applicant = mask_applicant(&intake.applicant);
-                serde_json::to_value(intake).map_err(AppError::internal)?
-            }
-            _ => serde_json::from_str(&row.payload).map_err(AppError::internal)?,
-        };
+    let payload = match CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
+        CaseEvent::Received(mut intake) if !show_personal_data => {
+            intake.applicant = mask_applicant(&intake.applicant);
+            serde_json::to_value(intake).map_err(AppError::internal)?
+        }
+        _ => serde_json::from_str(&row.payload).map_err(AppError::internal)?,
+    };
     Ok(EventResponse {
         seq: row.seq,
         kind: row.kind,
@@ -413,18 +430,11 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
     ),
     security(("bearer" = []))
 )]
-pub async fn events(
-    path: web::Path<String>,
-    Auth(user): Auth,
-    db: web::Data<Db>,
-) -> Result<HttpResponse, AppError> {
+pub async fn events(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let record = visible_case(&db, &user, &path).await?;
     let id = record.row.id.clone();
     let rows = db.run(move |conn| cases::events(conn, &id)).await?;
     let show = user.role.sees_personal_data();
-    let events = rows
-        .into_iter()
-        .map(|r| event_response(r, show))
-        .collect::<Result<Vec<_>, _>>()?;
+    let events = rows.into_iter().map(|r| event_response(r, show)).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(events))
 }

@@ -26,11 +26,7 @@ fn without_position(message: &str) -> &str {
 /// it only in the message (missing or unknown fields).
 fn field_error(path: &str, message: &str) -> FieldError {
     let message = without_position(message);
-    let base = if path == "." || path.is_empty() {
-        String::new()
-    } else {
-        path.to_owned()
-    };
+    let base = if path == "." || path.is_empty() { String::new() } else { path.to_owned() };
     let named = ["missing field `", "unknown field `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
@@ -43,68 +39,42 @@ fn field_error(path: &str, message: &str) -> FieldError {
         None if base.is_empty() => "$".to_owned(),
         None => base,
     };
-    let friendly =
-        if full_path.ends_with("_on") || full_path.ends_with("_from") || full_path.ends_with("_to")
-        {
-            format!("must be a real calendar date written YYYY-MM-DD ({message})")
-        } else if full_path.ends_with("_at") && !message.starts_with("missing") {
-            format!(
-            "must be an RFC 3339 timestamp with offset, e.g. 2015-03-02T09:30:00+08:00 ({message})"
-        )
-        } else {
-            message.to_owned()
-        };
+    let friendly = if full_path.ends_with("_on") || full_path.ends_with("_from") || full_path.ends_with("_to") {
+        format!("must be a real calendar date written YYYY-MM-DD ({message})")
+    } else if full_path.ends_with("_at") && !message.starts_with("missing") {
+        format!("must be an RFC 3339 timestamp with offset, e.g. 2015-03-02T09:30:00+08:00 ({message})")
+    } else {
+        message.to_owned()
+    };
     FieldError::new(full_path, friendly)
 }
 
 /// Decodes a JSON body. Syntax errors are 400; well-formed JSON of the wrong shape is 422 with the
 /// path of the offending field.
 pub fn json_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, AppError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "application/json" {
         return Err(AppError::UnsupportedMediaType(format!(
             "the body must be JSON sent with Content-Type: application/json (got `{}`)",
-            if content_type.is_empty() {
-                "nothing"
-            } else {
-                content_type
-            }
+            if content_type.is_empty() { "nothing" } else { content_type }
         )));
     }
     // Syntax first (400), then shape (422 with the field's path).
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
         return Err(AppError::validation("$", "the body must be a JSON object"));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        AppError::Validation(vec![field_error(
-            &e.path().to_string(),
-            &e.inner().to_string(),
-        )])
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| AppError::Validation(vec![field_error(&e.path().to_string(), &e.inner().to_string())]))
 }
 
 /// Decodes the query string into `T`; a bad parameter is a 422 naming it.
 pub fn query<T: DeserializeOwned>(req: &HttpRequest) -> Result<T, AppError> {
-    let de =
-        serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        AppError::Validation(vec![field_error(
-            &e.path().to_string(),
-            &e.inner().to_string(),
-        )])
-    })
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| AppError::Validation(vec![field_error(&e.path().to_string(), &e.inner().to_string())]))
 }
 
 /// An optional `Idempotency-Key` header with a digest of the body it came with.
@@ -120,9 +90,7 @@ pub fn idempotency_key(
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
-        .ok_or_else(|| {
-            AppError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters".into())
-        })?;
+        .ok_or_else(|| AppError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters".into()))?;
     Ok(Some(crate::db::cases::IdempotencyRequest {
         key: key.to_owned(),
         request_hash: hex::encode(Sha256::digest(body)),
@@ -138,44 +106,26 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let db = req.app_data::<web::Data<Db>>().cloned();
-        let header = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map(str::to_owned));
+        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
         Box::pin(async move {
             let db = db.ok_or_else(|| AppError::Internal("database handle missing".into()))?;
             let token = match header {
-                None => {
-                    return Err(AppError::Unauthorized(
-                        "send Authorization: Bearer <token>".into(),
-                    ))
-                }
+                None => return Err(AppError::Unauthorized("send Authorization: Bearer <token>".into())),
                 Some(Err(_)) => {
-                    return Err(AppError::Unauthorized(
-                        "the Authorization header is not readable text".into(),
-                    ))
+                    return Err(AppError::Unauthorized("the Authorization header is not readable text".into()))
                 }
                 Some(Ok(value)) => match value.split_once(' ') {
-                    Some((scheme, token))
-                        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                    {
+                    Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
                         token.trim().to_owned()
                     }
                     _ => {
-                        return Err(AppError::Unauthorized(
-                            "the Authorization header must be `Bearer <token>`".into(),
-                        ))
+                        return Err(AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))
                     }
                 },
             };
-            match db
-                .run(move |conn| users::authenticate(conn, &token))
-                .await?
-            {
+            match db.run(move |conn| users::authenticate(conn, &token)).await? {
                 Some(principal) => Ok(Auth(principal)),
-                None => Err(AppError::Unauthorized(
-                    "the token is unknown or revoked".into(),
-                )),
+                None => Err(AppError::Unauthorized("the token is unknown or revoked".into())),
             }
         })
     }
@@ -187,34 +137,17 @@ mod tests {
 
     #[test]
     fn missing_and_unknown_fields_are_named_in_the_path() {
-        assert_eq!(
-            field_error(".", "missing field `channel` at line 1 column 2").path,
-            "channel"
-        );
-        assert_eq!(
-            field_error("applicant", "missing field `kind`").path,
-            "applicant.kind"
-        );
-        assert_eq!(
-            field_error(".", "unknown field `foo`, expected one of `a`").path,
-            "foo"
-        );
-        assert_eq!(
-            field_error("applicant.kind", "unknown variant `x`").path,
-            "applicant.kind"
-        );
-        assert_eq!(
-            field_error(".", "invalid type: string, expected struct").path,
-            "$"
-        );
+        assert_eq!(field_error(".", "missing field `channel` at line 1 column 2").path, "channel");
+        assert_eq!(field_error("applicant", "missing field `kind`").path, "applicant.kind");
+        assert_eq!(field_error(".", "unknown field `foo`, expected one of `a`").path, "foo");
+        assert_eq!(field_error("applicant.kind", "unknown variant `x`").path, "applicant.kind");
+        assert_eq!(field_error(".", "invalid type: string, expected struct").path, "$");
     }
 
     #[test]
     fn date_fields_get_a_format_hint() {
         let e = field_error("received_on", "input is out of range at line 1 column 30");
-        assert!(e
-            .message
-            .starts_with("must be a real calendar date written YYYY-MM-DD"));
+        assert!(e.message.starts_with("must be a real calendar date written YYYY-MM-DD"));
         assert!(!e.message.contains("line 1"));
     }
 }

@@ -20,10 +20,7 @@ pub struct Health {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health {
-        status: "ok".into(),
-        database: None,
-    })
+    HttpResponse::Ok().json(Health { status: "ok".into(), database: None })
 }
 
 /// Readiness: the database answers a query.
@@ -38,8 +35,5 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     db.ping().await?;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ready".into(),
-        database: Some(db.backend_name().into()),
-    }))
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into(), database: Some(db.backend_name().into()) }))
 }

@@ -2,7 +2,9 @@
 //! domain or db function and render; the rules live in `domain`.
 
 pub mod agencies;
+pub mod calendar;
 pub mod cases;
+pub mod deadlines;
 pub mod extract;
 pub mod health;
 pub mod problem;
@@ -28,6 +30,14 @@ Every error is application/problem+json (RFC 9457).",
         cases::list,
         cases::get,
         cases::events,
+        deadlines::calculator,
+        deadlines::for_case,
+        calendar::view,
+        calendar::import,
+        calendar::put_national_day,
+        calendar::delete_national_day,
+        calendar::put_agency_day,
+        calendar::delete_agency_day,
         agencies::list,
         agencies::create,
         agencies::topics,
@@ -38,6 +48,8 @@ Every error is application/problem+json (RFC 9457).",
     modifiers(&BearerAuth),
     tags(
         (name = "cases", description = "Requests and their event logs"),
+        (name = "deadlines", description = "Reply deadlines on China's working-day calendar"),
+        (name = "calendar", description = "China's working-day calendar and local overlays"),
         (name = "agencies", description = "The agency tree and topic taxonomies"),
         (name = "users", description = "The caller"),
         (name = "health", description = "Probes"),
@@ -50,10 +62,7 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     }
 }
 
@@ -61,39 +70,39 @@ impl Modify for BearerAuth {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // The documentation goes first: the `/api/v1` scope below would otherwise claim its paths.
     cfg.service(
-        utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}")
-            .url("/api/v1/openapi.json", ApiDoc::openapi()),
+        utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/openapi.json", ApiDoc::openapi()),
     )
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(health::readyz)))
     .service(
         web::scope("/api/v1")
-            .service(
-                web::resource("/cases")
-                    .route(web::post().to(cases::create))
-                    .route(web::get().to(cases::list)),
-            )
+            .service(web::resource("/cases").route(web::post().to(cases::create)).route(web::get().to(cases::list)))
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
+            .service(web::resource("/cases/{id}/deadline").route(web::get().to(deadlines::for_case)))
+            .service(web::resource("/deadlines/calculate").route(web::get().to(deadlines::calculator)))
+            .service(web::resource("/calendar").route(web::get().to(calendar::view)))
+            .service(web::resource("/calendar/notices").route(web::post().to(calendar::import)))
             .service(
-                web::resource("/agencies")
-                    .route(web::get().to(agencies::list))
-                    .route(web::post().to(agencies::create)),
+                web::resource("/calendar/days/{date}")
+                    .route(web::put().to(calendar::put_national_day))
+                    .route(web::delete().to(calendar::delete_national_day)),
             )
             .service(
-                web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)),
+                web::resource("/agencies/{code}/calendar/days/{date}")
+                    .route(web::put().to(calendar::put_agency_day))
+                    .route(web::delete().to(calendar::delete_agency_day)),
             )
             .service(
-                web::resource("/agencies/{code}/topics/{topic}")
-                    .route(web::put().to(agencies::put_topic)),
+                web::resource("/agencies").route(web::get().to(agencies::list)).route(web::post().to(agencies::create)),
             )
+            .service(web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)))
+            .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me))),
     );
 }
 
 /// Unknown routes.
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::NotFound(
-        "No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into(),
-    ))
+    Err(AppError::NotFound("No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into()))
 }

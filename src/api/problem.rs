@@ -46,23 +46,17 @@ impl From<&AppError> for Problem {
         let info = e.kind_info();
         let (detail, errors) = match e {
             AppError::Validation(errors) => {
-                let summary = errors
-                    .iter()
-                    .map(|f| format!("{}: {}", f.path, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let summary =
+                    errors.iter().map(|f| format!("{}: {}", f.path, f.message)).collect::<Vec<_>>().join("; ");
                 (summary, Some(errors.clone()))
             }
             // Internal details go to the log only.
-            AppError::Internal(_) => (
-                "An unexpected error occurred; it has been logged with this request's id."
-                    .to_owned(),
-                None,
-            ),
-            AppError::Unavailable(_) => (
-                "The database is not reachable at the moment; try again shortly.".to_owned(),
-                None,
-            ),
+            AppError::Internal(_) => {
+                ("An unexpected error occurred; it has been logged with this request's id.".to_owned(), None)
+            }
+            AppError::Unavailable(_) => {
+                ("The database is not reachable at the moment; try again shortly.".to_owned(), None)
+            }
             other => (other.to_string(), None),
         };
         Problem {
@@ -96,40 +90,26 @@ impl ResponseError for AppError {
 /// (unknown route, wrong method, oversized body, ...).
 fn problem_for_status(status: StatusCode) -> AppError {
     match status.as_u16() {
-        404 => AppError::NotFound(
-            "No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into(),
-        ),
-        405 => AppError::MethodNotAllowed(
-            "This resource does not support that method; see /api/v1/openapi.json.".into(),
-        ),
-        413 => AppError::PayloadTooLarge(
-            "The request body exceeds the configured limit (server.max_body_bytes).".into(),
-        ),
-        415 => {
-            AppError::UnsupportedMediaType("Send JSON with Content-Type: application/json.".into())
+        404 => AppError::NotFound("No such resource. The API lives under /api/v1; see /api/v1/openapi.json.".into()),
+        405 => {
+            AppError::MethodNotAllowed("This resource does not support that method; see /api/v1/openapi.json.".into())
         }
+        413 => {
+            AppError::PayloadTooLarge("The request body exceeds the configured limit (server.max_body_bytes).".into())
+        }
+        415 => AppError::UnsupportedMediaType("Send JSON with Content-Type: application/json.".into()),
         401 => AppError::Unauthorized("Send Authorization: Bearer <token>.".into()),
         403 => AppError::Forbidden("Not allowed.".into()),
         s if s >= 500 => AppError::Internal(format!("status {s} without a problem body")),
-        _ => AppError::BadRequest(
-            status
-                .canonical_reason()
-                .unwrap_or("Bad request")
-                .to_owned()
-                + ".",
-        ),
+        _ => AppError::BadRequest(status.canonical_reason().unwrap_or("Bad request").to_owned() + "."),
     }
 }
 
 /// Middleware hook (ErrorHandlers::default_handler): rewrites any error response that is not yet
 /// a problem into one, keeping its status.
-pub fn ensure_problem<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+pub fn ensure_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
@@ -138,17 +118,10 @@ pub fn ensure_problem<B: MessageBody + 'static>(
     let mut problem = Problem::from(&error);
     problem.status = status.as_u16();
     if status.is_server_error() {
-        tracing::error!(
-            status = status.as_u16(),
-            "error response without a problem body"
-        );
+        tracing::error!(status = status.as_u16(), "error response without a problem body");
     }
     let (req, _) = res.into_parts();
     let mut response: HttpResponse<BoxBody> = problem.response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, response).map_into_right_body(),
-    ))
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
 }

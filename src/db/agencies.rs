@@ -29,11 +29,7 @@ pub struct TopicRow {
 }
 
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<AgencyRow>, AppError> {
-    Ok(agencies::table
-        .filter(agencies::code.eq(code))
-        .select(AgencyRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(agencies::table.filter(agencies::code.eq(code)).select(AgencyRow::as_select()).first(conn).optional()?)
 }
 
 /// Adds an agency under `parent_code` (or as a root).
@@ -51,13 +47,13 @@ pub fn create(
     let name = v.text("name", name, 200);
     let email = v.optional_text("email", email, 200);
     v.finish()?;
-    let parent =
-        match parent_code {
-            Some(p) => Some(find_by_code(conn, p)?.ok_or_else(|| {
-                AppError::validation("parent", format!("no agency has code `{p}`"))
-            })?),
-            None => None,
-        };
+    let parent = match parent_code {
+        Some(p) => Some(
+            find_by_code(conn, p)?
+                .ok_or_else(|| AppError::validation("parent", format!("no agency has code `{p}`")))?,
+        ),
+        None => None,
+    };
     let row = AgencyRow {
         id: uuid::Uuid::now_v7().to_string(),
         code: code.to_owned(),
@@ -67,24 +63,18 @@ pub fn create(
         email,
         created_at: now(),
     };
-    match diesel::insert_into(agencies::table)
-        .values(&row)
-        .execute(conn)
-    {
+    match diesel::insert_into(agencies::table).values(&row).execute(conn) {
         Ok(_) => Ok(row),
-        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(format!(
-            "an agency with code `{code}` already exists"
-        ))),
+        Err(e) if is_unique_violation(&e) => {
+            Err(AppError::Conflict(format!("an agency with code `{code}` already exists")))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
 /// All agencies under `root_path` (all of them when None), in tree order.
 pub fn list(conn: &mut DbConnection, root_path: Option<&str>) -> Result<Vec<AgencyRow>, AppError> {
-    let mut query = agencies::table
-        .select(AgencyRow::as_select())
-        .order(agencies::path.asc())
-        .into_boxed();
+    let mut query = agencies::table.select(AgencyRow::as_select()).order(agencies::path.asc()).into_boxed();
     if let Some(root) = root_path {
         query = query.filter(agencies::path.like(format!("{root}%")));
     }
@@ -92,33 +82,18 @@ pub fn list(conn: &mut DbConnection, root_path: Option<&str>) -> Result<Vec<Agen
 }
 
 /// Defines (or relabels) a topic in an agency's taxonomy.
-pub fn put_topic(
-    conn: &mut DbConnection,
-    agency: &AgencyRow,
-    code: &str,
-    label: &str,
-) -> Result<TopicRow, AppError> {
+pub fn put_topic(conn: &mut DbConnection, agency: &AgencyRow, code: &str, label: &str) -> Result<TopicRow, AppError> {
     let mut v = Validator::new();
     if let Err(e) = validate_topic_code("code", code) {
         v.error(&e.path, e.message);
     }
     let label = v.text("label", label, 200);
     v.finish()?;
-    let row = TopicRow {
-        agency_id: agency.id.clone(),
-        code: code.to_owned(),
-        label,
-    };
+    let row = TopicRow { agency_id: agency.id.clone(), code: code.to_owned(), label };
     conn.transaction(|conn| {
-        diesel::delete(
-            topics::table
-                .filter(topics::agency_id.eq(&agency.id))
-                .filter(topics::code.eq(code)),
-        )
-        .execute(conn)?;
-        diesel::insert_into(topics::table)
-            .values(&row)
-            .execute(conn)
+        diesel::delete(topics::table.filter(topics::agency_id.eq(&agency.id)).filter(topics::code.eq(code)))
+            .execute(conn)?;
+        diesel::insert_into(topics::table).values(&row).execute(conn)
     })?;
     Ok(row)
 }

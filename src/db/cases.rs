@@ -7,11 +7,11 @@ use diesel::sql_types::{Integer, Text};
 use super::agencies::AgencyRow;
 use super::schema::{agencies, case_events, cases, idempotency_keys};
 use super::{is_unique_violation, now, DbConnection};
+use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case, CaseState};
-use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, GENESIS_HASH};
-use crate::domain::intake::{
-    Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis, Regime,
-};
+use crate::domain::deadline::{ClockEvent, RegimeRules};
+use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, DeadlineSummary, GENESIS_HASH};
+use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis};
 use crate::domain::role::Principal;
 use crate::error::AppError;
 
@@ -44,6 +44,9 @@ pub struct CaseRow {
     pub updated_at: chrono::NaiveDateTime,
     pub last_event_seq: i32,
     pub last_event_hash: String,
+    pub due_on: Option<NaiveDate>,
+    pub final_due_on: Option<NaiveDate>,
+    pub deadline_provisional: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -86,7 +89,8 @@ pub struct CaseView {
     pub agency: String,
     pub tracking_number: String,
     pub state: CaseState,
-    pub regime: Regime,
+    pub regime: String,
+    pub deadline: DeadlineSummary,
     pub channel: Channel,
     pub arrived_at: DateTime<Utc>,
     pub received_on: NaiveDate,
@@ -113,7 +117,12 @@ impl CaseRecord {
             agency: self.agency_code.clone(),
             tracking_number: r.tracking_number.clone(),
             state: CaseState::parse(&r.state).ok_or_else(|| corrupt("state", &r.state))?,
-            regime: Regime::parse(&r.regime).ok_or_else(|| corrupt("regime", &r.regime))?,
+            regime: r.regime.clone(),
+            deadline: DeadlineSummary {
+                due_on: r.due_on,
+                final_due_on: r.final_due_on,
+                provisional: r.deadline_provisional,
+            },
             channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
             arrived_at: r.arrived_at.and_utc(),
             received_on: r.received_on,
@@ -163,10 +172,8 @@ impl Bookkeeping {
 
 /// The case row: the projection of the events up to `head`, plus bookkeeping.
 fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRow, AppError> {
-    let registration = case
-        .registration
-        .as_ref()
-        .ok_or_else(|| AppError::Internal("a stored case must be registered".into()))?;
+    let registration =
+        case.registration.as_ref().ok_or_else(|| AppError::Internal("a stored case must be registered".into()))?;
     Ok(CaseRow {
         id: book.id,
         agency_id: book.agency_id,
@@ -174,7 +181,7 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         tracking_year: registration.tracking_year,
         tracking_seq: registration.tracking_seq,
         state: case.state.as_str().to_owned(),
-        regime: registration.regime.as_str().to_owned(),
+        regime: registration.regime.clone(),
         channel: case.channel.as_str().to_owned(),
         arrived_at: case.arrived_at.naive_utc(),
         received_on: case.received_on,
@@ -194,6 +201,9 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         updated_at: book.updated_at,
         last_event_seq: head.seq,
         last_event_hash: head.hash.clone(),
+        due_on: case.deadline.due_on,
+        final_due_on: case.deadline.final_due_on,
+        deadline_provisional: case.deadline.provisional,
     })
 }
 
@@ -205,9 +215,7 @@ pub fn rebuild_row(current: &CaseRow, events: &[EventRow]) -> Result<CaseRow, Ap
         .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(AppError::internal))
         .collect::<Result<Vec<_>, _>>()?;
     let case = Case::from_events(&decoded).map_err(AppError::internal)?;
-    let head = events
-        .last()
-        .ok_or_else(|| AppError::Internal(format!("case {} has no events", current.id)))?;
+    let head = events.last().ok_or_else(|| AppError::Internal(format!("case {} has no events", current.id)))?;
     project_row(&case, Bookkeeping::of(current), head)
 }
 
@@ -222,23 +230,18 @@ struct CounterValue {
 /// first write it takes the row lock (PostgreSQL) or the write lock (SQLite) that serializes
 /// concurrent registrations for the same agency and year.
 fn next_tracking_seq(conn: &mut DbConnection, agency_id: &str, year: i32) -> QueryResult<i32> {
-    const UPSERT: &str =
-        "INSERT INTO tracking_counters (agency_id, year, last_value) VALUES ({1}, {2}, 1) \
+    const UPSERT: &str = "INSERT INTO tracking_counters (agency_id, year, last_value) VALUES ({1}, {2}, 1) \
          ON CONFLICT (agency_id, year) DO UPDATE SET last_value = tracking_counters.last_value + 1 \
          RETURNING last_value";
     let value = match conn {
-        DbConnection::Postgres(c) => {
-            diesel::sql_query(UPSERT.replace("{1}", "$1").replace("{2}", "$2"))
-                .bind::<Text, _>(agency_id)
-                .bind::<Integer, _>(year)
-                .get_result::<CounterValue>(c)?
-        }
-        DbConnection::Sqlite(c) => {
-            diesel::sql_query(UPSERT.replace("{1}", "?").replace("{2}", "?"))
-                .bind::<Text, _>(agency_id)
-                .bind::<Integer, _>(year)
-                .get_result::<CounterValue>(c)?
-        }
+        DbConnection::Postgres(c) => diesel::sql_query(UPSERT.replace("{1}", "$1").replace("{2}", "$2"))
+            .bind::<Text, _>(agency_id)
+            .bind::<Integer, _>(year)
+            .get_result::<CounterValue>(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(UPSERT.replace("{1}", "?").replace("{2}", "?"))
+            .bind::<Text, _>(agency_id)
+            .bind::<Integer, _>(year)
+            .get_result::<CounterValue>(c)?,
     };
     Ok(value.last_value)
 }
@@ -249,12 +252,10 @@ fn chain_events(
     case_id: &str,
     after: Option<(i32, &str)>,
     events: &[CaseEvent],
-    actor_id: &str,
+    actor_id: Option<&str>,
     at: chrono::NaiveDateTime,
 ) -> Vec<EventRow> {
-    let (mut seq, mut prev_hash) = after
-        .map(|(s, h)| (s, h.to_owned()))
-        .unwrap_or((0, GENESIS_HASH.to_owned()));
+    let (mut seq, mut prev_hash) = after.map(|(s, h)| (s, h.to_owned())).unwrap_or((0, GENESIS_HASH.to_owned()));
     let mut rows = Vec::with_capacity(events.len());
     for event in events {
         seq += 1;
@@ -264,7 +265,7 @@ fn chain_events(
             seq,
             kind: event.kind(),
             payload: &payload,
-            actor_id: Some(actor_id),
+            actor_id,
             occurred_at: at.and_utc(),
             prev_hash: &prev_hash,
         }
@@ -275,7 +276,7 @@ fn chain_events(
             seq,
             kind: event.kind().to_owned(),
             payload,
-            actor_id: Some(actor_id.to_owned()),
+            actor_id: actor_id.map(str::to_owned),
             occurred_at: at,
             prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
             hash,
@@ -287,9 +288,7 @@ fn chain_events(
 fn insert_events(conn: &mut DbConnection, rows: &[EventRow]) -> QueryResult<()> {
     // One statement per row: multi-row inserts differ between the backends.
     for row in rows {
-        diesel::insert_into(case_events::table)
-            .values(row)
-            .execute(conn)?;
+        diesel::insert_into(case_events::table).values(row).execute(conn)?;
     }
     Ok(())
 }
@@ -303,10 +302,7 @@ pub struct IdempotencyRequest {
 
 pub enum Registered {
     /// A new case, and the response body stored for retries.
-    Created {
-        record: Box<CaseRecord>,
-        body: String,
-    },
+    Created { record: Box<CaseRecord>, body: String },
     /// A retry: the first response, unchanged.
     Replayed { status: u16, body: String },
 }
@@ -318,17 +314,10 @@ fn replay(stored: IdempotencyRow, request: &IdempotencyRequest) -> Result<Regist
             request.key
         )));
     }
-    Ok(Registered::Replayed {
-        status: stored.status_code as u16,
-        body: stored.response_body,
-    })
+    Ok(Registered::Replayed { status: stored.status_code as u16, body: stored.response_body })
 }
 
-fn find_idempotent(
-    conn: &mut DbConnection,
-    user_id: &str,
-    key: &str,
-) -> QueryResult<Option<IdempotencyRow>> {
+fn find_idempotent(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
     idempotency_keys::table
         .filter(idempotency_keys::user_id.eq(user_id))
         .filter(idempotency_keys::idempotency_key.eq(key))
@@ -337,13 +326,22 @@ fn find_idempotent(
         .optional()
 }
 
+/// What a registration needs besides the actor: the intake, its agency, and the rules in force.
+pub struct NewCase<'a> {
+    pub agency: &'a AgencyRow,
+    pub intake: Intake,
+    /// The regime governing the receipt date.
+    pub regime: &'a RegimeRules,
+    /// The agency's working-day calendar.
+    pub calendar: &'a WorkingDayIndex,
+}
+
 /// Registers a validated intake: numbers it, writes its events and the case row (their projection)
 /// in one transaction. `render` produces the 201 response body, stored with the Idempotency-Key.
 pub fn register(
     conn: &mut DbConnection,
     actor: &Principal,
-    agency: &AgencyRow,
-    intake: Intake,
+    new: NewCase<'_>,
     idempotency: Option<&IdempotencyRequest>,
     render: impl FnOnce(&CaseRecord) -> Result<String, AppError>,
 ) -> Result<Registered, AppError> {
@@ -352,14 +350,16 @@ pub fn register(
             return replay(stored, request);
         }
     }
+    let NewCase { agency, intake, regime, calendar } = new;
     let year = chrono::Datelike::year(&intake.received_on);
     let result = conn.transaction::<_, TxError, _>(|conn| {
         let seq = next_tracking_seq(conn, &agency.id, year)?;
-        let events = registration_events(intake, &agency.code, seq);
+        let events = registration_events(intake, &agency.code, seq, regime, calendar)
+            .map_err(|e| TxError::App(AppError::validation("received_on", e.to_string())))?;
         let case = Case::from_events(&events).map_err(|e| TxError::App(AppError::internal(e)))?;
         let at = now();
         let case_id = uuid::Uuid::now_v7().to_string();
-        let event_rows = chain_events(&case_id, None, &events, &actor.user_id, at);
+        let event_rows = chain_events(&case_id, None, &events, Some(&actor.user_id), at);
         let head = event_rows.last().expect("registration has events");
         let book = Bookkeeping {
             id: case_id.clone(),
@@ -370,15 +370,9 @@ pub fn register(
         };
         let row = project_row(&case, book, head).map_err(TxError::App)?;
         // The row first: its events reference it.
-        diesel::insert_into(cases::table)
-            .values(&row)
-            .execute(conn)?;
+        diesel::insert_into(cases::table).values(&row).execute(conn)?;
         insert_events(conn, &event_rows)?;
-        let record = CaseRecord {
-            row,
-            agency_code: agency.code.clone(),
-            agency_path: agency.path.clone(),
-        };
+        let record = CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() };
         let body = render(&record).map_err(TxError::App)?;
         if let Some(request) = idempotency {
             diesel::insert_into(idempotency_keys::table)
@@ -392,10 +386,7 @@ pub fn register(
                 })
                 .execute(conn)?;
         }
-        Ok(Registered::Created {
-            record: Box::new(record),
-            body,
-        })
+        Ok(Registered::Created { record: Box::new(record), body })
     });
     match result {
         Ok(registered) => Ok(registered),
@@ -430,11 +421,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CaseRecord>, App
         .select((CaseRow::as_select(), agencies::code, agencies::path))
         .first(conn)
         .optional()?;
-    Ok(found.map(|(row, agency_code, agency_path)| CaseRecord {
-        row,
-        agency_code,
-        agency_path,
-    }))
+    Ok(found.map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }))
 }
 
 pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, AppError> {
@@ -443,6 +430,88 @@ pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, A
         .order(case_events::seq.asc())
         .select(EventRow::as_select())
         .load(conn)?)
+}
+
+/// A deadline that a recomputation changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineMoved {
+    pub tracking_number: String,
+    pub before: DeadlineSummary,
+    pub after: DeadlineSummary,
+}
+
+/// Recomputes the deadline of every open case (after a calendar or regime change) and records each
+/// change as a `deadline_set` event with the old and new dates and `reason`. Each case is updated in
+/// its own transaction, guarded by its chain head so a concurrent change is never overwritten.
+pub fn recompute_open_deadlines(
+    conn: &mut DbConnection,
+    calendars: &super::calendar::CalendarCache,
+    reason: &str,
+    actor_id: Option<&str>,
+) -> Result<Vec<DeadlineMoved>, AppError> {
+    use crate::domain::events::DeadlineChange;
+    let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let ids: Vec<String> =
+        cases::table.filter(cases::state.eq_any(open)).select(cases::id).order(cases::id.asc()).load(conn)?;
+    let today = crate::domain::china_date(chrono::Utc::now());
+    let mut moved = Vec::new();
+    for id in ids {
+        let Some(record) = find(conn, &id)? else { continue };
+        let rules = calendars.rules(conn, Some(&record.agency_path))?;
+        let Some(regime) = rules.regime(&record.row.regime) else {
+            return Err(AppError::Internal(format!("case {id} has unknown regime {}", record.row.regime)));
+        };
+        let clock = clock_events(conn, &id)?;
+        let deadline = crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today)
+            .map_err(|e| AppError::Internal(format!("case {id}: {e}")))?;
+        let view = record.view()?;
+        let after = DeadlineSummary::from(&deadline);
+        if after == view.deadline {
+            continue;
+        }
+        let change = CaseEvent::DeadlineSet(DeadlineChange {
+            deadline: after.clone(),
+            previous: Some(view.deadline.clone()),
+            reason: reason.to_owned(),
+        });
+        let at = now();
+        let rows =
+            chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), &[change], actor_id, at);
+        let head = rows.last().expect("one event");
+        let updated = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let n = diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
+                .set((
+                    cases::due_on.eq(after.due_on),
+                    cases::final_due_on.eq(after.final_due_on),
+                    cases::deadline_provisional.eq(after.provisional),
+                    cases::last_event_seq.eq(head.seq),
+                    cases::last_event_hash.eq(&head.hash),
+                    cases::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            if n == 1 {
+                insert_events(conn, &rows)?;
+            }
+            Ok(n == 1)
+        })?;
+        if updated {
+            moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after });
+        }
+    }
+    Ok(moved)
+}
+
+/// The clock events recorded on a case, in order. (Registration records none: the clock starts on
+/// the receipt date.)
+pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockEvent>, AppError> {
+    let rows = events(conn, case_id)?;
+    let mut clock = Vec::new();
+    for row in rows {
+        if let CaseEvent::Clock(event) = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
+            clock.push(event);
+        }
+    }
+    Ok(clock)
 }
 
 /// The first event of a case whose hash chain does not verify, if any.
@@ -473,6 +542,10 @@ pub struct CaseFilter {
     pub received_from: Option<NaiveDate>,
     pub received_to: Option<NaiveDate>,
     pub text: Option<String>,
+    /// (true, today): open cases whose final deadline is before today; (false, today): the others.
+    pub overdue_on: Option<(bool, NaiveDate)>,
+    /// Cases whose final deadline is on or before this date.
+    pub due_on_or_before: Option<NaiveDate>,
     /// Keyset: only cases with an id below this one (the list runs newest first).
     pub before_id: Option<String>,
     pub limit: i64,
@@ -529,18 +602,23 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
                 .or(lower(cases::applicant_name).like(pattern).escape('\\')),
         );
     }
+    if let Some((overdue, today)) = filter.overdue_on {
+        let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+        let late = cases::state.eq_any(open).and(cases::final_due_on.lt(today));
+        query = if overdue {
+            query.filter(late.assume_not_null())
+        } else {
+            query.filter(late.assume_not_null().eq(false).or(cases::final_due_on.is_null()))
+        };
+    }
+    if let Some(date) = filter.due_on_or_before {
+        query = query.filter(cases::final_due_on.le(date));
+    }
     if let Some(before) = &filter.before_id {
         query = query.filter(cases::id.lt(before.clone()));
     }
     let rows: Vec<(CaseRow, String, String)> = query.load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(row, agency_code, agency_path)| CaseRecord {
-            row,
-            agency_code,
-            agency_path,
-        })
-        .collect())
+    Ok(rows.into_iter().map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }).collect())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Persistence: one diesel connection type over SQLite and PostgreSQL, chosen from the URL scheme.
 
 pub mod agencies;
+pub mod calendar;
 pub mod cases;
 pub mod schema;
 pub mod users;
@@ -39,36 +40,26 @@ impl Target {
             return Err("database.url is empty".into());
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Target::Postgres {
-                url: url.to_owned(),
-            });
+            return Ok(Target::Postgres { url: url.to_owned() });
         }
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(
-                    "sqlite:// needs a file path, e.g. sqlite://data/foi-tracker.db".into(),
-                );
+                return Err("sqlite:// needs a file path, e.g. sqlite://data/foi-tracker.db".into());
             }
-            return Ok(Target::Sqlite {
-                path: path.to_owned(),
-            });
+            return Ok(Target::Sqlite { path: path.to_owned() });
         }
         if let Some((scheme, _)) = url.split_once("://") {
             return Err(format!(
                 "unsupported database URL scheme `{scheme}://`: use sqlite://PATH, a file path, postgres:// or postgresql://"
             ));
         }
-        if url.contains(':')
-            && !url.starts_with("file:")
-            && !url.starts_with('/')
-            && !url.starts_with('.')
-        {
+        if url.contains(':') && !url.starts_with("file:") && !url.starts_with('/') && !url.starts_with('.') {
             let scheme = url.split(':').next().unwrap_or_default();
-            return Err(format!("unsupported database URL scheme `{scheme}:`: use sqlite://PATH, a file path or postgres://"));
+            return Err(format!(
+                "unsupported database URL scheme `{scheme}:`: use sqlite://PATH, a file path or postgres://"
+            ));
         }
-        Ok(Target::Sqlite {
-            path: url.to_owned(),
-        })
+        Ok(Target::Sqlite { path: url.to_owned() })
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -84,10 +75,7 @@ impl Target {
             if path.starts_with("file:") {
                 return Ok(());
             }
-            if let Some(dir) = PathBuf::from(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
+            if let Some(dir) = PathBuf::from(path).parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
         }
@@ -108,13 +96,12 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         match &self.target {
             Target::Postgres { url } => {
-                let conn = diesel::PgConnection::establish(url)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let conn = diesel::PgConnection::establish(url).map_err(diesel::r2d2::Error::ConnectionError)?;
                 Ok(DbConnection::Postgres(conn))
             }
             Target::Sqlite { path } => {
-                let mut conn = diesel::SqliteConnection::establish(path)
-                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
                 // WAL is a property of the file, set once in `Db::connect`; these are per connection.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -127,8 +114,7 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -157,18 +143,13 @@ impl Db {
                 settings.sqlite_busy_timeout_ms
             ))?;
         }
-        let manager = ConnectionManager {
-            target: target.clone(),
-            busy_timeout_ms: settings.sqlite_busy_timeout_ms,
-        };
+        let manager = ConnectionManager { target: target.clone(), busy_timeout_ms: settings.sqlite_busy_timeout_ms };
         let pool = Pool::builder()
             .max_size(settings.pool_size.max(1))
             .connection_timeout(Duration::from_secs(settings.connect_timeout_seconds.max(1)))
             .test_on_check_out(false)
             .build(manager)
-            .map_err(|e| {
-                anyhow::anyhow!("cannot open the {} database: {e}", target.backend_name())
-            })?;
+            .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", target.backend_name()))?;
         Ok(Db { pool, target })
     }
 
@@ -195,31 +176,32 @@ impl Db {
         .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
     }
 
-    /// Applies every pending migration of this backend; returns how many ran.
+    /// Applies every pending migration of this backend and loads the shipped calendar notices the
+    /// database lacks; returns how many migrations ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
         let applied = match &mut *conn {
-            DbConnection::Postgres(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len()),
+            DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         };
-        applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+        let applied = applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        let loaded = calendar::ensure_shipped(&mut conn)
+            .map_err(|e| anyhow::anyhow!("loading the shipped calendar failed: {e}"))?;
+        if !loaded.is_empty() {
+            tracing::info!(years = ?loaded, "loaded the shipped national calendar");
+        }
+        Ok(applied)
     }
 
     /// Readiness: a round trip to the database.
     pub async fn ping(&self) -> Result<(), AppError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from))
-            .await
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await
     }
 }
 
 /// True when a diesel error is a unique-constraint violation (on either backend).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// "Now" for storage: UTC, microseconds, bound from Rust so both backends agree.
@@ -233,49 +215,17 @@ mod tests {
 
     #[test]
     fn backend_comes_from_the_scheme() {
-        assert_eq!(
-            Target::parse("sqlite://data/x.db").unwrap(),
-            Target::Sqlite {
-                path: "data/x.db".into()
-            }
-        );
-        assert_eq!(
-            Target::parse("sqlite:///var/lib/x.db").unwrap(),
-            Target::Sqlite {
-                path: "/var/lib/x.db".into()
-            }
-        );
-        assert_eq!(
-            Target::parse("./data/x.db").unwrap(),
-            Target::Sqlite {
-                path: "./data/x.db".into()
-            }
-        );
-        assert_eq!(
-            Target::parse("x.db").unwrap(),
-            Target::Sqlite {
-                path: "x.db".into()
-            }
-        );
-        assert!(matches!(
-            Target::parse("postgres://u@h/db").unwrap(),
-            Target::Postgres { .. }
-        ));
-        assert!(matches!(
-            Target::parse("postgresql://u@h/db").unwrap(),
-            Target::Postgres { .. }
-        ));
+        assert_eq!(Target::parse("sqlite://data/x.db").unwrap(), Target::Sqlite { path: "data/x.db".into() });
+        assert_eq!(Target::parse("sqlite:///var/lib/x.db").unwrap(), Target::Sqlite { path: "/var/lib/x.db".into() });
+        assert_eq!(Target::parse("./data/x.db").unwrap(), Target::Sqlite { path: "./data/x.db".into() });
+        assert_eq!(Target::parse("x.db").unwrap(), Target::Sqlite { path: "x.db".into() });
+        assert!(matches!(Target::parse("postgres://u@h/db").unwrap(), Target::Postgres { .. }));
+        assert!(matches!(Target::parse("postgresql://u@h/db").unwrap(), Target::Postgres { .. }));
     }
 
     #[test]
     fn other_schemes_are_refused_not_opened_as_files() {
-        for bad in [
-            "mysql://u@h/db",
-            "postgres:u@h",
-            "http://x",
-            "",
-            "sqlite://",
-        ] {
+        for bad in ["mysql://u@h/db", "postgres:u@h", "http://x", "", "sqlite://"] {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }

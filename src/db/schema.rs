@@ -76,6 +76,9 @@ diesel::table! {
         updated_at -> Timestamp,
         last_event_seq -> Integer,
         last_event_hash -> Text,
+        due_on -> Nullable<Date>,
+        final_due_on -> Nullable<Date>,
+        deadline_provisional -> Bool,
     }
 }
 
@@ -104,7 +107,49 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    regimes (code) {
+        code -> Text,
+        name -> Text,
+        agency_id -> Nullable<Text>,
+        effective_from -> Date,
+        effective_until -> Nullable<Date>,
+        reply_days -> Integer,
+        max_extension_days -> Integer,
+        correction_notice_days -> Nullable<Integer>,
+        consultation_lapse_days -> Nullable<Integer>,
+        fee_notice_stops_clock -> Bool,
+    }
+}
+
+diesel::table! {
+    calendar_notices (year) {
+        year -> Integer,
+        papers -> Text,
+        source -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_days (scope, date) {
+        scope -> Text,
+        date -> Date,
+        is_off_day -> Bool,
+        name -> Text,
+        origin -> Text,
+    }
+}
+
+diesel::table! {
+    calendar_revision (id) {
+        id -> Integer,
+        revision -> Integer,
+    }
+}
+
 diesel::joinable!(cases -> agencies (agency_id));
+diesel::joinable!(regimes -> agencies (agency_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(topics -> agencies (agency_id));
@@ -119,4 +164,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     case_events,
     idempotency_keys,
+    regimes,
+    calendar_notices,
+    calendar_days,
+    calendar_revision,
 );

@@ -36,10 +36,7 @@ struct TokenRow {
 fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!(
-        "foi_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("foi_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -59,16 +56,12 @@ pub fn create(
     let email = v.optional_text("email", email, 200);
     v.finish()?;
     let agency = match agency_code {
-        Some(code) => Some(find_by_code(conn, code)?.ok_or_else(|| {
-            AppError::validation("agency", format!("no agency has code `{code}`"))
-        })?),
+        Some(code) => Some(
+            find_by_code(conn, code)?
+                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{code}`")))?,
+        ),
         None if role == Role::Admin => None,
-        None => {
-            return Err(AppError::validation(
-                "agency",
-                format!("a {role} must belong to an agency"),
-            ))
-        }
+        None => return Err(AppError::validation("agency", format!("a {role} must belong to an agency"))),
     };
     let user = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -80,9 +73,7 @@ pub fn create(
     };
     let token = new_token();
     conn.transaction(|conn| {
-        diesel::insert_into(users::table)
-            .values(&user)
-            .execute(conn)?;
+        diesel::insert_into(users::table).values(&user).execute(conn)?;
         diesel::insert_into(api_tokens::table)
             .values(&TokenRow {
                 token_hash: hash_token(&token),
@@ -120,20 +111,11 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Princ
     let Some((user, agency)) = found else {
         return Ok(None);
     };
-    let role = Role::parse(&user.role).ok_or_else(|| {
-        AppError::Internal(format!("user {} has unknown role {}", user.id, user.role))
-    })?;
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", user.id, user.role)))?;
     let scope = match agency {
-        Some(a) => Scope::Subtree {
-            agency_code: a.code,
-            path: a.path,
-        },
+        Some(a) => Scope::Subtree { agency_code: a.code, path: a.path },
         None => Scope::Global,
     };
-    Ok(Some(Principal {
-        user_id: user.id,
-        name: user.name,
-        role,
-        scope,
-    }))
+    Ok(Some(Principal { user_id: user.id, name: user.name, role, scope }))
 }

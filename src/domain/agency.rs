@@ -11,17 +11,13 @@ pub fn validate_code(path: &str, code: &str) -> Result<(), FieldError> {
     let ok = !code.is_empty()
         && code.len() <= MAX_CODE_CHARS
         && code.starts_with(|c: char| c.is_ascii_uppercase())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
     if ok {
         Ok(())
     } else {
         Err(FieldError::new(
             path,
-            format!(
-                "must be 1-{MAX_CODE_CHARS} characters A-Z, 0-9 or '-', starting with a letter"
-            ),
+            format!("must be 1-{MAX_CODE_CHARS} characters A-Z, 0-9 or '-', starting with a letter"),
         ))
     }
 }
@@ -30,16 +26,11 @@ pub fn validate_code(path: &str, code: &str) -> Result<(), FieldError> {
 pub fn validate_topic_code(path: &str, code: &str) -> Result<(), FieldError> {
     let ok = !code.is_empty()
         && code.len() <= MAX_CODE_CHARS
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new(
-            path,
-            format!("must be 1-{MAX_CODE_CHARS} characters a-z, 0-9, '_' or '-'"),
-        ))
+        Err(FieldError::new(path, format!("must be 1-{MAX_CODE_CHARS} characters a-z, 0-9, '_' or '-'")))
     }
 }
 
@@ -55,15 +46,8 @@ pub fn in_subtree(path: &str, root_path: &str) -> bool {
 
 /// The paths of the agency itself and all its ancestors, nearest first.
 pub fn ancestor_paths(path: &str) -> Vec<String> {
-    let codes: Vec<&str> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|c| !c.is_empty())
-        .collect();
-    (1..=codes.len())
-        .rev()
-        .map(|n| format!("/{}/", codes[..n].join("/")))
-        .collect()
+    let codes: Vec<&str> = path.trim_matches('/').split('/').filter(|c| !c.is_empty()).collect();
+    (1..=codes.len()).rev().map(|n| format!("/{}/", codes[..n].join("/"))).collect()
 }
 
 #[cfg(test)]
@@ -99,9 +83,6 @@ mod tests {
 
     #[test]
     fn ancestors_run_from_self_to_root() {
-        assert_eq!(
-            ancestor_paths("/PJ/PJ-XLT/PJ-XLT-EDU/"),
-            ["/PJ/PJ-XLT/PJ-XLT-EDU/", "/PJ/PJ-XLT/", "/PJ/"]
-        );
+        assert_eq!(ancestor_paths("/PJ/PJ-XLT/PJ-XLT-EDU/"), ["/PJ/PJ-XLT/PJ-XLT-EDU/", "/PJ/PJ-XLT/", "/PJ/"]);
     }
 }

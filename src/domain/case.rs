@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use utoipa::ToSchema;
 
-use super::events::{CaseEvent, Registration};
-use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis, Regime};
+use super::calendar::WorkingDayIndex;
+use super::deadline::{compute, Deadline, DeadlineError, RegimeRules};
+use super::events::{CaseEvent, DeadlineChange, DeadlineSummary, Registration};
+use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 
 string_enum! {
     /// Where a case stands in its lifecycle (Art. 45: 登记, 审核, 办理, 答复, 归档).
@@ -15,6 +17,13 @@ string_enum! {
         Received => "received",
         /// 登记: numbered, regime fixed, the clock running.
         Registered => "registered",
+    }
+}
+
+impl CaseState {
+    /// Still waiting for a reply (the deadline runs, or is stopped).
+    pub fn is_open(self) -> bool {
+        matches!(self, CaseState::Received | CaseState::Registered)
     }
 }
 
@@ -33,6 +42,7 @@ pub struct Case {
     pub delivery_form: DeliveryForm,
     pub topic: Option<String>,
     pub registration: Option<Registration>,
+    pub deadline: DeadlineSummary,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -40,10 +50,7 @@ pub enum ProjectionError {
     #[error("the first event of a case must be `received`")]
     NotStartedByReceipt,
     #[error("event `{event}` cannot follow state `{state}`")]
-    OutOfOrder {
-        state: CaseState,
-        event: &'static str,
-    },
+    OutOfOrder { state: CaseState, event: &'static str },
 }
 
 impl Case {
@@ -62,6 +69,7 @@ impl Case {
             delivery_form: i.delivery_form,
             topic: i.topic,
             registration: None,
+            deadline: DeadlineSummary::default(),
         }
     }
 
@@ -73,17 +81,18 @@ impl Case {
                 self.registration = Some(r.clone());
                 Ok(self)
             }
-            (state, event) => Err(ProjectionError::OutOfOrder {
-                state,
-                event: event.kind(),
-            }),
+            (state, CaseEvent::DeadlineSet(change)) if state.is_open() && state != CaseState::Received => {
+                self.deadline = change.deadline.clone();
+                Ok(self)
+            }
+            // The deadline a clock event produces arrives as the DeadlineSet that follows it.
+            (state, CaseEvent::Clock(_)) if state == CaseState::Registered => Ok(self),
+            (state, event) => Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
     }
 
     /// Rebuilds a case from its whole event history.
-    pub fn from_events<'a>(
-        events: impl IntoIterator<Item = &'a CaseEvent>,
-    ) -> Result<Case, ProjectionError> {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a CaseEvent>) -> Result<Case, ProjectionError> {
         let mut events = events.into_iter();
         let mut case = match events.next() {
             Some(CaseEvent::Received(intake)) => Case::received(intake),
@@ -95,38 +104,50 @@ impl Case {
         Ok(case)
     }
 
-    pub fn regime(&self) -> Option<Regime> {
-        self.registration.as_ref().map(|r| r.regime)
+    pub fn regime(&self) -> Option<&str> {
+        self.registration.as_ref().map(|r| r.regime.as_str())
     }
 }
 
-/// The events of a new registration: receipt, then numbering under the regime of the receipt date.
-pub fn register(intake: Intake, agency_code: &str, seq: i32) -> [CaseEvent; 2] {
+impl From<&Deadline> for DeadlineSummary {
+    fn from(d: &Deadline) -> Self {
+        DeadlineSummary { due_on: d.due_on, final_due_on: d.final_due_on, provisional: d.provisional }
+    }
+}
+
+/// The events of a new registration: receipt, numbering under `regime` (the regime governing the
+/// receipt date, chosen by the caller from the regimes table), and the first deadline.
+pub fn register(
+    intake: Intake,
+    agency_code: &str,
+    seq: i32,
+    regime: &RegimeRules,
+    calendar: &WorkingDayIndex,
+) -> Result<[CaseEvent; 3], DeadlineError> {
     let year = chrono::Datelike::year(&intake.received_on);
+    let deadline = compute(regime, calendar, intake.received_on, &[], intake.received_on)?;
     let registration = Registration {
         tracking_number: super::intake::tracking_number(agency_code, year, seq),
         tracking_year: year,
         tracking_seq: seq,
-        regime: Regime::for_receipt_date(intake.received_on),
+        regime: regime.code.clone(),
     };
-    [
-        CaseEvent::Received(Box::new(intake)),
-        CaseEvent::Registered(registration),
-    ]
+    let change =
+        DeadlineChange { deadline: DeadlineSummary::from(&deadline), previous: None, reason: "registration".into() };
+    Ok([CaseEvent::Received(Box::new(intake)), CaseEvent::Registered(registration), CaseEvent::DeadlineSet(change)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::calendar::tests::{d, shipped_index};
     use crate::domain::intake::ApplicantKind;
 
     fn intake(received_on: NaiveDate) -> Intake {
         Intake {
             agency: "PJ".into(),
             channel: Channel::Letter,
-            arrived_at: DateTime::parse_from_rfc3339("2019-05-14T02:00:00Z")
-                .unwrap()
-                .to_utc(),
+            arrived_at: DateTime::parse_from_rfc3339("2019-05-14T02:00:00Z").unwrap().to_utc(),
             received_on,
             receipt_basis: ReceiptBasis::PostSignedFor,
             receipt_evidence: None,
@@ -144,74 +165,42 @@ mod tests {
         }
     }
 
+    fn events(received_on: NaiveDate, seq: i32) -> [CaseEvent; 3] {
+        let regime = crate::domain::deadline::tests::national_regimes().remove(1);
+        register(intake(received_on), "PJ", seq, &regime, &shipped_index()).unwrap()
+    }
+
     #[test]
-    fn registration_numbers_the_case_in_its_receipt_year_under_its_regime() {
-        let events = register(
-            intake(NaiveDate::from_ymd_opt(2019, 5, 15).unwrap()),
-            "PJ",
-            7,
-        );
-        let case = Case::from_events(&events).unwrap();
+    fn registration_numbers_the_case_and_sets_its_first_deadline() {
+        let case = Case::from_events(&events(d(2019, 5, 15), 7)).unwrap();
         assert_eq!(case.state, CaseState::Registered);
-        let r = case.registration.unwrap();
+        let r = case.registration.clone().unwrap();
         assert_eq!(r.tracking_number, "PJ-2019-00007");
-        assert_eq!(r.regime, Regime::Ogi2019);
-        let events = register(
-            intake(NaiveDate::from_ymd_opt(2019, 5, 14).unwrap()),
-            "PJ",
-            1,
-        );
-        assert_eq!(
-            Case::from_events(&events).unwrap().regime(),
-            Some(Regime::Ogi2008)
-        );
+        assert_eq!(case.regime(), Some("ogi2019"));
+        // 20 working days after Wed 2019-05-15 (端午 6-7 off): Thu 2019-06-13.
+        assert_eq!(case.deadline.due_on, Some(d(2019, 6, 13)));
+        assert_eq!(case.deadline.final_due_on, Some(d(2019, 6, 13)));
+        assert!(!case.deadline.provisional);
     }
 
     #[test]
     fn a_history_must_start_with_receipt() {
-        let [_, registered] = register(
-            intake(NaiveDate::from_ymd_opt(2015, 1, 5).unwrap()),
-            "PJ",
-            1,
-        );
-        assert_eq!(
-            Case::from_events([&registered]),
-            Err(ProjectionError::NotStartedByReceipt)
-        );
+        let [_, registered, _] = events(d(2015, 1, 5), 1);
+        assert_eq!(Case::from_events([&registered]), Err(ProjectionError::NotStartedByReceipt));
     }
 
     #[test]
     fn registering_twice_is_out_of_order() {
-        let [received, registered] = register(
-            intake(NaiveDate::from_ymd_opt(2015, 1, 5).unwrap()),
-            "PJ",
-            1,
-        );
+        let [received, registered, _] = events(d(2015, 1, 5), 1);
         let err = Case::from_events([&received, &registered, &registered]).unwrap_err();
-        assert_eq!(
-            err,
-            ProjectionError::OutOfOrder {
-                state: CaseState::Registered,
-                event: "registered"
-            }
-        );
+        assert_eq!(err, ProjectionError::OutOfOrder { state: CaseState::Registered, event: "registered" });
     }
 
     #[test]
     fn events_survive_storage_and_rebuild_the_same_case() {
-        let events = register(
-            intake(NaiveDate::from_ymd_opt(2015, 1, 5).unwrap()),
-            "PJ",
-            3,
-        );
-        let stored: Vec<_> = events
-            .iter()
-            .map(|e| (e.kind(), e.payload_json()))
-            .collect();
-        let reloaded: Vec<_> = stored
-            .iter()
-            .map(|(k, p)| CaseEvent::from_stored(k, p).unwrap())
-            .collect();
+        let events = events(d(2015, 1, 5), 3);
+        let stored: Vec<_> = events.iter().map(|e| (e.kind(), e.payload_json())).collect();
+        let reloaded: Vec<_> = stored.iter().map(|(k, p)| CaseEvent::from_stored(k, p).unwrap()).collect();
         assert_eq!(Case::from_events(&reloaded), Case::from_events(&events));
     }
 }

@@ -106,16 +106,6 @@ string_enum! {
     }
 }
 
-string_enum! {
-    /// The legal regime a case is handled under, fixed at registration from the receipt date.
-    Regime {
-        /// Order 492 (2008): 15 working days, extension at most 15.
-        Ogi2008 => "ogi2008",
-        /// Order 711 (2019): 20 working days, extension at most 20.
-        Ogi2019 => "ogi2019",
-    }
-}
-
 impl Channel {
     /// The receipt basis that applies when the clerk gives no date: the usual case for the channel,
     /// where confirmation happens the day the request arrives (207号 requires same-day contact).
@@ -134,29 +124,11 @@ impl Channel {
         basis == ReceiptBasis::ClerkDetermined
             || match self {
                 Channel::InPerson => basis == ReceiptBasis::SubmittedInPerson,
-                Channel::Letter => matches!(
-                    basis,
-                    ReceiptBasis::PostSignedFor | ReceiptBasis::OrdinaryMailConfirmed
-                ),
+                Channel::Letter => matches!(basis, ReceiptBasis::PostSignedFor | ReceiptBasis::OrdinaryMailConfirmed),
                 Channel::Fax => basis == ReceiptBasis::FaxConfirmed,
                 Channel::Web => basis == ReceiptBasis::OnlineConfirmed,
                 Channel::Email => basis == ReceiptBasis::EmailSystemReceived,
             }
-    }
-}
-
-/// The first receipt date handled under the 2019 Regulation (Order 711 in force 2019-05-15).
-pub fn ogi2019_effective_date() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2019, 5, 15).expect("valid date")
-}
-
-impl Regime {
-    pub fn for_receipt_date(received_on: NaiveDate) -> Regime {
-        if received_on < ogi2019_effective_date() {
-            Regime::Ogi2008
-        } else {
-            Regime::Ogi2019
-        }
     }
 }
 
@@ -262,49 +234,31 @@ impl IntakeInput {
         }
         let arrival_date = china_date(arrived_at);
         if arrival_date < earliest_receipt_date() {
-            v.error(
-                "arrived_at",
-                "must not be before 2008-05-01, when the Regulation took effect",
-            );
+            v.error("arrived_at", "must not be before 2008-05-01, when the Regulation took effect");
         }
 
-        let receipt_basis = self
-            .receipt_basis
-            .unwrap_or_else(|| self.channel.default_receipt_basis());
+        let receipt_basis = self.receipt_basis.unwrap_or_else(|| self.channel.default_receipt_basis());
         if !self.channel.admits(receipt_basis) {
             v.error(
                 "receipt_basis",
-                format!(
-                    "`{receipt_basis}` is not a receipt basis for a request by {}",
-                    self.channel
-                ),
+                format!("`{receipt_basis}` is not a receipt basis for a request by {}", self.channel),
             );
         }
         let received_on = self.received_on.unwrap_or(arrival_date);
         if received_on < arrival_date {
-            v.error(
-                "received_on",
-                "must not be before the day the request arrived (China time)",
-            );
+            v.error("received_on", "must not be before the day the request arrived (China time)");
         }
         if received_on > china_date(now) {
             v.error("received_on", "must not be in the future");
         }
-        let receipt_evidence = v.optional_text(
-            "receipt_evidence",
-            self.receipt_evidence.as_deref(),
-            MAX_EVIDENCE_CHARS,
-        );
+        let receipt_evidence =
+            v.optional_text("receipt_evidence", self.receipt_evidence.as_deref(), MAX_EVIDENCE_CHARS);
 
         let a = &self.applicant;
         let applicant = Applicant {
             kind: a.kind,
             name: v.text("applicant.name", &a.name, MAX_NAME_CHARS),
-            id_number: v.optional_text(
-                "applicant.id_number",
-                a.id_number.as_deref(),
-                MAX_SHORT_CHARS,
-            ),
+            id_number: v.optional_text("applicant.id_number", a.id_number.as_deref(), MAX_SHORT_CHARS),
             phone: v.optional_text("applicant.phone", a.phone.as_deref(), MAX_SHORT_CHARS),
             email: v.optional_text("applicant.email", a.email.as_deref(), MAX_NAME_CHARS),
             address: v.optional_text("applicant.address", a.address.as_deref(), MAX_ADDRESS_CHARS),
@@ -316,10 +270,7 @@ impl IntakeInput {
         }
         // Art. 29 (一): the applicant's contact details are part of a valid request.
         if applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
-            v.error(
-                "applicant",
-                "at least one of phone, email or address is needed to reply",
-            );
+            v.error("applicant", "at least one of phone, email or address is needed to reply");
         }
 
         let description = v.text("description", &self.description, MAX_DESCRIPTION_CHARS);
@@ -451,16 +402,8 @@ mod tests {
         i.applicant.name = "".into();
         i.applicant.phone = None;
         i.applicant.email = Some("not-an-email".into());
-        let paths: Vec<_> = i
-            .validate(now())
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
-        assert_eq!(
-            paths,
-            ["agency", "applicant.name", "applicant.email", "description"]
-        );
+        let paths: Vec<_> = i.validate(now()).unwrap_err().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["agency", "applicant.name", "applicant.email", "description"]);
     }
 
     #[test]
@@ -468,12 +411,6 @@ mod tests {
         let mut i = input(Channel::Email);
         i.applicant.phone = None;
         assert_eq!(i.validate(now()).unwrap_err()[0].path, "applicant");
-    }
-
-    #[test]
-    fn regime_switches_on_2019_05_15() {
-        assert_eq!(Regime::for_receipt_date(date(2019, 5, 14)), Regime::Ogi2008);
-        assert_eq!(Regime::for_receipt_date(date(2019, 5, 15)), Regime::Ogi2019);
     }
 
     #[test]
@@ -499,9 +436,6 @@ mod tests {
         for &b in ReceiptBasis::ALL {
             assert_eq!(ReceiptBasis::parse(b.as_str()), Some(b));
             assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
-        }
-        for &r in Regime::ALL {
-            assert_eq!(Regime::parse(r.as_str()), Some(r));
         }
         assert_eq!(Channel::parse("carrier_pigeon"), None);
     }

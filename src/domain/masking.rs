@@ -89,10 +89,7 @@ mod tests {
 
     #[test]
     fn address_keeps_only_the_district() {
-        assert_eq!(
-            mask_address("辽宁省盘锦市兴隆台区石油大街100号"),
-            "辽宁省盘锦市****"
-        );
+        assert_eq!(mask_address("辽宁省盘锦市兴隆台区石油大街100号"), "辽宁省盘锦市****");
         assert_eq!(mask_address("盘锦"), "****");
     }
 

@@ -2,7 +2,10 @@
 //! Everything in this module is plain data and functions, tested exhaustively by unit tests.
 
 pub mod agency;
+pub mod calendar;
+pub mod calendar_data;
 pub mod case;
+pub mod deadline;
 pub mod events;
 pub mod intake;
 pub mod masking;
@@ -25,8 +28,7 @@ pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
 pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::{SubsecRound, Timelike};
     let micros = at.nanosecond() / 1_000 * 1_000;
-    at.with_nanosecond(micros)
-        .unwrap_or_else(|| at.trunc_subsecs(6))
+    at.with_nanosecond(micros).unwrap_or_else(|| at.trunc_subsecs(6))
 }
 
 #[cfg(test)]
@@ -35,30 +37,15 @@ mod tests {
 
     #[test]
     fn china_date_rolls_over_at_utc_sixteen() {
-        let before = DateTime::parse_from_rfc3339("2015-03-01T15:59:59Z")
-            .unwrap()
-            .to_utc();
-        let after = DateTime::parse_from_rfc3339("2015-03-01T16:00:00Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(
-            china_date(before),
-            NaiveDate::from_ymd_opt(2015, 3, 1).unwrap()
-        );
-        assert_eq!(
-            china_date(after),
-            NaiveDate::from_ymd_opt(2015, 3, 2).unwrap()
-        );
+        let before = DateTime::parse_from_rfc3339("2015-03-01T15:59:59Z").unwrap().to_utc();
+        let after = DateTime::parse_from_rfc3339("2015-03-01T16:00:00Z").unwrap().to_utc();
+        assert_eq!(china_date(before), NaiveDate::from_ymd_opt(2015, 3, 1).unwrap());
+        assert_eq!(china_date(after), NaiveDate::from_ymd_opt(2015, 3, 2).unwrap());
     }
 
     #[test]
     fn truncation_drops_nanoseconds() {
-        let at = DateTime::parse_from_rfc3339("2015-03-01T01:02:03.123456789Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(
-            truncate_to_micros(at).to_rfc3339(),
-            "2015-03-01T01:02:03.123456+00:00"
-        );
+        let at = DateTime::parse_from_rfc3339("2015-03-01T01:02:03.123456789Z").unwrap().to_utc();
+        assert_eq!(truncate_to_micros(at).to_rfc3339(), "2015-03-01T01:02:03.123456+00:00");
     }
 }

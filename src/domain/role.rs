@@ -23,19 +23,13 @@ string_enum! {
 impl Role {
     /// May register new requests.
     pub fn can_register(self) -> bool {
-        matches!(
-            self,
-            Role::Clerk | Role::Handler | Role::Approver | Role::Admin
-        )
+        matches!(self, Role::Clerk | Role::Handler | Role::Approver | Role::Admin)
     }
 
     /// Sees applicants' ID numbers, phones, emails and addresses in full on a single case. Lists
     /// and exports are masked for everybody.
     pub fn sees_personal_data(self) -> bool {
-        matches!(
-            self,
-            Role::Clerk | Role::Handler | Role::Approver | Role::Admin
-        )
+        matches!(self, Role::Clerk | Role::Handler | Role::Approver | Role::Admin)
     }
 
     /// May change agencies, users and taxonomies.
@@ -98,20 +92,12 @@ mod scope_tests {
     use super::*;
 
     fn user(scope: Scope) -> Principal {
-        Principal {
-            user_id: "u".into(),
-            name: "n".into(),
-            role: Role::Clerk,
-            scope,
-        }
+        Principal { user_id: "u".into(), name: "n".into(), role: Role::Clerk, scope }
     }
 
     #[test]
     fn subtree_scope_covers_descendants_only() {
-        let p = user(Scope::Subtree {
-            agency_code: "PJ-XLT".into(),
-            path: "/PJ/PJ-XLT/".into(),
-        });
+        let p = user(Scope::Subtree { agency_code: "PJ-XLT".into(), path: "/PJ/PJ-XLT/".into() });
         assert!(p.covers("/PJ/PJ-XLT/"));
         assert!(p.covers("/PJ/PJ-XLT/PJ-XLT-EDU/"));
         assert!(!p.covers("/PJ/"));

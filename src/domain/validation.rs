@@ -13,10 +13,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            path: path.into(),
-            message: message.into(),
-        }
+        Self { path: path.into(), message: message.into() }
     }
 }
 
@@ -46,12 +43,7 @@ impl Validator {
     }
 
     /// An optional text: blank counts as absent.
-    pub fn optional_text(
-        &mut self,
-        path: &str,
-        value: Option<&str>,
-        max_chars: usize,
-    ) -> Option<String> {
+    pub fn optional_text(&mut self, path: &str, value: Option<&str>, max_chars: usize) -> Option<String> {
         let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
         self.check_text(path, trimmed, max_chars);
         Some(trimmed.to_owned())
@@ -63,10 +55,7 @@ impl Validator {
         }
         // NUL cannot be stored in PostgreSQL text; other control characters are never meaningful
         // in these fields (line breaks and tabs are allowed for descriptions and addresses).
-        if value
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-        {
+        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
             self.error(path, "must not contain control characters");
         }
     }
@@ -88,10 +77,7 @@ mod tests {
     fn blank_required_text_is_reported_with_its_path() {
         let mut v = Validator::new();
         v.text("applicant.name", "   ", 10);
-        assert_eq!(
-            v.finish().unwrap_err(),
-            vec![FieldError::new("applicant.name", "must not be empty")]
-        );
+        assert_eq!(v.finish().unwrap_err(), vec![FieldError::new("applicant.name", "must not be empty")]);
     }
 
     #[test]

@@ -18,30 +18,19 @@ fn foi(database_url: &str, args: &[&str]) -> std::process::Output {
 }
 
 fn stdout(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// What a `serve` process wrote to stderr (its log), collected as it runs.
 type LogBuffer = std::sync::Arc<std::sync::Mutex<String>>;
 
 /// Starts `serve`; returns the child, its address, what it printed on stdout at start-up and its log.
-fn serve(
-    database_url: &str,
-    extra_env: &[(&str, &str)],
-) -> (std::process::Child, String, Vec<String>, LogBuffer) {
+fn serve(database_url: &str, extra_env: &[(&str, &str)]) -> (std::process::Child, String, Vec<String>, LogBuffer) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
         .arg("serve")
@@ -71,10 +60,7 @@ fn serve(
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "serve did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(30), "serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut lines = Vec::new();
@@ -120,10 +106,7 @@ async fn first_start_prints_a_working_admin_token_once(backend: Backend) {
     child.wait().unwrap();
     // The second start has users: no new token.
     let (mut child, _, lines, _) = serve(&url, &[]);
-    assert!(
-        !lines.iter().any(|l| l.starts_with("foi_")),
-        "printed again: {lines:?}"
-    );
+    assert!(!lines.iter().any(|l| l.starts_with("foi_")), "printed again: {lines:?}");
     child.kill().unwrap();
     child.wait().unwrap();
 }
@@ -131,36 +114,12 @@ async fn first_start_prints_a_working_admin_token_once(backend: Backend) {
 async fn cli_adds_agencies_topics_and_users_whose_token_works(backend: Backend) {
     let (url, _dir) = fresh_database(backend);
     stdout(&foi(&url, &["migrate"]));
-    stdout(&foi(
-        &url,
-        &[
-            "agency",
-            "add",
-            "PJ",
-            "盘锦市人民政府",
-            "--email",
-            "gk@panjin.gov.cn",
-        ],
-    ));
-    stdout(&foi(
-        &url,
-        &["agency", "add", "PJ-XLT", "兴隆台区", "--parent", "PJ"],
-    ));
-    stdout(&foi(
-        &url,
-        &["agency", "topic", "PJ", "urban", "城建环保类"],
-    ));
+    stdout(&foi(&url, &["agency", "add", "PJ", "盘锦市人民政府", "--email", "gk@panjin.gov.cn"]));
+    stdout(&foi(&url, &["agency", "add", "PJ-XLT", "兴隆台区", "--parent", "PJ"]));
+    stdout(&foi(&url, &["agency", "topic", "PJ", "urban", "城建环保类"]));
     let list = stdout(&foi(&url, &["agency", "list"]));
-    assert!(
-        list.contains("PJ 盘锦市人民政府 gk@panjin.gov.cn") && list.contains("  PJ-XLT 兴隆台区"),
-        "{list}"
-    );
-    let out = stdout(&foi(
-        &url,
-        &[
-            "user", "add", "王芳", "--role", "clerk", "--agency", "PJ-XLT",
-        ],
-    ));
+    assert!(list.contains("PJ 盘锦市人民政府 gk@panjin.gov.cn") && list.contains("  PJ-XLT 兴隆台区"), "{list}");
+    let out = stdout(&foi(&url, &["user", "add", "王芳", "--role", "clerk", "--agency", "PJ-XLT"]));
     let token = out.lines().last().unwrap().to_owned();
     assert!(token.starts_with("foi_"));
     // Bad input is explained and fails.
@@ -173,10 +132,7 @@ async fn cli_adds_agencies_topics_and_users_whose_token_works(backend: Backend) 
     assert!(String::from_utf8_lossy(&bad.stderr).contains("must belong to an agency"));
 
     let (mut child, address, lines, _) = serve(&url, &[]);
-    assert!(
-        !lines.iter().any(|l| l.starts_with("foi_")),
-        "a database with users prints no token"
-    );
+    assert!(!lines.iter().any(|l| l.starts_with("foi_")), "a database with users prints no token");
     let me: Value = reqwest::Client::new()
         .get(format!("{address}/api/v1/me"))
         .bearer_auth(&token)
@@ -195,14 +151,11 @@ async fn cli_adds_agencies_topics_and_users_whose_token_works(backend: Backend) 
 async fn logs_are_json_with_request_ids_and_no_personal_data(backend: Backend) {
     let (url, _dir) = fresh_database(backend);
     stdout(&foi(&url, &["agency", "add", "PJ", "盘锦市人民政府"]));
-    let token = stdout(&foi(
-        &url,
-        &["user", "add", "clerk", "--role", "clerk", "--agency", "PJ"],
-    ))
-    .lines()
-    .last()
-    .unwrap()
-    .to_owned();
+    let token = stdout(&foi(&url, &["user", "add", "clerk", "--role", "clerk", "--agency", "PJ"]))
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
     let (mut child, address, _, log) = serve(&url, &[("FOI__LOG__FORMAT", "json")]);
     let client = reqwest::Client::new();
     let body = serde_json::json!({
@@ -236,14 +189,8 @@ async fn logs_are_json_with_request_ids_and_no_personal_data(backend: Backend) {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| v["span"]["request_id"].is_string())
         .collect();
-    let ids: Vec<&str> = request_lines
-        .iter()
-        .map(|v| v["span"]["request_id"].as_str().unwrap())
-        .collect();
-    assert!(
-        ids.contains(&"trace-1") && ids.contains(&"trace-2"),
-        "{log}"
-    );
+    let ids: Vec<&str> = request_lines.iter().map(|v| v["span"]["request_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"trace-1") && ids.contains(&"trace-2"), "{log}");
     for secret in ["15704271234", "211102198001011234", "张三"] {
         assert!(!log.contains(secret), "personal data in the log: {log}");
     }

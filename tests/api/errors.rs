@@ -21,12 +21,7 @@ crate::on_both_backends!(
     unknown_case_ids_are_404,
 );
 
-async fn post_raw(
-    app: &TestApp,
-    token: &str,
-    content_type: &str,
-    body: Vec<u8>,
-) -> reqwest::Response {
+async fn post_raw(app: &TestApp, token: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/cases"))
         .bearer_auth(token)
@@ -39,28 +34,12 @@ async fn post_raw(
 
 async fn malformed_json_is_a_bad_request(app: TestApp) {
     app.seed_city();
-    for body in [
-        "{",
-        "{\"agency\": \"PJ\",}",
-        "not json",
-        "",
-        "{\"a\":\"\\ud800\"}",
-        "{} {}",
-    ] {
-        assert_problem(
-            post_raw(&app, &app.admin, "application/json", body.into()).await,
-            400,
-            "bad-request",
-        )
-        .await;
+    for body in ["{", "{\"agency\": \"PJ\",}", "not json", "", "{\"a\":\"\\ud800\"}", "{} {}"] {
+        assert_problem(post_raw(&app, &app.admin, "application/json", body.into()).await, 400, "bad-request").await;
     }
     // Invalid UTF-8.
-    assert_problem(
-        post_raw(&app, &app.admin, "application/json", vec![b'"', 0xff, b'"']).await,
-        400,
-        "bad-request",
-    )
-    .await;
+    assert_problem(post_raw(&app, &app.admin, "application/json", vec![b'"', 0xff, b'"']).await, 400, "bad-request")
+        .await;
     assert_eq!(app.case_count(), 0);
 }
 
@@ -70,51 +49,34 @@ async fn field_problem(app: &TestApp, body: &Value) -> Value {
 
 async fn wrong_types_name_the_field(app: TestApp) {
     app.seed_city();
-    for (path, value) in [
-        ("agency", json!(5)),
-        ("arrived_at", json!(true)),
-        ("description", json!(["x"])),
-        ("applicant", json!("张三")),
-    ] {
+    for (path, value) in
+        [("agency", json!(5)), ("arrived_at", json!(true)), ("description", json!(["x"])), ("applicant", json!("张三"))]
+    {
         let mut body = intake("PJ");
         body[path] = value;
         assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], path);
     }
     let mut body = intake("PJ");
     body["applicant"]["name"] = json!(42);
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "applicant.name"
-    );
-    assert_eq!(
-        field_problem(&app, &json!([1, 2])).await["errors"][0]["path"],
-        "$"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "applicant.name");
+    assert_eq!(field_problem(&app, &json!([1, 2])).await["errors"][0]["path"], "$");
     assert_eq!(app.case_count(), 0);
 }
 
 async fn unknown_enum_values_name_the_field(app: TestApp) {
     app.seed_city();
-    for (path, field) in [
-        ("channel", "channel"),
-        ("delivery_form", "delivery_form"),
-        ("receipt_basis", "receipt_basis"),
-    ] {
+    for (path, field) in
+        [("channel", "channel"), ("delivery_form", "delivery_form"), ("receipt_basis", "receipt_basis")]
+    {
         let mut body = intake("PJ");
         body[field] = json!("carrier_pigeon");
         let problem = field_problem(&app, &body).await;
         assert_eq!(problem["errors"][0]["path"], path);
-        assert!(problem["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("carrier_pigeon"));
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("carrier_pigeon"));
     }
     let mut body = intake("PJ");
     body["applicant"]["kind"] = json!("robot");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "applicant.kind"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "applicant.kind");
     assert_eq!(app.case_count(), 0);
 }
 
@@ -136,15 +98,9 @@ async fn impossible_dates_name_the_field(app: TestApp) {
     // Real dates that the law cannot accept: the future, or before the Regulation.
     let mut body = intake("PJ");
     body["arrived_at"] = json!("2099-01-01T00:00:00Z");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "arrived_at"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "arrived_at");
     body["arrived_at"] = json!("2008-04-30T09:00:00+08:00");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "arrived_at"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "arrived_at");
     assert_eq!(app.case_count(), 0);
 }
 
@@ -152,22 +108,13 @@ async fn missing_and_unknown_fields_name_the_field(app: TestApp) {
     app.seed_city();
     let mut body = intake("PJ");
     body.as_object_mut().unwrap().remove("channel");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "channel"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "channel");
     let mut body = intake("PJ");
     body["applicant"].as_object_mut().unwrap().remove("kind");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "applicant.kind"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "applicant.kind");
     let mut body = intake("PJ");
     body["chanel"] = json!("letter");
-    assert_eq!(
-        field_problem(&app, &body).await["errors"][0]["path"],
-        "chanel"
-    );
+    assert_eq!(field_problem(&app, &body).await["errors"][0]["path"], "chanel");
     assert_eq!(app.case_count(), 0);
 }
 
@@ -198,12 +145,7 @@ async fn every_bad_field_is_reported_at_once(app: TestApp) {
     body["applicant"]["name"] = json!("");
     body["received_on"] = json!("2015-03-01");
     let problem = field_problem(&app, &body).await;
-    let paths: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap())
-        .collect();
+    let paths: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["received_on", "applicant.name", "description"]);
 }
 
@@ -213,53 +155,26 @@ async fn oversized_body_is_413(app: TestApp) {
     body["description"] = json!("长".repeat(40_000));
     let bytes = serde_json::to_vec(&body).unwrap();
     assert!(bytes.len() > 65_536);
-    assert_problem(
-        post_raw(&app, &app.admin, "application/json", bytes).await,
-        413,
-        "payload-too-large",
-    )
-    .await;
+    assert_problem(post_raw(&app, &app.admin, "application/json", bytes).await, 413, "payload-too-large").await;
     assert_eq!(app.case_count(), 0);
 }
 
 async fn non_json_content_type_is_415(app: TestApp) {
     app.seed_city();
     let body = serde_json::to_vec(&intake("PJ")).unwrap();
-    assert_problem(
-        post_raw(&app, &app.admin, "text/plain", body.clone()).await,
-        415,
-        "unsupported-media-type",
-    )
-    .await;
-    let res = app
-        .client
-        .post(app.url("/api/v1/cases"))
-        .bearer_auth(&app.admin)
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    assert_problem(post_raw(&app, &app.admin, "text/plain", body.clone()).await, 415, "unsupported-media-type").await;
+    let res =
+        app.client.post(app.url("/api/v1/cases")).bearer_auth(&app.admin).body(body.clone()).send().await.unwrap();
     assert_problem(res, 415, "unsupported-media-type").await;
     // Parameters after the media type are fine.
-    assert_eq!(
-        post_raw(&app, &app.admin, "application/json; charset=utf-8", body)
-            .await
-            .status(),
-        201
-    );
+    assert_eq!(post_raw(&app, &app.admin, "application/json; charset=utf-8", body).await.status(), 201);
 }
 
 async fn unknown_routes_and_wrong_methods_are_problems(app: TestApp) {
     for path in ["/", "/api/v2/cases", "/api/v1/casez", "/api/v1/cases/x/y/z"] {
         assert_problem(app.get(&app.admin, path).await, 404, "not-found").await;
     }
-    let delete = app
-        .client
-        .delete(app.url("/api/v1/cases"))
-        .bearer_auth(&app.admin)
-        .send()
-        .await
-        .unwrap();
+    let delete = app.client.delete(app.url("/api/v1/cases")).bearer_auth(&app.admin).send().await.unwrap();
     assert_problem(delete, 405, "method-not-allowed").await;
     let put = app.client.put(app.url("/healthz")).send().await.unwrap();
     assert_problem(put, 405, "method-not-allowed").await;
@@ -267,23 +182,11 @@ async fn unknown_routes_and_wrong_methods_are_problems(app: TestApp) {
 
 async fn missing_or_bad_tokens_are_401(app: TestApp) {
     app.seed_city();
-    let res = app
-        .client
-        .post(app.url("/api/v1/cases"))
-        .json(&intake("PJ"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.post(app.url("/api/v1/cases")).json(&intake("PJ")).send().await.unwrap();
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_problem(res, 401, "unauthorized").await;
     for header in ["Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer ", "token"] {
-        let res = app
-            .client
-            .get(app.url("/api/v1/cases"))
-            .header("authorization", header)
-            .send()
-            .await
-            .unwrap();
+        let res = app.client.get(app.url("/api/v1/cases")).header("authorization", header).send().await.unwrap();
         assert_problem(res, 401, "unauthorized").await;
     }
     assert_eq!(app.case_count(), 0);
@@ -301,41 +204,18 @@ async fn bad_list_parameters_name_the_parameter(app: TestApp) {
         ("limit=ten", "limit"),
         ("cursor=garbage", "cursor"),
         ("subtree=maybe", "subtree"),
-        (
-            "received_from=2015-03-02&received_to=2015-03-01",
-            "received_from",
-        ),
+        ("received_from=2015-03-02&received_to=2015-03-01", "received_from"),
         ("agency=NOPE", "agency"),
         ("colour=blue", "colour"),
     ] {
-        let problem = assert_problem(
-            app.get(&clerk, &format!("/api/v1/cases?{query}")).await,
-            422,
-            "validation",
-        )
-        .await;
+        let problem = assert_problem(app.get(&clerk, &format!("/api/v1/cases?{query}")).await, 422, "validation").await;
         assert_eq!(problem["errors"][0]["path"], path, "{query}");
     }
 }
 
 async fn unknown_case_ids_are_404(app: TestApp) {
-    for id in [
-        "01900000-0000-7000-8000-000000000000",
-        "not-a-uuid",
-        "%E5%BC%A0",
-    ] {
-        assert_problem(
-            app.get(&app.admin, &format!("/api/v1/cases/{id}")).await,
-            404,
-            "not-found",
-        )
-        .await;
-        assert_problem(
-            app.get(&app.admin, &format!("/api/v1/cases/{id}/events"))
-                .await,
-            404,
-            "not-found",
-        )
-        .await;
+    for id in ["01900000-0000-7000-8000-000000000000", "not-a-uuid", "%E5%BC%A0"] {
+        assert_problem(app.get(&app.admin, &format!("/api/v1/cases/{id}")).await, 404, "not-found").await;
+        assert_problem(app.get(&app.admin, &format!("/api/v1/cases/{id}/events")).await, 404, "not-found").await;
     }
 }

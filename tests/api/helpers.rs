@@ -104,9 +104,7 @@ fn fresh_postgres_database() -> String {
     let base = postgres_url().expect("checked by the caller");
     let name = format!("foi_test_{}", uuid::Uuid::now_v7().simple());
     let mut conn = PgConnection::establish(&base).expect("connect to FOI_TEST_POSTGRES_URL");
-    diesel::sql_query(format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .expect("create test database");
+    diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).expect("create test database");
     with_database(&base, &name)
 }
 
@@ -115,10 +113,7 @@ pub fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("temp dir");
-            (
-                format!("sqlite://{}", dir.path().join("test.db").display()),
-                Some(dir),
-            )
+            (format!("sqlite://{}", dir.path().join("test.db").display()), Some(dir))
         }
         Backend::Postgres => (fresh_postgres_database(), None),
     }
@@ -137,17 +132,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     tokio::spawn(app.server);
     let admin = {
         let mut conn = db.conn().expect("connection");
-        users::create(&mut conn, "test admin", Role::Admin, None, None)
-            .expect("admin")
-            .1
+        users::create(&mut conn, "test admin", Role::Admin, None, None).expect("admin").1
     };
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        db,
-        admin,
-        _dir: dir,
-    }
+    TestApp { address, client: reqwest::Client::new(), db, admin, _dir: dir }
 }
 
 impl TestApp {
@@ -158,14 +145,7 @@ impl TestApp {
     /// A city PJ with districts PJ-XLT and PJ-DW, and the seed's topic 城建环保类 at city level.
     pub fn seed_city(&self) {
         let mut conn = self.db.conn().expect("connection");
-        agencies::create(
-            &mut conn,
-            "PJ",
-            "盘锦市人民政府",
-            None,
-            Some("gk@panjin.gov.cn"),
-        )
-        .unwrap();
+        agencies::create(&mut conn, "PJ", "盘锦市人民政府", None, Some("gk@panjin.gov.cn")).unwrap();
         agencies::create(&mut conn, "PJ-XLT", "兴隆台区人民政府", Some("PJ"), None).unwrap();
         agencies::create(&mut conn, "PJ-DW", "大洼区人民政府", Some("PJ"), None).unwrap();
         let city = agencies::find_by_code(&mut conn, "PJ").unwrap().unwrap();
@@ -175,34 +155,15 @@ impl TestApp {
     /// A user's token.
     pub fn token(&self, role: Role, agency: &str) -> String {
         let mut conn = self.db.conn().expect("connection");
-        users::create(
-            &mut conn,
-            &format!("{role} of {agency}"),
-            role,
-            Some(agency),
-            None,
-        )
-        .unwrap()
-        .1
+        users::create(&mut conn, &format!("{role} of {agency}"), role, Some(agency), None).unwrap().1
     }
 
     pub async fn post_case(&self, token: &str, body: &Value) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/v1/cases"))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.client.post(self.url("/api/v1/cases")).bearer_auth(token).json(body).send().await.expect("request")
     }
 
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
     pub async fn get_json(&self, token: &str, path: &str) -> Value {
@@ -238,19 +199,10 @@ pub fn intake(agency: &str) -> Value {
 
 pub async fn assert_problem(res: reqwest::Response, status: u16, type_slug: &str) -> Value {
     assert_eq!(res.status().as_u16(), status);
-    assert_eq!(
-        res.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
+    assert_eq!(res.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
     assert!(res.headers().contains_key("x-request-id"));
     let body: Value = res.json().await.unwrap();
-    assert_eq!(
-        body["type"],
-        format!("urn:foi-tracker:problem:{type_slug}"),
-        "{body}"
-    );
+    assert_eq!(body["type"], format!("urn:foi-tracker:problem:{type_slug}"), "{body}");
     assert_eq!(body["status"], status);
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     body

@@ -41,15 +41,17 @@ async fn every_channel_registers_with_a_derived_receipt_date(app: TestApp) {
         assert_eq!(res.status(), 201, "{channel}");
         let location = res.headers()["location"].to_str().unwrap().to_owned();
         let case: Value = res.json().await.unwrap();
-        assert_eq!(
-            location,
-            format!("/api/v1/cases/{}", case["id"].as_str().unwrap())
-        );
+        assert_eq!(location, format!("/api/v1/cases/{}", case["id"].as_str().unwrap()));
         assert_eq!(case["channel"], channel);
         assert_eq!(case["received_on"], "2015-03-02");
         assert_eq!(case["receipt_basis"], basis);
         assert_eq!(case["state"], "registered");
         assert_eq!(case["regime"], "ogi2008");
+        // 15 working days counted from Tuesday 3 March 2015.
+        assert_eq!(case["deadline"]["due_on"], "2015-03-23");
+        assert_eq!(case["deadline"]["final_due_on"], "2015-03-23");
+        assert_eq!(case["deadline"]["provisional"], false);
+        assert_eq!(case["deadline"]["timeliness"]["status"], "overdue");
         assert_eq!(case["agency"], "PJ");
         assert_eq!(case["arrived_at"], "2015-03-02T01:30:00Z");
         assert_eq!(case["personal_data_masked"], false);
@@ -130,16 +132,7 @@ async fn tracking_numbers_run_per_agency_and_per_year(app: TestApp) {
         let case: Value = app.post_case(&admin, &body).await.json().await.unwrap();
         numbers.push(case["tracking_number"].as_str().unwrap().to_owned());
     }
-    assert_eq!(
-        numbers,
-        [
-            "PJ-2015-00001",
-            "PJ-2015-00002",
-            "PJ-XLT-2015-00001",
-            "PJ-2016-00001",
-            "PJ-2015-00003"
-        ]
-    );
+    assert_eq!(numbers, ["PJ-2015-00001", "PJ-2015-00002", "PJ-XLT-2015-00001", "PJ-2016-00001", "PJ-2015-00003"]);
 }
 
 async fn idempotent_retry_returns_the_first_response_and_creates_nothing(app: TestApp) {
@@ -181,12 +174,7 @@ async fn idempotency_key_reused_with_another_body_is_refused(app: TestApp) {
     app.seed_city();
     let clerk = app.token(Role::Clerk, "PJ");
     let send = |body: Value| {
-        app.client
-            .post(app.url("/api/v1/cases"))
-            .bearer_auth(&clerk)
-            .header("Idempotency-Key", "k1")
-            .json(&body)
-            .send()
+        app.client.post(app.url("/api/v1/cases")).bearer_auth(&clerk).header("Idempotency-Key", "k1").json(&body).send()
     };
     assert_eq!(send(intake("PJ")).await.unwrap().status(), 201);
     let mut other = intake("PJ");
@@ -209,11 +197,7 @@ async fn concurrent_burst_of_200_intakes_gets_gap_free_unique_numbers(app: TestA
     let requests = (0..200).map(|i| {
         let mut body = intake("PJ");
         body["description"] = json!(format!("burst {i}"));
-        let request = app
-            .client
-            .post(app.url("/api/v1/cases"))
-            .bearer_auth(&clerk)
-            .json(&body);
+        let request = app.client.post(app.url("/api/v1/cases")).bearer_auth(&clerk).json(&body);
         tokio::spawn(async move { request.send().await.unwrap() })
     });
     let mut numbers = HashSet::new();
@@ -221,10 +205,7 @@ async fn concurrent_burst_of_200_intakes_gets_gap_free_unique_numbers(app: TestA
         let res = handle.await.unwrap();
         assert_eq!(res.status(), 201);
         let case: Value = res.json().await.unwrap();
-        assert!(
-            numbers.insert(case["tracking_number"].as_str().unwrap().to_owned()),
-            "duplicate number"
-        );
+        assert!(numbers.insert(case["tracking_number"].as_str().unwrap().to_owned()), "duplicate number");
     }
     let expected: HashSet<String> = (1..=200).map(|n| format!("PJ-2015-{n:05}")).collect();
     assert_eq!(numbers, expected);
@@ -255,12 +236,7 @@ async fn concurrent_retries_with_one_key_create_one_case(app: TestApp) {
     assert_eq!(ids.len(), 1);
     assert_eq!(app.case_count(), 1);
     // The number the losers' rolled-back transactions drew was given back: the next is 00002.
-    let next: Value = app
-        .post_case(&clerk, &intake("PJ"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let next: Value = app.post_case(&clerk, &intake("PJ")).await.json().await.unwrap();
     assert_eq!(next["tracking_number"], "PJ-2015-00002");
 }
 
@@ -274,21 +250,10 @@ async fn unicode_round_trips_byte_exact(app: TestApp) {
     body["applicant"]["name"] = json!(name);
     let created: Value = app.post_case(&clerk, &body).await.json().await.unwrap();
     let id = created["id"].as_str().unwrap();
-    let read = app
-        .get(&clerk, &format!("/api/v1/cases/{id}"))
-        .await
-        .bytes()
-        .await
-        .unwrap();
+    let read = app.get(&clerk, &format!("/api/v1/cases/{id}")).await.bytes().await.unwrap();
     let read: Value = serde_json::from_slice(&read).unwrap();
-    assert_eq!(
-        read["description"].as_str().unwrap().as_bytes(),
-        description.as_bytes()
-    );
-    assert_eq!(
-        read["applicant"]["name"].as_str().unwrap().as_bytes(),
-        name.as_bytes()
-    );
+    assert_eq!(read["description"].as_str().unwrap().as_bytes(), description.as_bytes());
+    assert_eq!(read["applicant"]["name"].as_str().unwrap().as_bytes(), name.as_bytes());
     // Found by text search in either field.
     let list = app.get_json(&clerk, "/api/v1/cases?q=%F0%A0%AE%B7").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
@@ -300,10 +265,7 @@ async fn topic_must_be_in_the_agency_taxonomy(app: TestApp) {
     let mut body = intake("PJ-XLT");
     body["topic"] = json!("urban");
     let case: Value = app.post_case(&clerk, &body).await.json().await.unwrap();
-    assert_eq!(
-        case["topic"], "urban",
-        "a district inherits the city's taxonomy"
-    );
+    assert_eq!(case["topic"], "urban", "a district inherits the city's taxonomy");
     body["topic"] = json!("farming");
     let problem = assert_problem(app.post_case(&clerk, &body).await, 422, "validation").await;
     assert_eq!(problem["errors"][0]["path"], "topic");
@@ -312,44 +274,20 @@ async fn topic_must_be_in_the_agency_taxonomy(app: TestApp) {
 async fn registration_outside_scope_or_role_is_forbidden(app: TestApp) {
     app.seed_city();
     let district_clerk = app.token(Role::Clerk, "PJ-XLT");
-    assert_problem(
-        app.post_case(&district_clerk, &intake("PJ")).await,
-        403,
-        "forbidden",
-    )
-    .await;
-    assert_problem(
-        app.post_case(&district_clerk, &intake("PJ-DW")).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(app.post_case(&district_clerk, &intake("PJ")).await, 403, "forbidden").await;
+    assert_problem(app.post_case(&district_clerk, &intake("PJ-DW")).await, 403, "forbidden").await;
     let statistician = app.token(Role::Statistician, "PJ");
-    assert_problem(
-        app.post_case(&statistician, &intake("PJ")).await,
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(app.post_case(&statistician, &intake("PJ")).await, 403, "forbidden").await;
     for role in [Role::Clerk, Role::Handler, Role::Approver, Role::Admin] {
         let token = app.token(role, "PJ");
-        assert_eq!(
-            app.post_case(&token, &intake("PJ-XLT")).await.status(),
-            201,
-            "{role}"
-        );
+        assert_eq!(app.post_case(&token, &intake("PJ-XLT")).await.status(), 201, "{role}");
     }
     assert_eq!(app.case_count(), 4);
 }
 
 async fn unknown_agency_is_a_validation_error(app: TestApp) {
     app.seed_city();
-    let problem = assert_problem(
-        app.post_case(&app.admin, &intake("NOPE")).await,
-        422,
-        "validation",
-    )
-    .await;
+    let problem = assert_problem(app.post_case(&app.admin, &intake("NOPE")).await, 422, "validation").await;
     assert_eq!(problem["errors"][0]["path"], "agency");
     assert_eq!(app.case_count(), 0);
 }

@@ -15,39 +15,15 @@ crate::on_both_backends!(
 );
 
 async fn probes_answer_without_a_token(app: TestApp) {
-    let live: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let live: Value = app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(live["status"], "ok");
-    let ready: Value = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert!(["sqlite", "postgres"].contains(&ready["database"].as_str().unwrap()));
 }
 
 async fn openapi_document_covers_every_route(app: TestApp) {
-    let doc: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for (path, method) in [
         ("/healthz", "get"),
@@ -62,47 +38,20 @@ async fn openapi_document_covers_every_route(app: TestApp) {
         ("/api/v1/agencies/{code}/topics/{topic}", "put"),
         ("/api/v1/me", "get"),
     ] {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} missing"
-        );
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
-    for schema in [
-        "IntakeInput",
-        "CaseResponse",
-        "CaseList",
-        "Problem",
-        "FieldError",
-        "Channel",
-        "ApplicantKind",
-    ] {
-        assert!(
-            doc["components"]["schemas"][schema].is_object(),
-            "schema {schema} missing"
-        );
+    for schema in ["IntakeInput", "CaseResponse", "CaseList", "Problem", "FieldError", "Channel", "ApplicantKind"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }
-    assert_eq!(
-        doc["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
 }
 
 async fn swagger_ui_is_served_offline(app: TestApp) {
-    let res = app
-        .client
-        .get(app.url("/api/v1/docs/"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/docs/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
-    let res = app
-        .client
-        .get(app.url("/api/v1/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/api/v1/docs/swagger-ui-bundle.js")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -112,73 +61,30 @@ async fn every_response_carries_a_request_id(app: TestApp) {
         let id = res.headers()["x-request-id"].to_str().unwrap();
         assert_eq!(id.len(), 36, "{path}");
     }
-    let res = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "lb-42.abc")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "lb-42.abc").send().await.unwrap();
     assert_eq!(res.headers()["x-request-id"], "lb-42.abc");
-    let res = app
-        .client
-        .get(app.url("/healthz"))
-        .header("x-request-id", "bad id with spaces")
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id with spaces").send().await.unwrap();
     assert_ne!(res.headers()["x-request-id"], "bad id with spaces");
 }
 
 async fn administrators_manage_agencies_and_topics(app: TestApp) {
-    let post = |token: &str, body: Value| {
-        app.client
-            .post(app.url("/api/v1/agencies"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-    };
-    let res = post(
-        &app.admin,
-        json!({"code": "PJ", "name": "盘锦市人民政府", "email": "gk@panjin.gov.cn"}),
-    )
-    .await
-    .unwrap();
+    let post =
+        |token: &str, body: Value| app.client.post(app.url("/api/v1/agencies")).bearer_auth(token).json(&body).send();
+    let res =
+        post(&app.admin, json!({"code": "PJ", "name": "盘锦市人民政府", "email": "gk@panjin.gov.cn"})).await.unwrap();
     assert_eq!(res.status(), 201);
     let city: Value = res.json().await.unwrap();
     assert_eq!(city["path"], "/PJ/");
     assert_eq!(city["parent"], Value::Null);
-    let res = post(
-        &app.admin,
-        json!({"code": "PJ-XLT", "name": "兴隆台区", "parent": "PJ"}),
-    )
-    .await
-    .unwrap();
+    let res = post(&app.admin, json!({"code": "PJ-XLT", "name": "兴隆台区", "parent": "PJ"})).await.unwrap();
     assert_eq!(res.status(), 201);
-    assert_problem(
-        post(&app.admin, json!({"code": "PJ", "name": "again"}))
-            .await
-            .unwrap(),
-        409,
-        "conflict",
-    )
-    .await;
-    let problem = assert_problem(
-        post(&app.admin, json!({"code": "pj x", "name": "bad"}))
-            .await
-            .unwrap(),
-        422,
-        "validation",
-    )
-    .await;
+    assert_problem(post(&app.admin, json!({"code": "PJ", "name": "again"})).await.unwrap(), 409, "conflict").await;
+    let problem =
+        assert_problem(post(&app.admin, json!({"code": "pj x", "name": "bad"})).await.unwrap(), 422, "validation")
+            .await;
     assert_eq!(problem["errors"][0]["path"], "code");
     let problem = assert_problem(
-        post(
-            &app.admin,
-            json!({"code": "X", "name": "x", "parent": "NOPE"}),
-        )
-        .await
-        .unwrap(),
+        post(&app.admin, json!({"code": "X", "name": "x", "parent": "NOPE"})).await.unwrap(),
         422,
         "validation",
     )
@@ -186,56 +92,22 @@ async fn administrators_manage_agencies_and_topics(app: TestApp) {
     assert_eq!(problem["errors"][0]["path"], "parent");
     let clerk = app.token(Role::Clerk, "PJ");
     assert_problem(
-        post(
-            &clerk,
-            json!({"code": "PJ-DW", "name": "大洼区", "parent": "PJ"}),
-        )
-        .await
-        .unwrap(),
+        post(&clerk, json!({"code": "PJ-DW", "name": "大洼区", "parent": "PJ"})).await.unwrap(),
         403,
         "forbidden",
     )
     .await;
     // A district administrator cannot add a root.
     let district_admin = app.token(Role::Admin, "PJ-XLT");
-    assert_problem(
-        post(&district_admin, json!({"code": "SY", "name": "沈阳市"}))
-            .await
-            .unwrap(),
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(post(&district_admin, json!({"code": "SY", "name": "沈阳市"})).await.unwrap(), 403, "forbidden")
+        .await;
 
-    let put = |token: &str, path: &str, body: Value| {
-        app.client
-            .put(app.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-    };
-    let res = put(
-        &app.admin,
-        "/api/v1/agencies/PJ/topics/urban",
-        json!({"label": "城建环保类"}),
-    )
-    .await
-    .unwrap();
+    let put =
+        |token: &str, path: &str, body: Value| app.client.put(app.url(path)).bearer_auth(token).json(&body).send();
+    let res = put(&app.admin, "/api/v1/agencies/PJ/topics/urban", json!({"label": "城建环保类"})).await.unwrap();
     assert_eq!(res.status(), 200);
-    put(
-        &app.admin,
-        "/api/v1/agencies/PJ-XLT/topics/urban",
-        json!({"label": "城建类（区）"}),
-    )
-    .await
-    .unwrap();
-    put(
-        &app.admin,
-        "/api/v1/agencies/PJ/topics/farming",
-        json!({"label": "农林水类"}),
-    )
-    .await
-    .unwrap();
+    put(&app.admin, "/api/v1/agencies/PJ-XLT/topics/urban", json!({"label": "城建类（区）"})).await.unwrap();
+    put(&app.admin, "/api/v1/agencies/PJ/topics/farming", json!({"label": "农林水类"})).await.unwrap();
     let topics = app.get_json(&clerk, "/api/v1/agencies/PJ-XLT/topics").await;
     assert_eq!(
         topics,
@@ -244,39 +116,17 @@ async fn administrators_manage_agencies_and_topics(app: TestApp) {
             {"code": "urban", "label": "城建类（区）", "defined_by": "PJ-XLT"}
         ])
     );
-    assert_problem(
-        put(
-            &clerk,
-            "/api/v1/agencies/PJ/topics/x",
-            json!({"label": "x"}),
-        )
-        .await
-        .unwrap(),
-        403,
-        "forbidden",
-    )
-    .await;
+    assert_problem(put(&clerk, "/api/v1/agencies/PJ/topics/x", json!({"label": "x"})).await.unwrap(), 403, "forbidden")
+        .await;
     let problem = assert_problem(
-        put(
-            &app.admin,
-            "/api/v1/agencies/PJ/topics/Bad%20Code",
-            json!({"label": "x"}),
-        )
-        .await
-        .unwrap(),
+        put(&app.admin, "/api/v1/agencies/PJ/topics/Bad%20Code", json!({"label": "x"})).await.unwrap(),
         422,
         "validation",
     )
     .await;
     assert_eq!(problem["errors"][0]["path"], "code");
     assert_problem(
-        put(
-            &app.admin,
-            "/api/v1/agencies/NOPE/topics/x",
-            json!({"label": "x"}),
-        )
-        .await
-        .unwrap(),
+        put(&app.admin, "/api/v1/agencies/NOPE/topics/x", json!({"label": "x"})).await.unwrap(),
         404,
         "not-found",
     )

@@ -1,0 +1,131 @@
+//! Deadlines: the public calculator and a case's explained deadline.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{query, Auth};
+use super::problem::Problem;
+use crate::db::calendar::{CalendarCache, Rules};
+use crate::db::{agencies, cases, Db};
+use crate::domain::deadline::{calculate, compute, Calculation, Deadline, Explanation, Timeliness};
+use crate::error::AppError;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CalculateParams {
+    /// The statutory receipt date (YYYY-MM-DD).
+    pub received_on: NaiveDate,
+    /// Regime code, e.g. `ogi2008` or `ogi2019`; by default the one governing the receipt date.
+    pub regime: Option<String>,
+    /// Agency code: apply its local calendar overlay (and its local regime, if any).
+    pub agency: Option<String>,
+}
+
+/// Resolves the calculator's inputs to a calculation.
+pub fn calculation(
+    rules: &Rules,
+    agency_path: Option<&str>,
+    received_on: NaiveDate,
+    regime: Option<&str>,
+) -> Result<Calculation, AppError> {
+    let regime = match regime {
+        Some(code) => rules.regime(code).ok_or_else(|| {
+            let known: Vec<&str> = rules.regimes.iter().map(|(r, _)| r.code.as_str()).collect();
+            AppError::validation("regime", format!("unknown regime `{code}`; known: {}", known.join(", ")))
+        })?,
+        None => rules
+            .regime_for(agency_path.unwrap_or("/"), received_on)
+            .ok_or_else(|| AppError::validation("received_on", format!("no regime governs {received_on}")))?,
+    };
+    calculate(regime, &rules.calendar, received_on).map_err(|e| AppError::validation("received_on", e.to_string()))
+}
+
+/// Deadline calculator (public, no token).
+///
+/// The reply deadline for a receipt date under a regime, with the longest extension the regime
+/// allows, on China's working-day calendar. `explanation` lists every skipped day with its reason
+/// (weekend or the holiday's name) and every counted make-up working day. `provisional` is true when
+/// the result depends on a year whose holiday notice is not loaded yet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deadlines/calculate",
+    tag = "deadlines",
+    params(CalculateParams),
+    responses(
+        (status = 200, description = "The deadline, explained", body = Calculation),
+        (status = 404, description = "Unknown agency", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn calculator(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    let params: CalculateParams = query(&req)?;
+    let result = db
+        .run(move |conn| {
+            let agency = match &params.agency {
+                Some(code) => Some(
+                    agencies::find_by_code(conn, code)?
+                        .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}`")))?,
+                ),
+                None => None,
+            };
+            let path = agency.as_ref().map(|a| a.path.as_str());
+            let rules = calendars.rules(conn, path)?;
+            calculation(&rules, path, params.received_on, params.regime.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+/// A case's deadline, explained.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseDeadlineResponse {
+    pub deadline: Deadline,
+    pub timeliness: Timeliness,
+    pub explanation: Explanation,
+}
+
+/// A case's deadline with every pause, restart and extension that produced it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{id}/deadline",
+    tag = "deadlines",
+    params(("id" = uuid::Uuid, Path, description = "Case id")),
+    responses(
+        (status = 200, description = "The deadline, explained", body = CaseDeadlineResponse),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn for_case(
+    path: web::Path<String>,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    let record = super::cases::visible_case(&db, &user, &path).await?;
+    let response = db
+        .run(move |conn| {
+            let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            let view = record.view()?;
+            let regime = rules
+                .regime(&view.regime)
+                .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", view.id, view.regime)))?;
+            let today = crate::domain::china_date(Utc::now());
+            let events = cases::clock_events(conn, &view.id)?;
+            let deadline = compute(regime, &rules.calendar, view.received_on, &events, today)
+                .map_err(|e| AppError::Internal(format!("stored clock events do not compute: {e}")))?;
+            let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
+            let explanation = deadline.explanation(&rules.calendar);
+            Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(response))
+}

@@ -1,0 +1,1016 @@
+//! Reply deadlines: regimes as data, clock events, and a computation that explains itself.
+//!
+//! Counting starts the day after the receipt date and the deadline is the Nth working day
+//! (2008 Art. 24, 2019 Art. 33; 民法典 art. 201). Clock events change it:
+//! - a correction notice (补正, 2019 Art. 30) stops the clock; the corrected request restarts the reply
+//!   period in full from the day it is received; no correction in time means the request is deemed
+//!   abandoned;
+//! - consultation of a third party or another agency (2008 Art. 24, 2019 Arts. 32-34) pauses the clock
+//!   from sending to the answer, or to the lapse of the consultation period where the regime has one;
+//! - a fee notice pauses the clock until payment where the regime says so;
+//! - an approved extension adds working days, within the regime's cap;
+//! - an Art. 35 delay sets the reply date outright;
+//! - a reply served by post is timed by its posting date (国办公开办函〔2016〕235号).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use utoipa::ToSchema;
+
+use super::calendar::{CalendarError, DayClass, WorkingDayIndex};
+
+/// A legal regime's time limits: one row of the `regimes` table. A stricter local rule or a future
+/// amendment is a new row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RegimeRules {
+    /// Stable code, e.g. `ogi2019`.
+    pub code: String,
+    pub name: String,
+    /// First receipt date the regime governs.
+    pub effective_from: NaiveDate,
+    /// First receipt date it no longer governs (null: still in force).
+    pub effective_until: Option<NaiveDate>,
+    /// Working days to reply.
+    pub reply_days: u32,
+    /// Most working days all extensions together may add.
+    pub max_extension_days: u32,
+    /// Working days after receipt within which a correction notice must go out (null: no limit).
+    pub correction_notice_days: Option<u32>,
+    /// Working days after which an unanswered consultation lapses and the clock runs again
+    /// (null: the pause lasts until the answer).
+    pub consultation_lapse_days: Option<u32>,
+    /// Whether the time between a fee notice and payment is left out of the reply period.
+    pub fee_notice_stops_clock: bool,
+}
+
+impl RegimeRules {
+    pub fn governs(&self, received_on: NaiveDate) -> bool {
+        received_on >= self.effective_from && self.effective_until.is_none_or(|until| received_on < until)
+    }
+}
+
+/// The regime for a receipt date: among the candidates in force that day, the most specific one
+/// (an agency's own rule over its parent's over the national one). Candidates come with the
+/// materialized path of the agency they belong to (None: national).
+pub fn select_regime<'a>(
+    candidates: impl IntoIterator<Item = (&'a RegimeRules, Option<&'a str>)>,
+    agency_path: &str,
+    received_on: NaiveDate,
+) -> Option<&'a RegimeRules> {
+    candidates
+        .into_iter()
+        .filter(|(r, scope)| r.governs(received_on) && scope.is_none_or(|p| agency_path.starts_with(p)))
+        .max_by_key(|(r, scope)| (scope.map_or(0, str::len), r.effective_from))
+        .map(|(r, _)| r)
+}
+
+/// Who is consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultedParty {
+    /// A third party whose rights are concerned (2019 Art. 32).
+    ThirdParty,
+    /// Another agency (2019 Art. 34).
+    OtherAgency,
+}
+
+/// Something that happened to a case's clock, with the date it happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClockEvent {
+    /// 补正: the applicant is asked to correct the request by `respond_by`.
+    CorrectionNoticeSent {
+        on: NaiveDate,
+        respond_by: NaiveDate,
+    },
+    /// The corrected request arrived: the reply period restarts in full.
+    CorrectionReceived {
+        on: NaiveDate,
+    },
+    /// No correction by the set date: deemed abandoned (视为放弃).
+    CorrectionLapsed {
+        on: NaiveDate,
+    },
+    ConsultationSent {
+        on: NaiveDate,
+        party: ConsultedParty,
+    },
+    ConsultationAnswered {
+        on: NaiveDate,
+    },
+    /// Approved by the office head; the applicant was told on `applicant_notified_on`.
+    ExtensionApproved {
+        on: NaiveDate,
+        days: u32,
+        reason: String,
+        applicant_notified_on: NaiveDate,
+    },
+    /// Art. 35: the agency sets a reasonable later reply date.
+    DelaySet {
+        on: NaiveDate,
+        until: NaiveDate,
+    },
+    FeeNoticeSent {
+        on: NaiveDate,
+    },
+    FeePaid {
+        on: NaiveDate,
+    },
+    /// The fee was not paid in time: deemed abandoned.
+    FeeLapsed {
+        on: NaiveDate,
+    },
+    /// The reply was served; by post, `on` is the posting date.
+    Replied {
+        on: NaiveDate,
+    },
+}
+
+impl ClockEvent {
+    pub fn on(&self) -> NaiveDate {
+        match self {
+            ClockEvent::CorrectionNoticeSent { on, .. }
+            | ClockEvent::CorrectionReceived { on }
+            | ClockEvent::CorrectionLapsed { on }
+            | ClockEvent::ConsultationSent { on, .. }
+            | ClockEvent::ConsultationAnswered { on }
+            | ClockEvent::ExtensionApproved { on, .. }
+            | ClockEvent::DelaySet { on, .. }
+            | ClockEvent::FeeNoticeSent { on }
+            | ClockEvent::FeePaid { on }
+            | ClockEvent::FeeLapsed { on }
+            | ClockEvent::Replied { on } => *on,
+        }
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DeadlineError {
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    #[error("{event} on {on} comes before the receipt date {received_on}")]
+    BeforeReceipt { event: &'static str, on: NaiveDate, received_on: NaiveDate },
+    #[error("{event} on {on} is earlier than the event before it ({previous})")]
+    OutOfOrder { event: &'static str, on: NaiveDate, previous: NaiveDate },
+    #[error("{event} cannot happen while {state}")]
+    NotNow { event: &'static str, state: &'static str },
+    #[error("extensions would total {total} working days; {regime} allows at most {max}")]
+    ExtensionOverCap { total: u32, max: u32, regime: String },
+    #[error("an extension needs a reason")]
+    ExtensionWithoutReason,
+    #[error("an extension must add at least one working day")]
+    EmptyExtension,
+    #[error("the correction deadline {respond_by} must be after the notice date {on}")]
+    CorrectionDeadlineNotAfterNotice { on: NaiveDate, respond_by: NaiveDate },
+    #[error("the Art. 35 date {until} must be later than the current deadline {current}")]
+    DelayNotLater { until: NaiveDate, current: NaiveDate },
+}
+
+/// Where the clock stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Clock {
+    Running,
+    /// Stopped for a consultation or a fee; `remaining_days` resume when it ends.
+    Paused {
+        since: NaiveDate,
+        reason: PauseReason,
+        remaining_days: i64,
+        lapses_on: Option<NaiveDate>,
+    },
+    /// Stopped until the corrected request arrives.
+    AwaitingCorrection {
+        since: NaiveDate,
+        respond_by: NaiveDate,
+    },
+    Replied {
+        on: NaiveDate,
+    },
+    DeemedAbandoned {
+        on: NaiveDate,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    ThirdPartyConsultation,
+    OtherAgencyConsultation,
+    FeeNotice,
+}
+
+/// One line of a deadline's explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Step {
+    pub on: NaiveDate,
+    /// Machine-readable: `received`, `paused`, `resumed`, `restarted`, `extended`, `delay_set`, ...
+    pub kind: String,
+    /// What happened, in words.
+    pub detail: String,
+    /// The reply deadline after this step (null while the clock is stopped).
+    pub due_on: Option<NaiveDate>,
+}
+
+/// Why a day in the counted range did not count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    Weekend,
+    /// An official holiday (or an agency's local holiday).
+    Holiday,
+    /// A fixed-date holiday assumed for a year whose notice is not loaded.
+    ProvisionalHoliday,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SkippedDay {
+    pub date: NaiveDate,
+    pub reason: SkipReason,
+    /// The holiday's name (null for a plain weekend).
+    pub name: Option<String>,
+}
+
+/// A weekend day that counted because it was declared a working day (调休上班).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MakeUpDay {
+    pub date: NaiveDate,
+    pub name: String,
+}
+
+/// How a deadline came about: every skipped day with its reason, every counted make-up working
+/// day, and the clock's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Explanation {
+    /// Counting starts the day after this date.
+    pub counting_from: NaiveDate,
+    pub skipped_days: Vec<SkippedDay>,
+    pub make_up_working_days: Vec<MakeUpDay>,
+    pub steps: Vec<Step>,
+}
+
+/// The notable days in (from, to].
+fn explain_days(cal: &WorkingDayIndex, from: NaiveDate, to: NaiveDate) -> (Vec<SkippedDay>, Vec<MakeUpDay>) {
+    let mut skipped = Vec::new();
+    let mut make_up = Vec::new();
+    for (date, class) in cal.notable_days(from, to) {
+        match class {
+            DayClass::Weekday => {}
+            DayClass::Weekend => skipped.push(SkippedDay { date, reason: SkipReason::Weekend, name: None }),
+            DayClass::Holiday { name } => {
+                skipped.push(SkippedDay { date, reason: SkipReason::Holiday, name: Some(name) })
+            }
+            DayClass::ProvisionalHoliday { name } => {
+                skipped.push(SkippedDay { date, reason: SkipReason::ProvisionalHoliday, name: Some(name) })
+            }
+            DayClass::MakeUpWorkday { name } => make_up.push(MakeUpDay { date, name }),
+        }
+    }
+    (skipped, make_up)
+}
+
+/// A computed deadline and how it came about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Deadline {
+    pub regime: String,
+    pub received_on: NaiveDate,
+    /// The day counting (re)started from: the receipt date, or the day a correction arrived.
+    pub counting_from: NaiveDate,
+    /// The reply deadline without extensions, with pauses and restarts applied (null while the clock
+    /// is stopped for a correction).
+    pub due_on: Option<NaiveDate>,
+    /// The deadline with the approved extensions (null when none was approved).
+    pub extended_due_on: Option<NaiveDate>,
+    /// An Art. 35 delay date set by the agency.
+    pub delay_until: Option<NaiveDate>,
+    /// The last day a reply is lawful: the delay date, else the extended, else the plain deadline.
+    pub final_due_on: Option<NaiveDate>,
+    pub extension_days_used: u32,
+    /// Depends on days that no loaded calendar notice settles.
+    pub provisional: bool,
+    pub clock: Clock,
+    pub steps: Vec<Step>,
+}
+
+/// A case's timeliness (for reads and filters).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Timeliness {
+    /// 按时办结: replied on or before the plain deadline.
+    OnTime { replied_on: NaiveDate },
+    /// 延期办结: replied after the plain deadline but within an approved extension or delay.
+    Extended { replied_on: NaiveDate },
+    /// Replied after the final deadline.
+    LateReply { replied_on: NaiveDate, days_late: i64 },
+    /// Open, within time: `working_days_left` until the final deadline (0: due today).
+    Open { working_days_left: i64 },
+    /// Open and past the final deadline by `working_days_overdue`.
+    Overdue { working_days_overdue: i64 },
+    /// The clock is stopped (correction, consultation or fee).
+    Stopped,
+    /// Closed without a reply (correction or fee lapsed).
+    DeemedAbandoned,
+}
+
+/// The computation's running state.
+struct Run<'a> {
+    cal: &'a WorkingDayIndex,
+    counting_from: NaiveDate,
+    due: Option<NaiveDate>,
+    extension_days: u32,
+    delay_until: Option<NaiveDate>,
+    clock: Clock,
+    provisional: bool,
+    steps: Vec<Step>,
+}
+
+impl Run<'_> {
+    fn add(&mut self, from: NaiveDate, n: u32) -> Result<NaiveDate, DeadlineError> {
+        let counted = self.cal.add_working_days(from, n)?;
+        self.provisional |= counted.provisional;
+        Ok(counted.date)
+    }
+
+    fn between(&mut self, from: NaiveDate, to: NaiveDate) -> Result<i64, DeadlineError> {
+        self.provisional |= self.cal.any_unsettled(from.min(to), from.max(to))?;
+        Ok(self.cal.working_days_between(from, to)?)
+    }
+
+    fn step(&mut self, on: NaiveDate, kind: &str, detail: String) {
+        let due = self.due;
+        self.steps.push(Step { on, kind: kind.to_owned(), detail, due_on: due });
+    }
+
+    fn state_name(&self) -> &'static str {
+        match self.clock {
+            Clock::Running => "the clock is running",
+            Clock::Paused { .. } => "the clock is paused",
+            Clock::AwaitingCorrection { .. } => "a correction is awaited",
+            Clock::Replied { .. } => "the case is replied",
+            Clock::DeemedAbandoned { .. } => "the case is deemed abandoned",
+        }
+    }
+
+    fn not_now(&self, event: &'static str) -> DeadlineError {
+        DeadlineError::NotNow { event, state: self.state_name() }
+    }
+
+    /// Ends a pause on `on`: the remaining working days run again from then.
+    fn resume(&mut self, on: NaiveDate, why: &str) -> Result<(), DeadlineError> {
+        if let Clock::Paused { remaining_days, .. } = self.clock {
+            let due = self.add(on, remaining_days.max(0) as u32)?;
+            self.due = Some(due);
+            self.clock = Clock::Running;
+            self.step(on, "resumed", format!("{why}: the clock runs again with {remaining_days} working day(s) left"));
+        }
+        Ok(())
+    }
+
+    /// A consultation that lapsed before `now` ends its pause at the lapse date.
+    fn apply_lapse_before(&mut self, now: NaiveDate) -> Result<(), DeadlineError> {
+        if let Clock::Paused { lapses_on: Some(lapse), .. } = self.clock {
+            if lapse < now {
+                self.resume(lapse, "consultation period lapsed without an answer")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn event_name(e: &ClockEvent) -> &'static str {
+    match e {
+        ClockEvent::CorrectionNoticeSent { .. } => "correction_notice_sent",
+        ClockEvent::CorrectionReceived { .. } => "correction_received",
+        ClockEvent::CorrectionLapsed { .. } => "correction_lapsed",
+        ClockEvent::ConsultationSent { .. } => "consultation_sent",
+        ClockEvent::ConsultationAnswered { .. } => "consultation_answered",
+        ClockEvent::ExtensionApproved { .. } => "extension_approved",
+        ClockEvent::DelaySet { .. } => "delay_set",
+        ClockEvent::FeeNoticeSent { .. } => "fee_notice_sent",
+        ClockEvent::FeePaid { .. } => "fee_paid",
+        ClockEvent::FeeLapsed { .. } => "fee_lapsed",
+        ClockEvent::Replied { .. } => "replied",
+    }
+}
+
+/// The last day by which a correction notice may go out, if the regime limits it (2019 Art. 30:
+/// 7 working days after receipt).
+pub fn correction_notice_due(
+    rules: &RegimeRules,
+    cal: &WorkingDayIndex,
+    received_on: NaiveDate,
+) -> Result<Option<NaiveDate>, CalendarError> {
+    rules.correction_notice_days.map(|n| cal.add_working_days(received_on, n).map(|c| c.date)).transpose()
+}
+
+/// Computes a case's deadline from its receipt date and clock events (in the order recorded; dates
+/// must not go backwards). `as_of` ends an unanswered consultation whose period lapsed before it.
+pub fn compute(
+    rules: &RegimeRules,
+    cal: &WorkingDayIndex,
+    received_on: NaiveDate,
+    events: &[ClockEvent],
+    as_of: NaiveDate,
+) -> Result<Deadline, DeadlineError> {
+    let mut run = Run {
+        cal,
+        counting_from: received_on,
+        due: None,
+        extension_days: 0,
+        delay_until: None,
+        clock: Clock::Running,
+        provisional: false,
+        steps: Vec::new(),
+    };
+    let due = run.add(received_on, rules.reply_days)?;
+    run.due = Some(due);
+    run.step(
+        received_on,
+        "received",
+        format!("received under {}: {} working days, counted from the next day", rules.code, rules.reply_days),
+    );
+    let mut previous = received_on;
+    for event in events {
+        let on = event.on();
+        let name = event_name(event);
+        if on < received_on {
+            return Err(DeadlineError::BeforeReceipt { event: name, on, received_on });
+        }
+        if on < previous {
+            return Err(DeadlineError::OutOfOrder { event: name, on, previous });
+        }
+        previous = on;
+        run.apply_lapse_before(on)?;
+        if matches!(run.clock, Clock::Replied { .. } | Clock::DeemedAbandoned { .. }) {
+            return Err(run.not_now(name));
+        }
+        match event {
+            ClockEvent::CorrectionNoticeSent { respond_by, .. } => {
+                if run.clock != Clock::Running {
+                    return Err(run.not_now(name));
+                }
+                if *respond_by <= on {
+                    return Err(DeadlineError::CorrectionDeadlineNotAfterNotice { on, respond_by: *respond_by });
+                }
+                run.clock = Clock::AwaitingCorrection { since: on, respond_by: *respond_by };
+                run.due = None;
+                run.step(
+                    on,
+                    "correction_requested",
+                    format!("correction (补正) requested, answer due by {respond_by}: the clock stops"),
+                );
+            }
+            ClockEvent::CorrectionReceived { .. } => {
+                if !matches!(run.clock, Clock::AwaitingCorrection { .. }) {
+                    return Err(run.not_now(name));
+                }
+                run.clock = Clock::Running;
+                run.counting_from = on;
+                let due = run.add(on, rules.reply_days)?;
+                run.due = Some(due);
+                run.step(
+                    on,
+                    "restarted",
+                    format!("corrected request received: the {} working days restart in full", rules.reply_days),
+                );
+            }
+            ClockEvent::CorrectionLapsed { .. } => {
+                if !matches!(run.clock, Clock::AwaitingCorrection { .. }) {
+                    return Err(run.not_now(name));
+                }
+                run.clock = Clock::DeemedAbandoned { on };
+                run.step(
+                    on,
+                    "deemed_abandoned",
+                    "no correction by the set date: the request is deemed abandoned".into(),
+                );
+            }
+            ClockEvent::ConsultationSent { party, .. } => {
+                if run.clock != Clock::Running {
+                    return Err(run.not_now(name));
+                }
+                let current = run.due.expect("running clock has a deadline");
+                let remaining = run.between(on, current)?;
+                let lapses_on = match rules.consultation_lapse_days {
+                    Some(n) => Some(run.add(on, n)?),
+                    None => None,
+                };
+                let reason = match party {
+                    ConsultedParty::ThirdParty => PauseReason::ThirdPartyConsultation,
+                    ConsultedParty::OtherAgency => PauseReason::OtherAgencyConsultation,
+                };
+                run.clock = Clock::Paused { since: on, reason, remaining_days: remaining, lapses_on };
+                run.due = None;
+                let lapse = lapses_on.map(|d| format!(", lapsing on {d} if unanswered")).unwrap_or_default();
+                run.step(
+                    on,
+                    "paused",
+                    format!("consultation sent: the clock pauses with {remaining} working day(s) left{lapse}"),
+                );
+            }
+            ClockEvent::ConsultationAnswered { .. } => match run.clock {
+                Clock::Paused {
+                    reason: PauseReason::ThirdPartyConsultation | PauseReason::OtherAgencyConsultation,
+                    ..
+                } => {
+                    run.resume(on, "consultation answered")?;
+                }
+                _ => return Err(run.not_now(name)),
+            },
+            ClockEvent::ExtensionApproved { days, reason, applicant_notified_on, .. } => {
+                if run.clock != Clock::Running {
+                    return Err(run.not_now(name));
+                }
+                if reason.trim().is_empty() {
+                    return Err(DeadlineError::ExtensionWithoutReason);
+                }
+                if *days == 0 {
+                    return Err(DeadlineError::EmptyExtension);
+                }
+                let total = run.extension_days + days;
+                if total > rules.max_extension_days {
+                    return Err(DeadlineError::ExtensionOverCap {
+                        total,
+                        max: rules.max_extension_days,
+                        regime: rules.code.clone(),
+                    });
+                }
+                run.extension_days = total;
+                let extended = run.add(run.due.expect("running"), total)?;
+                run.step(
+                    on,
+                    "extended",
+                    format!("extension of {days} working day(s) approved ({reason}); applicant notified {applicant_notified_on}; now due {extended}"),
+                );
+            }
+            ClockEvent::DelaySet { until, .. } => {
+                if run.clock != Clock::Running {
+                    return Err(run.not_now(name));
+                }
+                let current = final_due(&run)?.expect("running");
+                if *until <= current {
+                    return Err(DeadlineError::DelayNotLater { until: *until, current });
+                }
+                run.delay_until = Some(*until);
+                run.step(on, "delay_set", format!("Art. 35 delay: reply due by {until}"));
+            }
+            ClockEvent::FeeNoticeSent { .. } => {
+                if run.clock != Clock::Running {
+                    return Err(run.not_now(name));
+                }
+                if rules.fee_notice_stops_clock {
+                    let current = run.due.expect("running");
+                    let remaining = run.between(on, current)?;
+                    run.clock = Clock::Paused {
+                        since: on,
+                        reason: PauseReason::FeeNotice,
+                        remaining_days: remaining,
+                        lapses_on: None,
+                    };
+                    run.due = None;
+                    run.step(
+                        on,
+                        "paused",
+                        format!("fee notice sent: the clock pauses with {remaining} working day(s) left"),
+                    );
+                } else {
+                    run.step(
+                        on,
+                        "fee_notice",
+                        format!("fee notice sent; under {} the clock keeps running", rules.code),
+                    );
+                }
+            }
+            ClockEvent::FeePaid { .. } => match run.clock {
+                Clock::Paused { reason: PauseReason::FeeNotice, .. } => run.resume(on, "fee paid")?,
+                Clock::Running if !rules.fee_notice_stops_clock => run.step(on, "fee_paid", "fee paid".into()),
+                _ => return Err(run.not_now(name)),
+            },
+            ClockEvent::FeeLapsed { .. } => {
+                run.clock = Clock::DeemedAbandoned { on };
+                run.step(on, "deemed_abandoned", "fee not paid in time: the request is deemed abandoned".into());
+            }
+            ClockEvent::Replied { .. } => {
+                if matches!(run.clock, Clock::AwaitingCorrection { .. }) {
+                    return Err(run.not_now(name));
+                }
+                run.resume(on, "replied")?;
+                run.clock = Clock::Replied { on };
+                run.step(on, "replied", "reply served (by post: the posting date)".into());
+            }
+        }
+    }
+    run.apply_lapse_before(as_of + chrono::Duration::days(1))?;
+    let extended_due_on = if run.extension_days > 0 {
+        match run.due {
+            Some(due) => Some(run.add(due, run.extension_days)?),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let final_due_on = final_due(&run)?;
+    Ok(Deadline {
+        regime: rules.code.clone(),
+        received_on,
+        counting_from: run.counting_from,
+        due_on: run.due,
+        extended_due_on,
+        delay_until: run.delay_until,
+        final_due_on,
+        extension_days_used: run.extension_days,
+        provisional: run.provisional,
+        clock: run.clock,
+        steps: run.steps,
+    })
+}
+
+fn final_due(run: &Run<'_>) -> Result<Option<NaiveDate>, DeadlineError> {
+    if let Some(until) = run.delay_until {
+        return Ok(Some(until));
+    }
+    match run.due {
+        Some(due) if run.extension_days > 0 => Ok(Some(run.cal.add_working_days(due, run.extension_days)?.date)),
+        other => Ok(other),
+    }
+}
+
+impl Deadline {
+    /// The case's timeliness on `today`.
+    pub fn timeliness(&self, cal: &WorkingDayIndex, today: NaiveDate) -> Result<Timeliness, CalendarError> {
+        Ok(match &self.clock {
+            Clock::Replied { on } => {
+                let due = self.due_on.expect("a replied case has a deadline");
+                let last = self.final_due_on.unwrap_or(due);
+                if *on <= due {
+                    Timeliness::OnTime { replied_on: *on }
+                } else if *on <= last {
+                    Timeliness::Extended { replied_on: *on }
+                } else {
+                    Timeliness::LateReply { replied_on: *on, days_late: cal.working_days_between(last, *on)? }
+                }
+            }
+            Clock::DeemedAbandoned { .. } => Timeliness::DeemedAbandoned,
+            Clock::Paused { .. } | Clock::AwaitingCorrection { .. } => Timeliness::Stopped,
+            Clock::Running => {
+                let last = self.final_due_on.expect("a running clock has a deadline");
+                if today <= last {
+                    Timeliness::Open { working_days_left: cal.working_days_between(today, last)? }
+                } else {
+                    Timeliness::Overdue { working_days_overdue: cal.working_days_between(last, today)? }
+                }
+            }
+        })
+    }
+
+    /// The explanation, over the days from receipt to the last deadline this computation reached.
+    pub fn explanation(&self, cal: &WorkingDayIndex) -> Explanation {
+        let reached = [self.due_on, self.extended_due_on, self.final_due_on]
+            .into_iter()
+            .flatten()
+            .chain(self.steps.iter().map(|s| s.on))
+            .max()
+            .unwrap_or(self.received_on);
+        let (skipped_days, make_up_working_days) = explain_days(cal, self.received_on, reached);
+        Explanation { counting_from: self.received_on, skipped_days, make_up_working_days, steps: self.steps.clone() }
+    }
+}
+
+/// The public calculator's answer: a receipt date under a regime, with the longest extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Calculation {
+    pub received_on: NaiveDate,
+    pub regime: RegimeRules,
+    /// The reply deadline.
+    pub due_on: NaiveDate,
+    /// The deadline with the regime's maximum extension.
+    pub extended_due_on: NaiveDate,
+    /// Depends on days that no loaded calendar notice settles (a year not yet announced).
+    pub provisional: bool,
+    pub explanation: Explanation,
+}
+
+/// Computes the calculator's answer.
+pub fn calculate(
+    rules: &RegimeRules,
+    cal: &WorkingDayIndex,
+    received_on: NaiveDate,
+) -> Result<Calculation, DeadlineError> {
+    let due = cal.add_working_days(received_on, rules.reply_days)?;
+    let extended = cal.add_working_days(received_on, rules.reply_days + rules.max_extension_days)?;
+    let (skipped_days, make_up_working_days) = explain_days(cal, received_on, extended.date);
+    let steps = vec![
+        Step {
+            on: received_on,
+            kind: "received".into(),
+            detail: format!("{}: {} working days counted from the day after receipt", rules.code, rules.reply_days),
+            due_on: Some(due.date),
+        },
+        Step {
+            on: due.date,
+            kind: "maximum_extension".into(),
+            detail: format!(
+                "with the longest extension {} allows ({} working days)",
+                rules.code, rules.max_extension_days
+            ),
+            due_on: Some(extended.date),
+        },
+    ];
+    Ok(Calculation {
+        received_on,
+        regime: rules.clone(),
+        due_on: due.date,
+        extended_due_on: extended.date,
+        provisional: due.provisional || extended.provisional,
+        explanation: Explanation { counting_from: received_on, skipped_days, make_up_working_days, steps },
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::domain::calendar::tests::{d, shipped_index};
+
+    /// The national regimes as the first deadlines migration seeds them (the database is the source).
+    pub fn national_regimes() -> Vec<RegimeRules> {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("valid date");
+        vec![
+            RegimeRules {
+                code: "ogi2008".into(),
+                name: "《政府信息公开条例》（国务院令第492号，2008）".into(),
+                effective_from: date(2008, 5, 1),
+                effective_until: Some(date(2019, 5, 15)),
+                reply_days: 15,
+                max_extension_days: 15,
+                correction_notice_days: None,
+                consultation_lapse_days: None,
+                fee_notice_stops_clock: false,
+            },
+            RegimeRules {
+                code: "ogi2019".into(),
+                name: "《政府信息公开条例》（国务院令第711号，2019）".into(),
+                effective_from: date(2019, 5, 15),
+                effective_until: None,
+                reply_days: 20,
+                max_extension_days: 20,
+                correction_notice_days: Some(7),
+                consultation_lapse_days: Some(15),
+                fee_notice_stops_clock: true,
+            },
+        ]
+    }
+
+    fn ogi2008() -> RegimeRules {
+        national_regimes().remove(0)
+    }
+    fn ogi2019() -> RegimeRules {
+        national_regimes().remove(1)
+    }
+
+    #[test]
+    fn plain_deadlines_follow_the_regime() {
+        let cal = shipped_index();
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &[], d(2015, 9, 2)).unwrap();
+        assert_eq!(dl.due_on, Some(d(2015, 9, 23)));
+        assert_eq!(dl.final_due_on, Some(d(2015, 9, 23)));
+        assert_eq!(dl.extended_due_on, None);
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &[], d(2024, 9, 27)).unwrap();
+        assert_eq!(dl.due_on, Some(d(2024, 10, 30)));
+    }
+
+    #[test]
+    fn regime_selection_prefers_the_most_specific_rule_in_force() {
+        let national = national_regimes();
+        let mut local = ogi2019();
+        local.code = "ln-strict".into();
+        local.reply_days = 15;
+        local.effective_from = d(2020, 1, 1);
+        let candidates = || national.iter().map(|r| (r, None)).chain([(&local, Some("/LN/"))]);
+        assert_eq!(select_regime(candidates(), "/LN/PJ/", d(2019, 6, 1)).unwrap().code, "ogi2019");
+        assert_eq!(select_regime(candidates(), "/LN/PJ/", d(2020, 6, 1)).unwrap().code, "ln-strict");
+        assert_eq!(select_regime(candidates(), "/BJ/", d(2020, 6, 1)).unwrap().code, "ogi2019");
+        assert_eq!(select_regime(candidates(), "/BJ/", d(2019, 5, 14)).unwrap().code, "ogi2008");
+        assert!(select_regime(candidates(), "/BJ/", d(2008, 4, 30)).is_none());
+    }
+
+    #[test]
+    fn extension_adds_working_days_and_keeps_the_original() {
+        let cal = shipped_index();
+        let ext = ClockEvent::ExtensionApproved {
+            on: d(2015, 9, 20),
+            days: 15,
+            reason: "材料较多".into(),
+            applicant_notified_on: d(2015, 9, 21),
+        };
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext], d(2015, 9, 21)).unwrap();
+        assert_eq!(dl.due_on, Some(d(2015, 9, 23)));
+        assert_eq!(dl.extended_due_on, Some(d(2015, 10, 20)));
+        assert_eq!(dl.final_due_on, Some(d(2015, 10, 20)));
+        assert_eq!(dl.extension_days_used, 15);
+    }
+
+    #[test]
+    fn extensions_are_capped_per_regime_and_need_a_reason() {
+        let cal = shipped_index();
+        let ext = |days: u32, reason: &str| ClockEvent::ExtensionApproved {
+            on: d(2015, 9, 10),
+            days,
+            reason: reason.into(),
+            applicant_notified_on: d(2015, 9, 10),
+        };
+        let err = compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext(10, "a"), ext(6, "b")], d(2015, 9, 10)).unwrap_err();
+        assert_eq!(err, DeadlineError::ExtensionOverCap { total: 16, max: 15, regime: "ogi2008".into() });
+        assert!(compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext(10, "a"), ext(5, "b")], d(2015, 9, 10)).is_ok());
+        assert_eq!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext(5, " ")], d(2015, 9, 10)).unwrap_err(),
+            DeadlineError::ExtensionWithoutReason
+        );
+        let ext_2019 = ClockEvent::ExtensionApproved {
+            on: d(2024, 10, 8),
+            days: 20,
+            reason: "r".into(),
+            applicant_notified_on: d(2024, 10, 8),
+        };
+        assert_eq!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[ext_2019], d(2024, 10, 8)).unwrap().extended_due_on,
+            Some(d(2024, 11, 27))
+        );
+    }
+
+    #[test]
+    fn correction_restarts_the_full_period_from_its_arrival() {
+        let cal = shipped_index();
+        let events = [
+            ClockEvent::CorrectionNoticeSent { on: d(2024, 3, 4), respond_by: d(2024, 3, 18) },
+            ClockEvent::CorrectionReceived { on: d(2024, 3, 11) },
+        ];
+        let dl = compute(&ogi2019(), &cal, d(2024, 3, 1), &events[..1], d(2024, 3, 5)).unwrap();
+        assert_eq!(dl.due_on, None);
+        assert!(matches!(dl.clock, Clock::AwaitingCorrection { .. }));
+        assert_eq!(dl.timeliness(&cal, d(2024, 3, 5)).unwrap(), Timeliness::Stopped);
+        let dl = compute(&ogi2019(), &cal, d(2024, 3, 1), &events, d(2024, 3, 11)).unwrap();
+        assert_eq!(dl.counting_from, d(2024, 3, 11));
+        assert_eq!(dl.due_on, Some(cal.add_working_days(d(2024, 3, 11), 20).unwrap().date));
+        assert_eq!(dl.due_on, Some(d(2024, 4, 9)), "清明 4-4..4-6 skipped, Sunday 4-7 worked");
+    }
+
+    #[test]
+    fn correction_lapse_closes_the_case_as_abandoned() {
+        let cal = shipped_index();
+        let events = [
+            ClockEvent::CorrectionNoticeSent { on: d(2024, 3, 4), respond_by: d(2024, 3, 18) },
+            ClockEvent::CorrectionLapsed { on: d(2024, 3, 19) },
+        ];
+        let dl = compute(&ogi2019(), &cal, d(2024, 3, 1), &events, d(2024, 3, 20)).unwrap();
+        assert_eq!(dl.clock, Clock::DeemedAbandoned { on: d(2024, 3, 19) });
+        assert_eq!(dl.timeliness(&cal, d(2024, 3, 20)).unwrap(), Timeliness::DeemedAbandoned);
+    }
+
+    #[test]
+    fn the_2019_correction_notice_window_is_seven_working_days() {
+        let cal = shipped_index();
+        // Sunday 9-29 and Saturday 10-12 are make-up working days; 1-7 October is the National Day holiday.
+        assert_eq!(correction_notice_due(&ogi2019(), &cal, d(2024, 9, 27)).unwrap(), Some(d(2024, 10, 12)));
+        assert_eq!(correction_notice_due(&ogi2008(), &cal, d(2015, 9, 1)).unwrap(), None);
+    }
+
+    #[test]
+    fn consultation_days_do_not_count() {
+        let cal = shipped_index();
+        // Received Fri 2015-03-06, due 15 working days later: Fri 2015-03-27.
+        let events = [
+            ClockEvent::ConsultationSent { on: d(2015, 3, 13), party: ConsultedParty::ThirdParty },
+            ClockEvent::ConsultationAnswered { on: d(2015, 3, 20) },
+        ];
+        let plain = compute(&ogi2008(), &cal, d(2015, 3, 6), &[], d(2015, 3, 6)).unwrap();
+        assert_eq!(plain.due_on, Some(d(2015, 3, 27)));
+        let dl = compute(&ogi2008(), &cal, d(2015, 3, 6), &events, d(2015, 3, 20)).unwrap();
+        // Five working days (16-20 March) did not count.
+        assert_eq!(dl.due_on, Some(d(2015, 4, 3)));
+        assert_eq!(cal.working_days_between(d(2015, 3, 27), d(2015, 4, 3)).unwrap(), 5);
+    }
+
+    #[test]
+    fn an_unanswered_2019_consultation_lapses_after_fifteen_working_days() {
+        let cal = shipped_index();
+        let sent = ClockEvent::ConsultationSent { on: d(2024, 3, 1), party: ConsultedParty::OtherAgency };
+        let while_paused =
+            compute(&ogi2019(), &cal, d(2024, 2, 26), std::slice::from_ref(&sent), d(2024, 3, 5)).unwrap();
+        let Clock::Paused { lapses_on, remaining_days, .. } = while_paused.clock else { panic!("paused") };
+        assert_eq!(lapses_on, Some(d(2024, 3, 22)));
+        let after = compute(&ogi2019(), &cal, d(2024, 2, 26), &[sent], d(2024, 4, 1)).unwrap();
+        assert_eq!(after.clock, Clock::Running);
+        assert_eq!(after.due_on, Some(cal.add_working_days(d(2024, 3, 22), remaining_days as u32).unwrap().date));
+    }
+
+    #[test]
+    fn the_fee_notice_stops_the_clock_only_where_the_regime_says_so() {
+        let cal = shipped_index();
+        let events = [ClockEvent::FeeNoticeSent { on: d(2024, 10, 8) }, ClockEvent::FeePaid { on: d(2024, 10, 15) }];
+        let stopped = compute(&ogi2019(), &cal, d(2024, 9, 27), &events, d(2024, 10, 15)).unwrap();
+        // The six working days 9-15 October (Saturday 10-12 included) did not count.
+        assert_eq!(stopped.due_on, Some(d(2024, 11, 7)));
+        let mut running = ogi2019();
+        running.fee_notice_stops_clock = false;
+        let kept = compute(&running, &cal, d(2024, 9, 27), &events, d(2024, 10, 15)).unwrap();
+        assert_eq!(kept.due_on, Some(d(2024, 10, 30)));
+    }
+
+    #[test]
+    fn art35_delay_sets_the_final_date() {
+        let cal = shipped_index();
+        let events = [ClockEvent::DelaySet { on: d(2024, 10, 8), until: d(2024, 12, 31) }];
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &events, d(2024, 10, 8)).unwrap();
+        assert_eq!(dl.final_due_on, Some(d(2024, 12, 31)));
+        let early = [ClockEvent::DelaySet { on: d(2024, 10, 8), until: d(2024, 10, 20) }];
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &early, d(2024, 10, 8)),
+            Err(DeadlineError::DelayNotLater { .. })
+        ));
+    }
+
+    #[test]
+    fn timeliness_distinguishes_on_time_extended_and_overdue() {
+        let cal = shipped_index();
+        let ext = ClockEvent::ExtensionApproved {
+            on: d(2015, 9, 20),
+            days: 15,
+            reason: "r".into(),
+            applicant_notified_on: d(2015, 9, 21),
+        };
+        let replied = |on| ClockEvent::Replied { on };
+        let t = |events: &[ClockEvent], today| {
+            compute(&ogi2008(), &cal, d(2015, 9, 1), events, today).unwrap().timeliness(&cal, today).unwrap()
+        };
+        assert_eq!(t(&[replied(d(2015, 9, 23))], d(2015, 9, 30)), Timeliness::OnTime { replied_on: d(2015, 9, 23) });
+        assert_eq!(
+            t(&[ext.clone(), replied(d(2015, 10, 20))], d(2015, 10, 30)),
+            Timeliness::Extended { replied_on: d(2015, 10, 20) }
+        );
+        assert_eq!(
+            t(&[replied(d(2015, 9, 24))], d(2015, 9, 30)),
+            Timeliness::LateReply { replied_on: d(2015, 9, 24), days_late: 1 }
+        );
+        assert_eq!(t(&[], d(2015, 9, 22)), Timeliness::Open { working_days_left: 1 });
+        assert_eq!(t(&[], d(2015, 9, 23)), Timeliness::Open { working_days_left: 0 });
+        assert_eq!(t(&[], d(2015, 9, 25)), Timeliness::Overdue { working_days_overdue: 2 });
+    }
+
+    #[test]
+    fn events_out_of_order_or_before_receipt_are_refused() {
+        let cal = shipped_index();
+        let before = [ClockEvent::Replied { on: d(2015, 8, 31) }];
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &before, d(2015, 9, 1)),
+            Err(DeadlineError::BeforeReceipt { .. })
+        ));
+        let backwards = [ClockEvent::FeeNoticeSent { on: d(2015, 9, 10) }, ClockEvent::Replied { on: d(2015, 9, 9) }];
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &backwards, d(2015, 9, 10)),
+            Err(DeadlineError::OutOfOrder { .. })
+        ));
+        let after_reply = [ClockEvent::Replied { on: d(2015, 9, 9) }, ClockEvent::FeeNoticeSent { on: d(2015, 9, 10) }];
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &after_reply, d(2015, 9, 10)),
+            Err(DeadlineError::NotNow { .. })
+        ));
+        let answer_without_consultation = [ClockEvent::ConsultationAnswered { on: d(2015, 9, 9) }];
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &answer_without_consultation, d(2015, 9, 10)),
+            Err(DeadlineError::NotNow { .. })
+        ));
+    }
+
+    #[test]
+    fn explanation_lists_skipped_and_make_up_days() {
+        let cal = shipped_index();
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &[], d(2015, 9, 1)).unwrap();
+        let ex = dl.explanation(&cal);
+        assert_eq!(
+            ex.make_up_working_days,
+            [MakeUpDay {
+                date: d(2015, 9, 6), name: "抗日战争暨世界反法西斯战争胜利70周年纪念日".into()
+            }]
+        );
+        let holidays: Vec<_> =
+            ex.skipped_days.iter().filter(|s| s.reason == SkipReason::Holiday).map(|s| s.date).collect();
+        assert_eq!(holidays, [d(2015, 9, 3), d(2015, 9, 4), d(2015, 9, 5)]);
+        assert!(ex.skipped_days.iter().any(|s| s.date == d(2015, 9, 12) && s.reason == SkipReason::Weekend));
+        assert_eq!(ex.steps[0].kind, "received");
+    }
+
+    #[test]
+    fn the_calculator_gives_the_deadline_and_the_longest_extension() {
+        let cal = shipped_index();
+        let c = calculate(&ogi2008(), &cal, d(2015, 9, 1)).unwrap();
+        assert_eq!((c.due_on, c.extended_due_on, c.provisional), (d(2015, 9, 23), d(2015, 10, 20), false));
+        // National Day 2015: 1-7 October skipped, Saturday 10 October counted.
+        assert!(c.explanation.make_up_working_days.iter().any(|m| m.date == d(2015, 10, 10)));
+        let c = calculate(&ogi2019(), &cal, d(2026, 12, 1)).unwrap();
+        assert!(c.provisional, "runs into 2027, whose notice is not loaded");
+        assert!(c
+            .explanation
+            .skipped_days
+            .iter()
+            .any(|s| s.reason == SkipReason::ProvisionalHoliday && s.date == d(2027, 1, 1)));
+    }
+}
