@@ -81,12 +81,12 @@ impl Case {
                 self.registration = Some(r.clone());
                 Ok(self)
             }
-            (state, CaseEvent::DeadlineSet(change)) if state.is_open() && state != CaseState::Received => {
+            (CaseState::Registered, CaseEvent::DeadlineSet(change)) => {
                 self.deadline = change.deadline.clone();
                 Ok(self)
             }
             // The deadline a clock event produces arrives as the DeadlineSet that follows it.
-            (state, CaseEvent::Clock(_)) if state == CaseState::Registered => Ok(self),
+            (CaseState::Registered, CaseEvent::Clock(_)) => Ok(self),
             (state, event) => Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod deadlines;
 mod errors;
 mod intake;
 mod interfaces;
