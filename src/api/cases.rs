@@ -65,14 +65,25 @@ pub struct CaseDeadline {
     pub timeliness: Timeliness,
 }
 
-/// The timeliness of an open case from its stored deadline.
-pub fn open_timeliness(
+/// A case's timeliness from its stored deadline: how it closed, or where it stands today.
+pub fn stored_timeliness(
     d: &DeadlineSummary,
     calendar: &WorkingDayIndex,
     today: NaiveDate,
 ) -> Result<Timeliness, AppError> {
-    let Some(last) = d.final_due_on else { return Ok(Timeliness::Stopped) };
     let between = |a, b| calendar.working_days_between(a, b).map_err(|e| AppError::Internal(e.to_string()));
+    if let (Some(on), Some(how)) = (d.closed_on, d.closed_as.as_deref()) {
+        return Ok(match how {
+            "on_time" => Timeliness::OnTime { replied_on: on },
+            "extended" => Timeliness::Extended { replied_on: on },
+            "late_reply" => Timeliness::LateReply {
+                replied_on: on,
+                days_late: d.final_due_on.map(|last| between(last, on)).transpose()?.unwrap_or(0),
+            },
+            _ => Timeliness::DeemedAbandoned,
+        });
+    }
+    let Some(last) = d.final_due_on else { return Ok(Timeliness::Stopped) };
     Ok(if today <= last {
         Timeliness::Open { working_days_left: between(today, last)? }
     } else {
@@ -92,7 +103,7 @@ impl CaseResponse {
             due_on: v.deadline.due_on,
             final_due_on: v.deadline.final_due_on,
             provisional: v.deadline.provisional,
-            timeliness: open_timeliness(&v.deadline, calendar, today)?,
+            timeliness: stored_timeliness(&v.deadline, calendar, today)?,
         };
         let id = uuid::Uuid::parse_str(&v.id).map_err(AppError::internal)?;
         Ok(CaseResponse {

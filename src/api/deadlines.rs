@@ -5,11 +5,17 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{query, Auth};
+use super::extract::{json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::{agencies, cases, Db};
-use crate::domain::deadline::{calculate, compute, Calculation, Deadline, Explanation, Timeliness};
+use crate::domain::case::{check_clock_event, ClockRefusal};
+use crate::domain::deadline::{
+    calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, Timeliness,
+};
+use crate::domain::events::ClockRecord;
+use crate::domain::role::Role;
+use crate::domain::validation::Validator;
 use crate::error::AppError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -128,4 +134,96 @@ pub async fn for_case(
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))
+}
+
+/// A clock event to record on a case.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockEventInput {
+    pub event: ClockEvent,
+    /// Evidence: a letter reference, a postal receipt number (for a reply by post, the posting
+    /// receipt), a call log entry.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub evidence: Option<String>,
+    /// An approver's reason to accept what the rules would refuse (a correction notice after the
+    /// 7-working-day window).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub override_reason: Option<String>,
+}
+
+/// Record a clock event: correction notice, corrected request received, correction lapsed,
+/// consultation sent or answered, extension approved, Art. 35 delay, fee notice, fee paid or lapsed,
+/// reply served (by post: the posting date).
+///
+/// The event and the deadline it produces are appended to the case's log. Extensions and Art. 35
+/// delays need the approver role (the office head); a correction notice later than the regime's
+/// window is refused unless an approver overrides it with a reason. Events may not be dated in the
+/// future or before the case's previous clock event.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/clock-events",
+    tag = "deadlines",
+    params(("id" = uuid::Uuid, Path, description = "Case id")),
+    request_body(content = ClockEventInput, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded; the deadline as it now stands", body = CaseDeadlineResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the case's current state", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid event", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn record_clock_event(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    if !matches!(user.role, Role::Handler | Role::Approver | Role::Admin) {
+        return Err(AppError::Forbidden(format!("the {} role cannot record clock events", user.role)));
+    }
+    let input: ClockEventInput = json_body(&req, &body)?;
+    let mut v = Validator::new();
+    let evidence = v.optional_text("evidence", input.evidence.as_deref(), 2000);
+    let override_reason = v.optional_text("override_reason", input.override_reason.as_deref(), 2000);
+    v.finish()?;
+    let record = super::cases::visible_case(&db, &user, &path).await?;
+    let response = db
+        .run(move |conn| {
+            let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            let view = record.view()?;
+            let regime = rules
+                .regime(&view.regime)
+                .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", view.id, view.regime)))?;
+            let today = crate::domain::china_date(Utc::now());
+            let notice_due =
+                correction_notice_due(regime, &rules.calendar, view.received_on).map_err(AppError::internal)?;
+            let clock = ClockRecord { event: input.event, evidence, override_reason };
+            check_clock_event(view.state, &clock, notice_due, user.role == Role::Approver, today).map_err(
+                |e| match e {
+                    ClockRefusal::ApproverOnly(_) => AppError::Forbidden(e.to_string()),
+                    ClockRefusal::Closed(_) => AppError::Conflict(e.to_string()),
+                    ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
+                    _ => AppError::validation("event.on", e.to_string()),
+                },
+            )?;
+            let updated =
+                cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, &user.user_id, today)?;
+            let events = cases::clock_events(conn, &updated.row.id)?;
+            let deadline =
+                compute(regime, &rules.calendar, view.received_on, &events, today).map_err(cases::deadline_problem)?;
+            let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
+            let explanation = deadline.explanation(&rules.calendar);
+            Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(response))
 }

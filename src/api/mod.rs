@@ -32,6 +32,7 @@ Every error is application/problem+json (RFC 9457).",
         cases::events,
         deadlines::calculator,
         deadlines::for_case,
+        deadlines::record_clock_event,
         calendar::view,
         calendar::import,
         calendar::put_national_day,
@@ -80,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
             .service(web::resource("/cases/{id}/deadline").route(web::get().to(deadlines::for_case)))
+            .service(web::resource("/cases/{id}/clock-events").route(web::post().to(deadlines::record_clock_event)))
             .service(web::resource("/deadlines/calculate").route(web::get().to(deadlines::calculator)))
             .service(web::resource("/calendar").route(web::get().to(calendar::view)))
             .service(web::resource("/calendar/notices").route(web::post().to(calendar::import)))

@@ -10,13 +10,13 @@ use super::{is_unique_violation, now, DbConnection};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case, CaseState};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
-use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, DeadlineSummary, GENESIS_HASH};
+use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
 use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis};
 use crate::domain::role::Principal;
 use crate::error::AppError;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = cases)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
 pub struct CaseRow {
     pub id: String,
     pub agency_id: String,
@@ -47,6 +47,8 @@ pub struct CaseRow {
     pub due_on: Option<NaiveDate>,
     pub final_due_on: Option<NaiveDate>,
     pub deadline_provisional: bool,
+    pub closed_on: Option<NaiveDate>,
+    pub closed_as: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -122,6 +124,8 @@ impl CaseRecord {
                 due_on: r.due_on,
                 final_due_on: r.final_due_on,
                 provisional: r.deadline_provisional,
+                closed_on: r.closed_on,
+                closed_as: r.closed_as.clone(),
             },
             channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
             arrived_at: r.arrived_at.and_utc(),
@@ -204,6 +208,8 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         due_on: case.deadline.due_on,
         final_due_on: case.deadline.final_due_on,
         deadline_provisional: case.deadline.provisional,
+        closed_on: case.deadline.closed_on,
+        closed_as: case.deadline.closed_as.clone(),
     })
 }
 
@@ -432,6 +438,91 @@ pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, A
         .load(conn)?)
 }
 
+/// Appends events to a case and updates its row to the projection of its whole history, in one
+/// transaction guarded by the chain head the caller read: a concurrent change makes this a 409.
+pub fn append(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    new: &[CaseEvent],
+    actor_id: Option<&str>,
+) -> Result<CaseRecord, AppError> {
+    let id = record.row.id.clone();
+    let at = now();
+    let rows = chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), new, actor_id, at);
+    let result = conn.transaction::<_, TxError, _>(|conn| {
+        let mut history = events(conn, &id).map_err(TxError::App)?;
+        history.extend(rows.iter().cloned());
+        let mut book = Bookkeeping::of(&record.row);
+        book.updated_at = at;
+        let decoded = history
+            .iter()
+            .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(|e| TxError::App(AppError::internal(e))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let case = Case::from_events(&decoded).map_err(|e| TxError::App(AppError::internal(e)))?;
+        let row = project_row(&case, book, history.last().expect("not empty")).map_err(TxError::App)?;
+        let updated =
+            diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
+                .set(&row)
+                .execute(conn)?;
+        if updated != 1 {
+            return Err(TxError::App(AppError::Conflict(format!(
+                "case {} changed while this request was handled; read it again and retry",
+                record.row.tracking_number
+            ))));
+        }
+        insert_events(conn, &rows)?;
+        Ok(row)
+    });
+    match result {
+        Ok(row) => {
+            Ok(CaseRecord { row, agency_code: record.agency_code.clone(), agency_path: record.agency_path.clone() })
+        }
+        Err(TxError::Db(e)) if is_unique_violation(&e) => Err(AppError::Conflict(format!(
+            "case {} changed while this request was handled; read it again and retry",
+            record.row.tracking_number
+        ))),
+        Err(TxError::Db(e)) => Err(e.into()),
+        Err(TxError::App(e)) => Err(e),
+    }
+}
+
+/// Records a clock event on a case (after the rules that are not arithmetic have been checked by the
+/// caller), with the deadline it produces, as two events: the clock event and a `deadline_set`.
+pub fn record_clock_event(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    clock: ClockRecord,
+    regime: &RegimeRules,
+    calendar: &WorkingDayIndex,
+    actor_id: &str,
+    today: NaiveDate,
+) -> Result<CaseRecord, AppError> {
+    let mut events_so_far = clock_events(conn, &record.row.id)?;
+    events_so_far.push(clock.event.clone());
+    let deadline = crate::domain::deadline::compute(regime, calendar, record.row.received_on, &events_so_far, today)
+        .map_err(deadline_problem)?;
+    let timeliness = deadline.timeliness(calendar, today).map_err(AppError::internal)?;
+    let view = record.view()?;
+    let kind = clock.event.type_name();
+    let change = CaseEvent::DeadlineSet(crate::domain::events::DeadlineChange {
+        deadline: DeadlineSummary::of(&deadline, &timeliness),
+        previous: Some(view.deadline),
+        reason: format!("clock event: {kind}"),
+    });
+    append(conn, record, &[CaseEvent::Clock(clock), change], Some(actor_id))
+}
+
+/// Deadline arithmetic refusals as problems: events that do not fit the clock's state are conflicts,
+/// the rest are invalid fields.
+pub fn deadline_problem(e: crate::domain::deadline::DeadlineError) -> AppError {
+    use crate::domain::deadline::DeadlineError;
+    match e {
+        DeadlineError::NotNow { .. } => AppError::Conflict(e.to_string()),
+        DeadlineError::Calendar(_) => AppError::validation("event.on", e.to_string()),
+        other => AppError::validation("event", other.to_string()),
+    }
+}
+
 /// A deadline that a recomputation changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadlineMoved {
@@ -465,7 +556,8 @@ pub fn recompute_open_deadlines(
         let deadline = crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today)
             .map_err(|e| AppError::Internal(format!("case {id}: {e}")))?;
         let view = record.view()?;
-        let after = DeadlineSummary::from(&deadline);
+        let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
+        let after = DeadlineSummary::of(&deadline, &timeliness);
         if after == view.deadline {
             continue;
         }
@@ -474,28 +566,13 @@ pub fn recompute_open_deadlines(
             previous: Some(view.deadline.clone()),
             reason: reason.to_owned(),
         });
-        let at = now();
-        let rows =
-            chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), &[change], actor_id, at);
-        let head = rows.last().expect("one event");
-        let updated = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let n = diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
-                .set((
-                    cases::due_on.eq(after.due_on),
-                    cases::final_due_on.eq(after.final_due_on),
-                    cases::deadline_provisional.eq(after.provisional),
-                    cases::last_event_seq.eq(head.seq),
-                    cases::last_event_hash.eq(&head.hash),
-                    cases::updated_at.eq(at),
-                ))
-                .execute(conn)?;
-            if n == 1 {
-                insert_events(conn, &rows)?;
+        // A case changed meanwhile by someone else keeps its (newer) deadline.
+        match append(conn, &record, &[change], actor_id) {
+            Ok(_) => {
+                moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after })
             }
-            Ok(n == 1)
-        })?;
-        if updated {
-            moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after });
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(moved)
@@ -507,8 +584,8 @@ pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockE
     let rows = events(conn, case_id)?;
     let mut clock = Vec::new();
     for row in rows {
-        if let CaseEvent::Clock(event) = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
-            clock.push(event);
+        if let CaseEvent::Clock(record) = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
+            clock.push(record.event);
         }
     }
     Ok(clock)

@@ -79,6 +79,8 @@ diesel::table! {
         due_on -> Nullable<Date>,
         final_due_on -> Nullable<Date>,
         deadline_provisional -> Bool,
+        closed_on -> Nullable<Date>,
+        closed_as -> Nullable<Text>,
     }
 }
 

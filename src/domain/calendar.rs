@@ -324,18 +324,11 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn shipped_notices() -> Vec<YearNotice> {
-        crate::domain::calendar_data::SHIPPED
-            .iter()
-            .map(|(_, json)| serde_json::from_str(json).expect("shipped notice parses"))
-            .collect()
+        crate::domain::calendar_data::shipped_notices()
     }
 
     pub fn shipped_index() -> WorkingDayIndex {
-        let mut data = CalendarData::default();
-        for notice in shipped_notices() {
-            data.add_notice(&notice);
-        }
-        WorkingDayIndex::new(data)
+        WorkingDayIndex::new(crate::domain::calendar_data::shipped_calendar())
     }
 
     pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {

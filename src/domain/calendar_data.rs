@@ -24,3 +24,17 @@ pub const SHIPPED: &[(i32, &str)] = &[
     (2025, include_str!("../../calendar/holiday-cn/2025.json")),
     (2026, include_str!("../../calendar/holiday-cn/2026.json")),
 ];
+
+/// The shipped notices, parsed.
+pub fn shipped_notices() -> Vec<super::calendar::YearNotice> {
+    SHIPPED.iter().map(|(_, json)| serde_json::from_str(json).expect("shipped notices are valid JSON")).collect()
+}
+
+/// The national calendar as shipped (what a fresh database holds).
+pub fn shipped_calendar() -> super::calendar::CalendarData {
+    let mut data = super::calendar::CalendarData::default();
+    for notice in shipped_notices() {
+        data.add_notice(&notice);
+    }
+    data
+}

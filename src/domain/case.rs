@@ -3,10 +3,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
 use utoipa::ToSchema;
 
 use super::calendar::WorkingDayIndex;
-use super::deadline::{compute, Deadline, DeadlineError, RegimeRules};
+use super::deadline::{compute, ClockEvent, Deadline, DeadlineError, RegimeRules, Timeliness};
 use super::events::{CaseEvent, DeadlineChange, DeadlineSummary, Registration};
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 
@@ -15,8 +16,12 @@ string_enum! {
     CaseState {
         /// Entered, not yet numbered.
         Received => "received",
-        /// 登记: numbered, regime fixed, the clock running.
+        /// 登记: numbered, regime fixed, the clock running (or stopped by a clock event).
         Registered => "registered",
+        /// 答复: the reply was served.
+        Replied => "replied",
+        /// 视为放弃: a correction or a fee was not answered in time.
+        DeemedAbandoned => "deemed_abandoned",
     }
 }
 
@@ -25,6 +30,61 @@ impl CaseState {
     pub fn is_open(self) -> bool {
         matches!(self, CaseState::Received | CaseState::Registered)
     }
+}
+
+/// Why a clock event is refused for a case.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ClockRefusal {
+    #[error("only an approver (the office head) may {0}")]
+    ApproverOnly(&'static str),
+    #[error("the correction notice had to go out by {due} (7 working days after receipt); an approver may override with a reason")]
+    LateCorrectionNotice { due: NaiveDate },
+    #[error("an override needs a reason")]
+    OverrideWithoutReason,
+    #[error("{0} is in the future")]
+    InTheFuture(NaiveDate),
+    #[error("the case is {0}: its clock no longer runs")]
+    Closed(CaseState),
+    #[error(transparent)]
+    Deadline(#[from] DeadlineError),
+}
+
+/// Checks a new clock event against the rules that are not arithmetic: who may record it, when,
+/// and the 2019 window for correction notices (Art. 30). `is_approver`: the actor is the office head.
+pub fn check_clock_event(
+    state: CaseState,
+    record: &super::events::ClockRecord,
+    correction_notice_due: Option<NaiveDate>,
+    is_approver: bool,
+    today: NaiveDate,
+) -> Result<(), ClockRefusal> {
+    if !state.is_open() {
+        return Err(ClockRefusal::Closed(state));
+    }
+    let on = record.event.on();
+    if on > today {
+        return Err(ClockRefusal::InTheFuture(on));
+    }
+    match &record.event {
+        ClockEvent::ExtensionApproved { .. } if !is_approver => {
+            return Err(ClockRefusal::ApproverOnly("approve an extension"))
+        }
+        ClockEvent::DelaySet { .. } if !is_approver => return Err(ClockRefusal::ApproverOnly("set an Art. 35 delay")),
+        ClockEvent::CorrectionNoticeSent { on, .. } => {
+            if let Some(due) = correction_notice_due.filter(|due| on > due) {
+                match &record.override_reason {
+                    None => return Err(ClockRefusal::LateCorrectionNotice { due }),
+                    Some(_) if !is_approver => {
+                        return Err(ClockRefusal::ApproverOnly("override the correction-notice window"))
+                    }
+                    Some(reason) if reason.trim().is_empty() => return Err(ClockRefusal::OverrideWithoutReason),
+                    Some(_) => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// The projected state of one case.
@@ -86,7 +146,22 @@ impl Case {
                 Ok(self)
             }
             // The deadline a clock event produces arrives as the DeadlineSet that follows it.
-            (CaseState::Registered, CaseEvent::Clock(_)) => Ok(self),
+            (CaseState::Registered, CaseEvent::Clock(record)) => {
+                // The deadline a clock event produces arrives as the DeadlineSet that follows it.
+                match record.event {
+                    ClockEvent::Replied { .. } => self.state = CaseState::Replied,
+                    ClockEvent::CorrectionLapsed { .. } | ClockEvent::FeeLapsed { .. } => {
+                        self.state = CaseState::DeemedAbandoned
+                    }
+                    _ => {}
+                }
+                Ok(self)
+            }
+            // A closed case's deadline record still follows calendar changes (its timeliness may move).
+            (CaseState::Replied | CaseState::DeemedAbandoned, CaseEvent::DeadlineSet(change)) => {
+                self.deadline = change.deadline.clone();
+                Ok(self)
+            }
             (state, event) => Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
     }
@@ -109,9 +184,24 @@ impl Case {
     }
 }
 
-impl From<&Deadline> for DeadlineSummary {
-    fn from(d: &Deadline) -> Self {
-        DeadlineSummary { due_on: d.due_on, final_due_on: d.final_due_on, provisional: d.provisional }
+impl DeadlineSummary {
+    /// What a case row keeps of a computed deadline: the dates and, for a closed case, how it closed
+    /// (`timeliness` is the deadline's timeliness, which for a closed case does not depend on today).
+    pub fn of(d: &Deadline, timeliness: &Timeliness) -> Self {
+        let (closed_on, closed_as) = match (&d.clock, timeliness) {
+            (crate::domain::deadline::Clock::DeemedAbandoned { on }, _) => (Some(*on), Some("deemed_abandoned")),
+            (_, Timeliness::OnTime { replied_on }) => (Some(*replied_on), Some("on_time")),
+            (_, Timeliness::Extended { replied_on }) => (Some(*replied_on), Some("extended")),
+            (_, Timeliness::LateReply { replied_on, .. }) => (Some(*replied_on), Some("late_reply")),
+            _ => (None, None),
+        };
+        DeadlineSummary {
+            due_on: d.due_on,
+            final_due_on: d.final_due_on,
+            provisional: d.provisional,
+            closed_on,
+            closed_as: closed_as.map(str::to_owned),
+        }
     }
 }
 
@@ -132,8 +222,12 @@ pub fn register(
         tracking_seq: seq,
         regime: regime.code.clone(),
     };
-    let change =
-        DeadlineChange { deadline: DeadlineSummary::from(&deadline), previous: None, reason: "registration".into() };
+    let timeliness = deadline.timeliness(calendar, intake.received_on)?;
+    let change = DeadlineChange {
+        deadline: DeadlineSummary::of(&deadline, &timeliness),
+        previous: None,
+        reason: "registration".into(),
+    };
     Ok([CaseEvent::Received(Box::new(intake)), CaseEvent::Registered(registration), CaseEvent::DeadlineSet(change)])
 }
 

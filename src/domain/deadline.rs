@@ -376,6 +376,13 @@ impl Run<'_> {
     }
 }
 
+impl ClockEvent {
+    /// The event's `type` as in its JSON form, e.g. `extension_approved`.
+    pub fn type_name(&self) -> &'static str {
+        event_name(self)
+    }
+}
+
 fn event_name(e: &ClockEvent) -> &'static str {
     match e {
         ClockEvent::CorrectionNoticeSent { .. } => "correction_notice_sent",

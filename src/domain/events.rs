@@ -25,8 +25,18 @@ pub enum CaseEvent {
     Registered(Registration),
     /// The reply deadline was (re)computed: at registration, or after a calendar change.
     DeadlineSet(DeadlineChange),
-    /// Something that stops, restarts or extends the reply clock.
-    Clock(ClockEvent),
+    /// Something that stops, restarts, extends or ends the reply clock.
+    Clock(ClockRecord),
+}
+
+/// A clock event as recorded: what happened, the evidence for it, and any approver's override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockRecord {
+    pub event: ClockEvent,
+    /// A letter reference, a postal receipt number, a call log entry.
+    pub evidence: Option<String>,
+    /// Why an approver allowed what the rules would refuse (a late correction notice).
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +54,12 @@ pub struct DeadlineSummary {
     pub due_on: Option<NaiveDate>,
     pub final_due_on: Option<NaiveDate>,
     pub provisional: bool,
+    /// For a closed case: the day it closed (the reply's service or posting date, or the lapse).
+    #[serde(default)]
+    pub closed_on: Option<NaiveDate>,
+    /// For a closed case: `on_time`, `extended`, `late_reply` or `deemed_abandoned`.
+    #[serde(default)]
+    pub closed_as: Option<String>,
 }
 
 /// A new deadline, the one it replaces and why.

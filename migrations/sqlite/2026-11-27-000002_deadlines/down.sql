@@ -1,4 +1,6 @@
 DROP INDEX cases_final_due_idx;
+ALTER TABLE cases DROP COLUMN closed_as;
+ALTER TABLE cases DROP COLUMN closed_on;
 ALTER TABLE cases DROP COLUMN deadline_provisional;
 ALTER TABLE cases DROP COLUMN final_due_on;
 ALTER TABLE cases DROP COLUMN due_on;

@@ -52,4 +52,7 @@ INSERT INTO calendar_revision VALUES (1, 0);
 ALTER TABLE cases ADD COLUMN due_on DATE;
 ALTER TABLE cases ADD COLUMN final_due_on DATE;
 ALTER TABLE cases ADD COLUMN deadline_provisional BOOLEAN NOT NULL DEFAULT FALSE;
+-- For closed cases: the closing date and how it closed (on_time, extended, late_reply, deemed_abandoned).
+ALTER TABLE cases ADD COLUMN closed_on DATE;
+ALTER TABLE cases ADD COLUMN closed_as TEXT;
 CREATE INDEX cases_final_due_idx ON cases (final_due_on);
