@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod clock;
 mod deadlines;
 mod errors;
 mod intake;
