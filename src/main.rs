@@ -52,6 +52,13 @@ enum Command {
         #[arg(long)]
         agency: Option<String>,
     },
+    /// The daily lapse job (for cron): cases whose correction period ended without a corrected request
+    /// are deemed abandoned (2019 Art. 30). Safe to run more than once a day and on several instances.
+    Lapses {
+        /// The date to apply lapses as of (default: today in China).
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
     /// The working-day calendar.
     Calendar {
         #[command(subcommand)]
@@ -203,6 +210,20 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             println!("{} open case(s) recomputed with a changed deadline", change.recomputed.len());
+            Ok(())
+        }
+        Command::Lapses { today } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let real_today = foi_tracker::domain::china_date(chrono::Utc::now());
+            let today = today.unwrap_or(real_today);
+            anyhow::ensure!(today <= real_today, "cannot apply lapses as of a future date ({today})");
+            let lapsed = foi_tracker::db::cases::apply_correction_lapses(&mut conn, &CalendarCache::default(), today)
+                .map_err(explain)?;
+            for number in &lapsed {
+                println!("{number}: correction lapsed, deemed abandoned");
+            }
+            println!("{} case(s) deemed abandoned", lapsed.len());
             Ok(())
         }
         Command::Calendar { command: CalendarCommand::List } => {

@@ -216,7 +216,7 @@ pub async fn record_clock_event(
                 },
             )?;
             let updated =
-                cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, &user.user_id, today)?;
+                cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, Some(&user.user_id), today)?;
             let events = cases::clock_events(conn, &updated.row.id)?;
             let deadline =
                 compute(regime, &rules.calendar, view.received_on, &events, today).map_err(cases::deadline_problem)?;

@@ -494,7 +494,7 @@ pub fn record_clock_event(
     clock: ClockRecord,
     regime: &RegimeRules,
     calendar: &WorkingDayIndex,
-    actor_id: &str,
+    actor_id: Option<&str>,
     today: NaiveDate,
 ) -> Result<CaseRecord, AppError> {
     let mut events_so_far = clock_events(conn, &record.row.id)?;
@@ -509,7 +509,7 @@ pub fn record_clock_event(
         previous: Some(view.deadline),
         reason: format!("clock event: {kind}"),
     });
-    append(conn, record, &[CaseEvent::Clock(clock), change], Some(actor_id))
+    append(conn, record, &[CaseEvent::Clock(clock), change], actor_id)
 }
 
 /// Deadline arithmetic refusals as problems: events that do not fit the clock's state are conflicts,
@@ -521,6 +521,50 @@ pub fn deadline_problem(e: crate::domain::deadline::DeadlineError) -> AppError {
         DeadlineError::Calendar(_) => AppError::validation("event.on", e.to_string()),
         other => AppError::validation("event", other.to_string()),
     }
+}
+
+/// The daily lapse job: every open case still awaiting a correction after the applicant's set date
+/// gets a `correction_lapsed` event dated the day after that date and is deemed abandoned (2019
+/// Art. 30). Returns the tracking numbers. Safe to run repeatedly and on several instances at once:
+/// a case another run already closed is skipped.
+pub fn apply_correction_lapses(
+    conn: &mut DbConnection,
+    calendars: &super::calendar::CalendarCache,
+    today: NaiveDate,
+) -> Result<Vec<String>, AppError> {
+    use crate::domain::deadline::{compute, Clock};
+    let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    // A case awaiting a correction has no final deadline: only those need a look.
+    let ids: Vec<String> = cases::table
+        .filter(cases::state.eq_any(open))
+        .filter(cases::final_due_on.is_null())
+        .select(cases::id)
+        .order(cases::id.asc())
+        .load(conn)?;
+    let mut lapsed = Vec::new();
+    for id in ids {
+        let Some(record) = find(conn, &id)? else { continue };
+        let rules = calendars.rules(conn, Some(&record.agency_path))?;
+        let Some(regime) = rules.regime(&record.row.regime) else { continue };
+        let events = clock_events(conn, &id)?;
+        let deadline =
+            compute(regime, &rules.calendar, record.row.received_on, &events, today).map_err(deadline_problem)?;
+        let Clock::AwaitingCorrection { respond_by, .. } = deadline.clock else { continue };
+        if respond_by >= today {
+            continue;
+        }
+        let clock = ClockRecord {
+            event: crate::domain::deadline::ClockEvent::CorrectionLapsed { on: respond_by + chrono::Duration::days(1) },
+            evidence: Some(format!("no corrected request by {respond_by}")),
+            override_reason: None,
+        };
+        match record_clock_event(conn, &record, clock, regime, &rules.calendar, None, today) {
+            Ok(_) => lapsed.push(record.row.tracking_number),
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(lapsed)
 }
 
 /// A deadline that a recomputation changed.

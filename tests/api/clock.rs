@@ -14,6 +14,7 @@ crate::on_both_backends!(
     fee_notice_and_art35_delay,
     the_reply_date_decides_on_time_extended_or_late,
     bad_clock_events_are_refused_and_change_nothing,
+    the_lapse_job_deems_unanswered_corrections_abandoned_once,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ.
@@ -244,4 +245,47 @@ async fn bad_clock_events_are_refused_and_change_nothing(app: TestApp) {
     assert_problem(res, 404, "not-found").await;
     let after = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
     assert_eq!(before, after);
+}
+
+fn run_lapses(app: &TestApp) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("lapses")
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn the_lapse_job_deems_unanswered_corrections_abandoned_once(app: TestApp) {
+    app.seed_city();
+    let handler = app.token(Role::Handler, "PJ");
+    let waiting = case_received(&app, "2024-03-01").await;
+    clock_ok(
+        &app,
+        &handler,
+        &waiting,
+        json!({"event": {"type": "correction_notice_sent", "on": "2024-03-04", "respond_by": "2024-03-18"}}),
+    )
+    .await;
+    let answered = case_received(&app, "2024-03-01").await;
+    clock_ok(
+        &app,
+        &handler,
+        &answered,
+        json!({"event": {"type": "correction_notice_sent", "on": "2024-03-04", "respond_by": "2024-03-18"}}),
+    )
+    .await;
+    clock_ok(&app, &handler, &answered, json!({"event": {"type": "correction_received", "on": "2024-03-15"}})).await;
+    let out = run_lapses(&app);
+    assert!(out.contains("PJ-2024-00001: correction lapsed") && out.ends_with("1 case(s) deemed abandoned\n"), "{out}");
+    let c = case(&app, &waiting).await;
+    assert_eq!(c["state"], "deemed_abandoned");
+    let events = app.get_json(&app.admin, &format!("/api/v1/cases/{waiting}/events")).await;
+    let lapse = &events.as_array().unwrap()[5];
+    assert_eq!(lapse["payload"]["event"], json!({"type": "correction_lapsed", "on": "2024-03-19"}));
+    assert_eq!(lapse["actor_id"], Value::Null);
+    assert_eq!(case(&app, &answered).await["state"], "registered");
+    assert!(run_lapses(&app).ends_with("0 case(s) deemed abandoned\n"));
 }

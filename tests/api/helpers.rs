@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db: Db,
     /// A global administrator.
     pub admin: String,
+    /// The database the service uses (for running the CLI against it).
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -125,7 +127,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     settings.server.workers = 2;
     settings.database.pool_size = 8;
     let (url, dir) = fresh_database(backend);
-    settings.database.url = url;
+    settings.database.url = url.clone();
     let app = foi_tracker::build_app(&settings).expect("app starts");
     let db = app.db.clone();
     let address = format!("http://127.0.0.1:{}", app.port);
@@ -134,7 +136,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         let mut conn = db.conn().expect("connection");
         users::create(&mut conn, "test admin", Role::Admin, None, None).expect("admin").1
     };
-    TestApp { address, client: reqwest::Client::new(), db, admin, _dir: dir }
+    TestApp { address, client: reqwest::Client::new(), db, admin, database_url: url, _dir: dir }
 }
 
 impl TestApp {
