@@ -553,8 +553,9 @@ pub fn apply_correction_lapses(
         if respond_by >= today {
             continue;
         }
+        let Some(lapsed_on) = respond_by.succ_opt() else { continue };
         let clock = ClockRecord {
-            event: crate::domain::deadline::ClockEvent::CorrectionLapsed { on: respond_by + chrono::Duration::days(1) },
+            event: crate::domain::deadline::ClockEvent::CorrectionLapsed { on: lapsed_on },
             evidence: Some(format!("no corrected request by {respond_by}")),
             override_reason: None,
         };

@@ -458,6 +458,9 @@ pub fn compute(
                 if *respond_by <= on {
                     return Err(DeadlineError::CorrectionDeadlineNotAfterNotice { on, respond_by: *respond_by });
                 }
+                if *respond_by > super::calendar::index_end() {
+                    return Err(CalendarError::DateOutOfRange(*respond_by).into());
+                }
                 run.clock = Clock::AwaitingCorrection { since: on, respond_by: *respond_by };
                 run.due = None;
                 run.step(
@@ -533,7 +536,7 @@ pub fn compute(
                 if *days == 0 {
                     return Err(DeadlineError::EmptyExtension);
                 }
-                let total = run.extension_days + days;
+                let total = run.extension_days.saturating_add(*days);
                 if total > rules.max_extension_days {
                     return Err(DeadlineError::ExtensionOverCap {
                         total,
@@ -554,6 +557,9 @@ pub fn compute(
                     return Err(run.not_now(name));
                 }
                 let current = final_due(&run)?.expect("running");
+                if *until > super::calendar::index_end() {
+                    return Err(CalendarError::DateOutOfRange(*until).into());
+                }
                 if *until <= current {
                     return Err(DeadlineError::DelayNotLater { until: *until, current });
                 }
@@ -960,6 +966,32 @@ pub(crate) mod tests {
         assert_eq!(t(&[], d(2015, 9, 22)), Timeliness::Open { working_days_left: 1 });
         assert_eq!(t(&[], d(2015, 9, 23)), Timeliness::Open { working_days_left: 0 });
         assert_eq!(t(&[], d(2015, 9, 25)), Timeliness::Overdue { working_days_overdue: 2 });
+    }
+
+    #[test]
+    fn absurd_numbers_and_dates_are_errors_not_panics() {
+        let cal = shipped_index();
+        let huge = ClockEvent::ExtensionApproved {
+            on: d(2015, 9, 2),
+            days: u32::MAX,
+            reason: "r".into(),
+            applicant_notified_on: d(2015, 9, 2),
+        };
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[huge], d(2015, 9, 2)),
+            Err(DeadlineError::ExtensionOverCap { .. })
+        ));
+        let far = ClockEvent::DelaySet { on: d(2015, 9, 2), until: NaiveDate::MAX };
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[far], d(2015, 9, 2)),
+            Err(DeadlineError::Calendar(_))
+        ));
+        let far = ClockEvent::CorrectionNoticeSent { on: d(2015, 9, 2), respond_by: NaiveDate::MAX };
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[far], d(2015, 9, 2)),
+            Err(DeadlineError::Calendar(_))
+        ));
+        assert!(compute(&ogi2008(), &cal, NaiveDate::MIN, &[], d(2015, 9, 2)).is_err());
     }
 
     #[test]

@@ -37,10 +37,32 @@ async fn openapi_document_covers_every_route(app: TestApp) {
         ("/api/v1/agencies/{code}/topics", "get"),
         ("/api/v1/agencies/{code}/topics/{topic}", "put"),
         ("/api/v1/me", "get"),
+        ("/api/v1/cases/{id}/deadline", "get"),
+        ("/api/v1/cases/{id}/clock-events", "post"),
+        ("/api/v1/deadlines/calculate", "get"),
+        ("/api/v1/calendar", "get"),
+        ("/api/v1/calendar/notices", "post"),
+        ("/api/v1/calendar/days/{date}", "put"),
+        ("/api/v1/calendar/days/{date}", "delete"),
+        ("/api/v1/agencies/{code}/calendar/days/{date}", "put"),
+        ("/api/v1/agencies/{code}/calendar/days/{date}", "delete"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} missing");
     }
-    for schema in ["IntakeInput", "CaseResponse", "CaseList", "Problem", "FieldError", "Channel", "ApplicantKind"] {
+    for schema in [
+        "IntakeInput",
+        "CaseResponse",
+        "CaseList",
+        "Problem",
+        "FieldError",
+        "Channel",
+        "ApplicantKind",
+        "Calculation",
+        "ClockEventInput",
+        "ClockEvent",
+        "Timeliness",
+        "YearNotice",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema} missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
