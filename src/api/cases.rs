@@ -382,9 +382,13 @@ pub async fn list(
                 None
             };
             let mut items = Vec::with_capacity(records.len());
+            let mut by_agency = std::collections::HashMap::new();
             for record in &records {
-                let rules = calendars.rules(conn, Some(&record.agency_path))?;
-                items.push(CaseResponse::from_record(record, false, &rules.calendar)?);
+                if !by_agency.contains_key(&record.agency_path) {
+                    let rules = calendars.rules(conn, Some(&record.agency_path))?;
+                    by_agency.insert(record.agency_path.clone(), rules.calendar);
+                }
+                items.push(CaseResponse::from_record(record, false, &by_agency[&record.agency_path])?);
             }
             Ok((items, next_cursor))
         })
