@@ -59,10 +59,51 @@ enum Command {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
+    /// The legal regimes (time limits) that registrations choose from.
+    Regime {
+        #[command(subcommand)]
+        command: RegimeCommand,
+    },
     /// The working-day calendar.
     Calendar {
         #[command(subcommand)]
         command: CalendarCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegimeCommand {
+    /// List the regimes.
+    List,
+    /// Add a regime: a stricter local rule (`--agency`) or a future amendment. It applies to requests
+    /// registered from now on whose receipt date it covers; the most specific regime in force wins.
+    Add {
+        /// Code, e.g. `ln2025`.
+        code: String,
+        /// Name, e.g. the rule's title and number.
+        name: String,
+        /// First receipt date it governs.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// First receipt date it no longer governs.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        reply_days: u32,
+        #[arg(long)]
+        max_extension_days: u32,
+        /// Working days after receipt within which a correction notice must go out.
+        #[arg(long)]
+        correction_notice_days: Option<u32>,
+        /// Working days after which an unanswered consultation lapses.
+        #[arg(long)]
+        consultation_lapse_days: Option<u32>,
+        /// Leave the time between a fee notice and payment out of the reply period.
+        #[arg(long)]
+        fee_stops_clock: bool,
+        /// Scope the regime to this agency's subtree.
+        #[arg(long)]
+        agency: Option<String>,
     },
 }
 
@@ -210,6 +251,64 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             println!("{} open case(s) recomputed with a changed deadline", change.recomputed.len());
+            Ok(())
+        }
+        Command::Regime { command: RegimeCommand::List } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            for (r, scope) in calendar::list_regimes(&mut conn).map_err(explain)? {
+                println!(
+                    "{} {} from {} until {} reply {} + at most {} working days{} {}",
+                    r.code,
+                    scope.unwrap_or_else(|| "national".into()),
+                    r.effective_from,
+                    r.effective_until.map_or("-".into(), |d| d.to_string()),
+                    r.reply_days,
+                    r.max_extension_days,
+                    if r.fee_notice_stops_clock { ", fee time not counted" } else { "" },
+                    r.name
+                );
+            }
+            Ok(())
+        }
+        Command::Regime {
+            command:
+                RegimeCommand::Add {
+                    code,
+                    name,
+                    from,
+                    until,
+                    reply_days,
+                    max_extension_days,
+                    correction_notice_days,
+                    consultation_lapse_days,
+                    fee_stops_clock,
+                    agency,
+                },
+        } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let agency = match &agency {
+                Some(code) => Some(
+                    agencies::find_by_code(&mut conn, code)
+                        .map_err(explain)?
+                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{code}`"))?,
+                ),
+                None => None,
+            };
+            let rules = foi_tracker::domain::deadline::RegimeRules {
+                code,
+                name,
+                effective_from: from,
+                effective_until: until,
+                reply_days,
+                max_extension_days,
+                correction_notice_days,
+                consultation_lapse_days,
+                fee_notice_stops_clock: fee_stops_clock,
+            };
+            calendar::add_regime(&mut conn, &rules, agency.as_ref()).map_err(explain)?;
+            println!("added regime {}", rules.code);
             Ok(())
         }
         Command::Lapses { today } => {

@@ -187,6 +187,81 @@ fn overlay_scopes_for(agency_path: &str) -> Vec<String> {
     agency_path.trim_matches('/').split('/').filter(|c| !c.is_empty()).map(overlay_scope).collect()
 }
 
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = regimes)]
+struct NewRegimeRow {
+    code: String,
+    name: String,
+    agency_id: Option<String>,
+    effective_from: NaiveDate,
+    effective_until: Option<NaiveDate>,
+    reply_days: i32,
+    max_extension_days: i32,
+    correction_notice_days: Option<i32>,
+    consultation_lapse_days: Option<i32>,
+    fee_notice_stops_clock: bool,
+}
+
+/// Adds a regime (a stricter local rule scoped to `agency`, or a national amendment). It governs
+/// cases registered from then on whose receipt date it covers; registered cases keep their regime.
+pub fn add_regime(
+    conn: &mut DbConnection,
+    rules: &RegimeRules,
+    agency: Option<&super::agencies::AgencyRow>,
+) -> Result<(), AppError> {
+    let mut v = crate::domain::validation::Validator::new();
+    if let Err(e) = crate::domain::agency::validate_topic_code("code", &rules.code) {
+        v.error(&e.path, e.message);
+    }
+    v.text("name", &rules.name, 200);
+    if !(1..=100).contains(&rules.reply_days) {
+        v.error("reply_days", "must be between 1 and 100 working days");
+    }
+    if rules.max_extension_days > 100 {
+        v.error("max_extension_days", "must be at most 100 working days");
+    }
+    for (path, days) in [
+        ("correction_notice_days", rules.correction_notice_days),
+        ("consultation_lapse_days", rules.consultation_lapse_days),
+    ] {
+        if days.is_some_and(|d| !(1..=100).contains(&d)) {
+            v.error(path, "must be between 1 and 100 working days");
+        }
+    }
+    if rules.effective_until.is_some_and(|until| until <= rules.effective_from) {
+        v.error("effective_until", "must be after effective_from");
+    }
+    v.finish()?;
+    let row = NewRegimeRow {
+        code: rules.code.clone(),
+        name: rules.name.trim().to_owned(),
+        agency_id: agency.map(|a| a.id.clone()),
+        effective_from: rules.effective_from,
+        effective_until: rules.effective_until,
+        reply_days: rules.reply_days as i32,
+        max_extension_days: rules.max_extension_days as i32,
+        correction_notice_days: rules.correction_notice_days.map(|d| d as i32),
+        consultation_lapse_days: rules.consultation_lapse_days.map(|d| d as i32),
+        fee_notice_stops_clock: rules.fee_notice_stops_clock,
+    };
+    let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        diesel::insert_into(regimes::table).values(&row).execute(conn)?;
+        bump_revision(conn)
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_unique_violation(&e) => {
+            Err(AppError::Conflict(format!("a regime with code `{}` exists", rules.code)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every regime with the path of the agency it is scoped to (None: national).
+pub fn list_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<String>)>, AppError> {
+    load_regimes(conn)
+}
+
 /// Regimes with the materialized path of the agency each is scoped to (None: national).
 fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<String>)>, AppError> {
     use super::schema::agencies;

@@ -19,6 +19,7 @@ crate::on_both_backends!(
     unloaded_year_is_provisional_until_its_notice_is_imported,
     calendar_changes_need_the_right_role,
     cli_deadline_prints_the_same_json_as_the_api,
+    a_local_regime_added_by_the_cli_governs_its_subtree_at_once,
 );
 
 async fn calc(app: &TestApp, query: &str) -> Value {
@@ -348,4 +349,57 @@ async fn cli_deadline_prints_the_same_json_as_the_api(app: TestApp) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(cli, api);
+}
+
+fn foi(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(args)
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap()
+}
+
+async fn a_local_regime_added_by_the_cli_governs_its_subtree_at_once(app: TestApp) {
+    app.seed_city();
+    let out = foi(
+        &app,
+        &[
+            "regime",
+            "add",
+            "xlt10",
+            "兴隆台区十日答复规定",
+            "--from",
+            "2015-01-01",
+            "--reply-days",
+            "10",
+            "--max-extension-days",
+            "10",
+            "--agency",
+            "PJ-XLT",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = String::from_utf8(foi(&app, &["regime", "list"]).stdout).unwrap();
+    assert!(list.contains("xlt10 /PJ/PJ-XLT/ from 2015-01-01"), "{list}");
+    let duplicate = foi(
+        &app,
+        &["regime", "add", "xlt10", "x", "--from", "2015-01-01", "--reply-days", "10", "--max-extension-days", "10"],
+    );
+    assert!(!duplicate.status.success());
+    let bad = foi(
+        &app,
+        &["regime", "add", "zero", "x", "--from", "2015-01-01", "--reply-days", "0", "--max-extension-days", "10"],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("reply_days"));
+    // The running service picks it up without a restart.
+    for (agency, regime, due) in [("PJ-XLT", "xlt10", "2015-09-16"), ("PJ", "ogi2008", "2015-09-23")] {
+        let mut body = intake(agency);
+        body["arrived_at"] = json!("2015-09-01T10:00:00+08:00");
+        let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
+        assert_eq!(case["regime"], regime, "{agency}");
+        assert_eq!(case["deadline"]["due_on"], due, "{agency}");
+    }
+    let c = calc(&app, "received_on=2015-09-01&agency=PJ-XLT").await;
+    assert_eq!(c["regime"]["code"], "xlt10");
 }
