@@ -1,4 +1,4 @@
--- pgbench script: the writes of one registration, exactly as the service issues them, without
+-- pgbench script: the writes of one registration (counter, case row, three chained events), exactly as the service issues them, without
 -- HTTP, JSON, authentication or the pool. Variables: agency (agency id), actor (user id).
 BEGIN;
 INSERT INTO tracking_counters (agency_id, year, last_value) VALUES (':agency', 2015, 1)
@@ -7,12 +7,12 @@ INSERT INTO tracking_counters (agency_id, year, last_value) VALUES (':agency', 2
 INSERT INTO cases (id, agency_id, tracking_number, tracking_year, tracking_seq, state, regime, channel, arrived_at,
   received_on, receipt_basis, receipt_evidence, applicant_kind, applicant_name, applicant_id_number, applicant_phone,
   applicant_email, applicant_address, description, delivery_form, topic, created_by, created_at, updated_at,
-  last_event_seq, last_event_hash)
+  last_event_seq, last_event_hash, due_on, final_due_on, deadline_provisional)
 VALUES (gen_random_uuid()::text, ':agency', 'PJ-2015-' || lpad(':seq', 5, '0'), 2015, :seq, 'registered', 'ogi2008',
   'letter', '2015-03-02 01:30:00', '2015-03-02', 'post_signed_for', NULL, 'natural_person', '张三',
   '211102198001011234', '15704271234', NULL, '辽宁省盘锦市兴隆台区石油大街100号',
-  '申请公开2014年城区道路改造工程的招标文件、中标通知书及工程预算', 'paper', NULL, ':actor', now(), now(), 2,
-  'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff')
+  '申请公开2014年城区道路改造工程的招标文件、中标通知书及工程预算', 'paper', NULL, ':actor', now(), now(), 3,
+  'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0fd', '2015-03-23', '2015-03-23', FALSE)
 RETURNING id AS case_id \gset
 INSERT INTO case_events (id, case_id, seq, kind, payload, actor_id, occurred_at, prev_hash, hash)
 VALUES (gen_random_uuid()::text, ':case_id', 1, 'received',
@@ -24,4 +24,9 @@ VALUES (gen_random_uuid()::text, ':case_id', 2, 'registered',
   '{"tracking_number":"PJ-2015-00001","tracking_year":2015,"tracking_seq":1,"regime":"ogi2008"}',
   ':actor', now(), 'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0fe',
   'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff');
+INSERT INTO case_events (id, case_id, seq, kind, payload, actor_id, occurred_at, prev_hash, hash)
+VALUES (gen_random_uuid()::text, ':case_id', 3, 'deadline_set',
+  '{"deadline":{"due_on":"2015-03-23","final_due_on":"2015-03-23","provisional":false,"closed_on":null,"closed_as":null},"previous":null,"reason":"registration"}',
+  ':actor', now(), 'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff',
+  'c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0fd');
 END;
