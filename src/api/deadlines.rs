@@ -8,10 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{CalendarCache, Rules};
-use crate::db::{agencies, cases, Db};
+use crate::db::cases::CaseRecord;
+use crate::db::{agencies, cases, Db, DbConnection};
 use crate::domain::case::{check_clock_event, ClockRefusal};
 use crate::domain::deadline::{
-    calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, Timeliness,
+    calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, RegimeRules, Timeliness,
 };
 use crate::domain::events::ClockRecord;
 use crate::domain::role::Role;
@@ -89,6 +90,29 @@ pub async fn calculator(
     Ok(HttpResponse::Ok().json(result))
 }
 
+/// The regime a case was registered under.
+fn case_regime<'a>(rules: &'a Rules, record: &CaseRecord) -> Result<&'a RegimeRules, AppError> {
+    rules
+        .regime(&record.row.regime)
+        .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", record.row.id, record.row.regime)))
+}
+
+/// A case's deadline from its stored clock events, with timeliness and explanation.
+fn explained(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    regime: &RegimeRules,
+    rules: &Rules,
+    today: NaiveDate,
+) -> Result<CaseDeadlineResponse, AppError> {
+    let events = cases::clock_events(conn, &record.row.id)?;
+    let deadline = compute(regime, &rules.calendar, record.row.received_on, &events, today)
+        .map_err(|e| AppError::Internal(format!("stored clock events of {} do not compute: {e}", record.row.id)))?;
+    let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
+    let explanation = deadline.explanation(&rules.calendar);
+    Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
+}
+
 /// A case's deadline, explained.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseDeadlineResponse {
@@ -120,17 +144,8 @@ pub async fn for_case(
     let response = db
         .run(move |conn| {
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
-            let view = record.view()?;
-            let regime = rules
-                .regime(&view.regime)
-                .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", view.id, view.regime)))?;
-            let today = crate::domain::china_date(Utc::now());
-            let events = cases::clock_events(conn, &view.id)?;
-            let deadline = compute(regime, &rules.calendar, view.received_on, &events, today)
-                .map_err(|e| AppError::Internal(format!("stored clock events do not compute: {e}")))?;
-            let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
-            let explanation = deadline.explanation(&rules.calendar);
-            Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
+            let regime = case_regime(&rules, &record)?;
+            explained(conn, &record, regime, &rules, crate::domain::china_date(Utc::now()))
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))
@@ -199,10 +214,8 @@ pub async fn record_clock_event(
     let response = db
         .run(move |conn| {
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            let regime = case_regime(&rules, &record)?;
             let view = record.view()?;
-            let regime = rules
-                .regime(&view.regime)
-                .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", view.id, view.regime)))?;
             let today = crate::domain::china_date(Utc::now());
             let notice_due =
                 correction_notice_due(regime, &rules.calendar, view.received_on).map_err(AppError::internal)?;
@@ -217,12 +230,7 @@ pub async fn record_clock_event(
             )?;
             let updated =
                 cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, Some(&user.user_id), today)?;
-            let events = cases::clock_events(conn, &updated.row.id)?;
-            let deadline =
-                compute(regime, &rules.calendar, view.received_on, &events, today).map_err(cases::deadline_problem)?;
-            let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
-            let explanation = deadline.explanation(&rules.calendar);
-            Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
+            explained(conn, &updated, regime, &rules, today)
         })
         .await?;
     Ok(HttpResponse::Created().json(response))

@@ -40,7 +40,7 @@ pub struct NoticeRow {
     pub imported_at: chrono::NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = regimes)]
 struct RegimeRow {
     code: String,
@@ -187,21 +187,6 @@ fn overlay_scopes_for(agency_path: &str) -> Vec<String> {
     agency_path.trim_matches('/').split('/').filter(|c| !c.is_empty()).map(overlay_scope).collect()
 }
 
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = regimes)]
-struct NewRegimeRow {
-    code: String,
-    name: String,
-    agency_id: Option<String>,
-    effective_from: NaiveDate,
-    effective_until: Option<NaiveDate>,
-    reply_days: i32,
-    max_extension_days: i32,
-    correction_notice_days: Option<i32>,
-    consultation_lapse_days: Option<i32>,
-    fee_notice_stops_clock: bool,
-}
-
 /// Adds a regime (a stricter local rule scoped to `agency`, or a national amendment). It governs
 /// cases registered from then on whose receipt date it covers; registered cases keep their regime.
 pub fn add_regime(
@@ -232,7 +217,7 @@ pub fn add_regime(
         v.error("effective_until", "must be after effective_from");
     }
     v.finish()?;
-    let row = NewRegimeRow {
+    let row = RegimeRow {
         code: rules.code.clone(),
         name: rules.name.trim().to_owned(),
         agency_id: agency.map(|a| a.id.clone()),
@@ -283,7 +268,6 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
                 consultation_lapse_days: r.consultation_lapse_days.map(days),
                 fee_notice_stops_clock: r.fee_notice_stops_clock,
             };
-            let _ = r.agency_id;
             (rules, path)
         })
         .collect())
