@@ -59,6 +59,11 @@ enum Command {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
+    /// Tamper evidence.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// The legal regimes (time limits) that registrations choose from.
     Regime {
         #[command(subcommand)]
@@ -69,6 +74,13 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-check every case's event hash chain and that each case row is the projection of its
+    /// events; print the first broken link of each damaged case; exit with status 1 if any.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -251,6 +263,25 @@ fn main() -> anyhow::Result<()> {
                 );
             }
             println!("{} open case(s) recomputed with a changed deadline", change.recomputed.len());
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let report = foi_tracker::db::cases::audit(&mut conn, None).map_err(explain)?;
+            for b in &report.broken {
+                let at = b.first_broken_seq.map_or(String::new(), |s| format!(" at event {s}"));
+                println!("BROKEN {} ({}){at}: {}", b.tracking_number, b.case_id, b.detail);
+            }
+            println!(
+                "checked {} case(s) and {} event(s): {} broken",
+                report.cases_checked,
+                report.events_checked,
+                report.broken.len()
+            );
+            if !report.broken.is_empty() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Regime { command: RegimeCommand::List } => {

@@ -2,6 +2,7 @@
 //! domain or db function and render; the rules live in `domain`.
 
 pub mod agencies;
+pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod deadlines;
@@ -44,6 +45,7 @@ Every error is application/problem+json (RFC 9457).",
         agencies::topics,
         agencies::put_topic,
         agencies::me,
+        audit::verify,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth),
@@ -53,6 +55,7 @@ Every error is application/problem+json (RFC 9457).",
         (name = "calendar", description = "China's working-day calendar and local overlays"),
         (name = "agencies", description = "The agency tree and topic taxonomies"),
         (name = "users", description = "The caller"),
+        (name = "audit", description = "Tamper evidence"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -100,7 +103,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)))
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
-            .service(web::resource("/me").route(web::get().to(agencies::me))),
+            .service(web::resource("/me").route(web::get().to(agencies::me)))
+            .service(web::resource("/audit/verify").route(web::get().to(audit::verify))),
     );
 }
 

@@ -38,6 +38,7 @@ async fn openapi_document_covers_every_route(app: TestApp) {
         ("/api/v1/agencies/{code}/topics/{topic}", "put"),
         ("/api/v1/me", "get"),
         ("/api/v1/cases/{id}/deadline", "get"),
+        ("/api/v1/audit/verify", "get"),
         ("/api/v1/cases/{id}/clock-events", "post"),
         ("/api/v1/deadlines/calculate", "get"),
         ("/api/v1/calendar", "get"),

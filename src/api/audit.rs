@@ -1,0 +1,34 @@
+//! `/api/v1/audit`: re-check the tamper-evident event logs.
+
+use actix_web::{web, HttpResponse};
+
+use super::extract::Auth;
+use super::problem::Problem;
+use crate::db::cases::{audit, AuditReport};
+use crate::db::Db;
+use crate::error::AppError;
+
+/// Re-check every case's event hash chain in your scope (administrators).
+///
+/// For each case: every event's hash and its link to the previous event, the row's chain head, and
+/// that the case row is the projection of its events. Reports the first broken link of each damaged
+/// case. The same check runs from the command line with `foi-tracker audit verify`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The report (an empty `broken` list: all intact)", body = AuditReport),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn verify(Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+    if !user.role.can_administer() {
+        return Err(AppError::Forbidden(format!("the {} role cannot run the audit", user.role)));
+    }
+    let root = user.scope_path().map(str::to_owned);
+    let report = db.run(move |conn| audit(conn, root.as_deref())).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
