@@ -25,6 +25,12 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// If-Match names a version of the resource that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A state-changing request came without If-Match.
+    #[error("{0}")]
+    PreconditionRequired(String),
     /// An Idempotency-Key was reused with a different request body.
     #[error("{0}")]
     IdempotencyKeyReused(String),
@@ -52,6 +58,8 @@ impl AppError {
             AppError::NotFound(_) => ("not-found", 404, "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),
             AppError::Conflict(_) => ("conflict", 409, "Conflict with the current state"),
+            AppError::PreconditionFailed(_) => ("precondition-failed", 412, "The resource has changed"),
+            AppError::PreconditionRequired(_) => ("precondition-required", 428, "If-Match is required"),
             AppError::PayloadTooLarge(_) => ("payload-too-large", 413, "The request body is too large"),
             AppError::UnsupportedMediaType(_) => ("unsupported-media-type", 415, "Unsupported media type"),
             AppError::IdempotencyKeyReused(_) => {

@@ -130,7 +130,7 @@ impl CaseResponse {
     }
 }
 
-fn etag(record: &CaseRecord) -> String {
+pub(crate) fn etag(record: &CaseRecord) -> String {
     format!("\"{}-{}\"", record.row.id, record.row.last_event_seq)
 }
 

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{json_body, query, Auth};
+use super::extract::{if_match_header, json_body, query, require_if_match, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::cases::CaseRecord;
@@ -172,6 +172,9 @@ pub struct ClockEventInput {
 /// consultation sent or answered, extension approved, Art. 35 delay, fee notice, fee paid or lapsed,
 /// reply served (by post: the posting date).
 ///
+/// Send the case's current ETag (from `GET /api/v1/cases/{id}`) as If-Match: a stale one is a 412,
+/// none a 428, so two concurrent changes can never both succeed. The new ETag comes back.
+///
 /// The event and the deadline it produces are appended to the case's log. Extensions and Art. 35
 /// delays need the approver role (the office head); a correction notice later than the regime's
 /// window is refused unless an approver overrides it with a reason. Events may not be dated in the
@@ -180,7 +183,10 @@ pub struct ClockEventInput {
     post,
     path = "/api/v1/cases/{id}/clock-events",
     tag = "deadlines",
-    params(("id" = uuid::Uuid, Path, description = "Case id")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "Case id"),
+        ("If-Match" = String, Header, description = "The case's current ETag, from its last read"),
+    ),
     request_body(content = ClockEventInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded; the deadline as it now stands", body = CaseDeadlineResponse),
@@ -189,8 +195,10 @@ pub struct ClockEventInput {
         (status = 403, description = "Role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in the case's current state", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the case's current ETag", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid event", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -211,8 +219,14 @@ pub async fn record_clock_event(
     let override_reason = v.optional_text("override_reason", input.override_reason.as_deref(), 2000);
     v.finish()?;
     let record = super::cases::visible_case(&db, &user, &path).await?;
-    let response = db
+    let if_match = if_match_header(&req);
+    require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
+    let (response, etag) = db
         .run(move |conn| {
+            // Judge the event against the case as it is now, not as the first read found it.
+            let record =
+                cases::find(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
+            require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
             let regime = case_regime(&rules, &record)?;
             let view = record.view()?;
@@ -228,10 +242,11 @@ pub async fn record_clock_event(
                     _ => AppError::validation("event.on", e.to_string()),
                 },
             )?;
+            // A change between the If-Match check and the write makes this a 412 as well.
             let updated =
                 cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, Some(&user.user_id), today)?;
-            explained(conn, &updated, regime, &rules, today)
+            Ok((explained(conn, &updated, regime, &rules, today)?, super::cases::etag(&updated)))
         })
         .await?;
-    Ok(HttpResponse::Created().json(response))
+    Ok(HttpResponse::Created().insert_header((actix_web::http::header::ETAG, etag)).json(response))
 }

@@ -439,7 +439,7 @@ pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, A
 }
 
 /// Appends events to a case and updates its row to the projection of its whole history, in one
-/// transaction guarded by the chain head the caller read: a concurrent change makes this a 409.
+/// transaction guarded by the chain head the caller read: a concurrent change makes this a 412.
 pub fn append(
     conn: &mut DbConnection,
     record: &CaseRecord,
@@ -449,23 +449,32 @@ pub fn append(
     let id = record.row.id.clone();
     let at = now();
     let rows = chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), new, actor_id, at);
+    // The new row is computed before the transaction; the guarded UPDATE below proves the history it
+    // was computed from is still the case's. Starting the transaction with that write also takes
+    // SQLite's write lock at once (a read first could not be upgraded while another writer waits).
+    let mut history = events(conn, &id)?;
+    if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
+        return Err(AppError::PreconditionFailed(format!(
+            "case {} changed while this request was handled; read it again and retry",
+            record.row.tracking_number
+        )));
+    }
+    history.extend(rows.iter().cloned());
+    let mut book = Bookkeeping::of(&record.row);
+    book.updated_at = at;
+    let decoded = history
+        .iter()
+        .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(AppError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
+    let case = Case::from_events(&decoded).map_err(AppError::internal)?;
+    let row = project_row(&case, book, history.last().expect("not empty"))?;
     let result = conn.transaction::<_, TxError, _>(|conn| {
-        let mut history = events(conn, &id).map_err(TxError::App)?;
-        history.extend(rows.iter().cloned());
-        let mut book = Bookkeeping::of(&record.row);
-        book.updated_at = at;
-        let decoded = history
-            .iter()
-            .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(|e| TxError::App(AppError::internal(e))))
-            .collect::<Result<Vec<_>, _>>()?;
-        let case = Case::from_events(&decoded).map_err(|e| TxError::App(AppError::internal(e)))?;
-        let row = project_row(&case, book, history.last().expect("not empty")).map_err(TxError::App)?;
         let updated =
             diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
                 .set(&row)
                 .execute(conn)?;
         if updated != 1 {
-            return Err(TxError::App(AppError::Conflict(format!(
+            return Err(TxError::App(AppError::PreconditionFailed(format!(
                 "case {} changed while this request was handled; read it again and retry",
                 record.row.tracking_number
             ))));
@@ -477,7 +486,7 @@ pub fn append(
         Ok(row) => {
             Ok(CaseRecord { row, agency_code: record.agency_code.clone(), agency_path: record.agency_path.clone() })
         }
-        Err(TxError::Db(e)) if is_unique_violation(&e) => Err(AppError::Conflict(format!(
+        Err(TxError::Db(e)) if is_unique_violation(&e) => Err(AppError::PreconditionFailed(format!(
             "case {} changed while this request was handled; read it again and retry",
             record.row.tracking_number
         ))),
@@ -497,7 +506,15 @@ pub fn record_clock_event(
     actor_id: Option<&str>,
     today: NaiveDate,
 ) -> Result<CaseRecord, AppError> {
-    let mut events_so_far = clock_events(conn, &record.row.id)?;
+    // The history must be the one the caller's record summarises: otherwise the case changed meanwhile.
+    let history = events(conn, &record.row.id)?;
+    if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
+        return Err(AppError::PreconditionFailed(format!(
+            "case {} changed while this request was handled; read it again and retry",
+            record.row.tracking_number
+        )));
+    }
+    let mut events_so_far = clock_history(&history)?;
     events_so_far.push(clock.event.clone());
     let deadline = crate::domain::deadline::compute(regime, calendar, record.row.received_on, &events_so_far, today)
         .map_err(deadline_problem)?;
@@ -561,7 +578,7 @@ pub fn apply_correction_lapses(
         };
         match record_clock_event(conn, &record, clock, regime, &rules.calendar, None, today) {
             Ok(_) => lapsed.push(record.row.tracking_number),
-            Err(AppError::Conflict(_)) => {}
+            Err(AppError::PreconditionFailed(_)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -616,7 +633,7 @@ pub fn recompute_open_deadlines(
             Ok(_) => {
                 moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after })
             }
-            Err(AppError::Conflict(_)) => {}
+            Err(AppError::PreconditionFailed(_)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -626,7 +643,10 @@ pub fn recompute_open_deadlines(
 /// The clock events recorded on a case, in order. (Registration records none: the clock starts on
 /// the receipt date.)
 pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockEvent>, AppError> {
-    let rows = events(conn, case_id)?;
+    clock_history(&events(conn, case_id)?)
+}
+
+fn clock_history(rows: &[EventRow]) -> Result<Vec<ClockEvent>, AppError> {
     let mut clock = Vec::new();
     for row in rows {
         if let CaseEvent::Clock(record) = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {

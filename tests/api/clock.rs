@@ -15,6 +15,8 @@ crate::on_both_backends!(
     the_reply_date_decides_on_time_extended_or_late,
     bad_clock_events_are_refused_and_change_nothing,
     the_lapse_job_deems_unanswered_corrections_abandoned_once,
+    changes_need_the_current_etag,
+    concurrent_clock_events_on_one_case_never_both_succeed,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ.
@@ -27,14 +29,25 @@ async fn case_received(app: &TestApp, date: &str) -> String {
     case["id"].as_str().unwrap().to_owned()
 }
 
+/// The case's current ETag.
+async fn etag(app: &TestApp, id: &str) -> String {
+    let res = app.get(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+/// Posts a clock event with the case's current ETag as If-Match.
 async fn clock(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    let tag = etag(app, id).await;
+    post_clock(app, token, id, &body, Some(&tag)).await
+}
+
+async fn post_clock(app: &TestApp, token: &str, id: &str, body: &Value, if_match: Option<&str>) -> reqwest::Response {
+    let mut request =
+        app.client.post(app.url(&format!("/api/v1/cases/{id}/clock-events"))).bearer_auth(token).json(body);
+    if let Some(tag) = if_match {
+        request = request.header("If-Match", tag);
+    }
+    request.send().await.unwrap()
 }
 
 async fn clock_ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
@@ -288,4 +301,50 @@ async fn the_lapse_job_deems_unanswered_corrections_abandoned_once(app: TestApp)
     assert_eq!(lapse["actor_id"], Value::Null);
     assert_eq!(case(&app, &answered).await["state"], "registered");
     assert!(run_lapses(&app).ends_with("0 case(s) deemed abandoned\n"));
+}
+
+async fn changes_need_the_current_etag(app: TestApp) {
+    app.seed_city();
+    let handler = app.token(Role::Handler, "PJ");
+    let id = case_received(&app, "2015-09-01").await;
+    let body = json!({"event": {"type": "consultation_sent", "on": "2015-09-02", "party": "other_agency"}});
+    assert_problem(post_clock(&app, &handler, &id, &body, None).await, 428, "precondition-required").await;
+    assert_problem(post_clock(&app, &handler, &id, &body, Some("\"stale\"")).await, 412, "precondition-failed").await;
+    let before = etag(&app, &id).await;
+    let res = post_clock(&app, &handler, &id, &body, Some(&before)).await;
+    assert_eq!(res.status(), 201);
+    let after = res.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(after, before);
+    assert_eq!(after, etag(&app, &id).await);
+    // The old ETag is stale now.
+    let answer = json!({"event": {"type": "consultation_answered", "on": "2015-09-03"}});
+    assert_problem(post_clock(&app, &handler, &id, &answer, Some(&before)).await, 412, "precondition-failed").await;
+    assert_eq!(post_clock(&app, &handler, &id, &answer, Some(&after)).await.status(), 201);
+}
+
+async fn concurrent_clock_events_on_one_case_never_both_succeed(app: TestApp) {
+    app.seed_city();
+    let handler = app.token(Role::Handler, "PJ");
+    let id = case_received(&app, "2015-09-01").await;
+    let tag = etag(&app, &id).await;
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let request = app
+                .client
+                .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
+                .bearer_auth(&handler)
+                .header("If-Match", &tag)
+                .json(&json!({"event": {"type": "replied", "on": format!("2015-09-{:02}", 10 + i)}}));
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        statuses.push(handle.await.unwrap());
+    }
+    statuses.sort();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 412), "{statuses:?}");
+    let events = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(events.as_array().unwrap().len(), 5, "one clock event and its deadline_set");
 }
