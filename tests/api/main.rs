@@ -4,6 +4,7 @@
 mod helpers;
 
 mod audit;
+mod authz;
 mod cli;
 mod clock;
 mod deadlines;

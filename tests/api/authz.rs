@@ -1,0 +1,205 @@
+//! The authorization matrix: every route x every role x an agency inside and one outside the
+//! caller's subtree, plus every protected route without a token.
+
+use foi_tracker::domain::role::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{intake, TestApp};
+
+crate::on_both_backends!(every_route_answers_each_role_in_and_out_of_scope, every_protected_route_needs_a_token);
+
+/// Who may do what: `Some(true)` allowed, `Some(false)` refused for the role (403), and for an agency
+/// outside the subtree the route's own answer (403 or 404, see `outside`).
+struct Route {
+    name: &'static str,
+    /// Roles allowed (inside their subtree).
+    roles: &'static [Role],
+    /// Status for an allowed role on an agency outside its subtree.
+    outside: u16,
+    /// Status when allowed.
+    ok: u16,
+}
+
+const ALL: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver, Role::Statistician, Role::Admin];
+const WORKERS: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver, Role::Admin];
+const CLOCK: &[Role] = &[Role::Handler, Role::Approver, Role::Admin];
+const APPROVER: &[Role] = &[Role::Approver];
+const ADMIN: &[Role] = &[Role::Admin];
+
+const ROUTES: &[Route] = &[
+    Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201 },
+    Route { name: "GET /cases?agency", roles: ALL, outside: 403, ok: 200 },
+    Route { name: "GET /cases/{id}", roles: ALL, outside: 404, ok: 200 },
+    Route { name: "GET /cases/{id}/events", roles: ALL, outside: 404, ok: 200 },
+    Route { name: "GET /cases/{id}/deadline", roles: ALL, outside: 404, ok: 200 },
+    Route { name: "POST /cases/{id}/clock-events fee notice", roles: CLOCK, outside: 404, ok: 201 },
+    Route { name: "POST /cases/{id}/clock-events extension", roles: APPROVER, outside: 404, ok: 201 },
+    Route { name: "GET /agencies/{code}/topics", roles: ALL, outside: 404, ok: 200 },
+    Route { name: "PUT /agencies/{code}/topics/{topic}", roles: ADMIN, outside: 404, ok: 200 },
+    Route { name: "POST /agencies", roles: ADMIN, outside: 403, ok: 201 },
+    Route { name: "PUT /agencies/{code}/calendar/days/{date}", roles: ADMIN, outside: 404, ok: 200 },
+    Route { name: "DELETE /agencies/{code}/calendar/days/{date}", roles: ADMIN, outside: 404, ok: 200 },
+    Route { name: "GET /calendar?agency", roles: ALL, outside: 404, ok: 200 },
+];
+
+/// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
+async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &str, n: usize) -> u16 {
+    let etag = || async {
+        let res = app.get(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
+        res.headers()["etag"].to_str().unwrap().to_owned()
+    };
+    let (method, path, body, if_match): (Method, String, Option<Value>, Option<String>) = match route {
+        "POST /cases" => (Method::POST, "/api/v1/cases".into(), Some(intake(agency)), None),
+        "GET /cases?agency" => (Method::GET, format!("/api/v1/cases?agency={agency}"), None, None),
+        "GET /cases/{id}" => (Method::GET, format!("/api/v1/cases/{case_id}"), None, None),
+        "GET /cases/{id}/events" => (Method::GET, format!("/api/v1/cases/{case_id}/events"), None, None),
+        "GET /cases/{id}/deadline" => (Method::GET, format!("/api/v1/cases/{case_id}/deadline"), None, None),
+        "POST /cases/{id}/clock-events fee notice" => (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/clock-events"),
+            Some(json!({"event": {"type": "fee_notice_sent", "on": "2015-03-03"}})),
+            Some(etag().await),
+        ),
+        "POST /cases/{id}/clock-events extension" => (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/clock-events"),
+            Some(
+                json!({"event": {"type": "extension_approved", "on": "2015-03-03", "days": 1, "reason": "r", "applicant_notified_on": "2015-03-03"}}),
+            ),
+            Some(etag().await),
+        ),
+        "GET /agencies/{code}/topics" => (Method::GET, format!("/api/v1/agencies/{agency}/topics"), None, None),
+        "PUT /agencies/{code}/topics/{topic}" => {
+            (Method::PUT, format!("/api/v1/agencies/{agency}/topics/t{n}"), Some(json!({"label": "x"})), None)
+        }
+        "POST /agencies" => (
+            Method::POST,
+            "/api/v1/agencies".into(),
+            Some(json!({"code": format!("{agency}-N{n}"), "name": "x", "parent": agency})),
+            None,
+        ),
+        "PUT /agencies/{code}/calendar/days/{date}" => (
+            Method::PUT,
+            format!("/api/v1/agencies/{agency}/calendar/days/2015-03-{:02}", 1 + n % 28),
+            Some(json!({"is_off_day": true, "name": "x"})),
+            None,
+        ),
+        "DELETE /agencies/{code}/calendar/days/{date}" => {
+            // Something to delete first (as the global administrator).
+            let date = format!("2015-04-{:02}", 1 + n % 28);
+            let setup = app
+                .client
+                .put(app.url(&format!("/api/v1/agencies/{agency}/calendar/days/{date}")))
+                .bearer_auth(&app.admin)
+                .json(&json!({"is_off_day": true, "name": "x"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(setup.status(), 200);
+            (Method::DELETE, format!("/api/v1/agencies/{agency}/calendar/days/{date}"), None, None)
+        }
+        "GET /calendar?agency" => {
+            (Method::GET, format!("/api/v1/calendar?from=2015-01-01&to=2015-01-31&agency={agency}"), None, None)
+        }
+        other => panic!("unknown route {other}"),
+    };
+    let mut request = app.client.request(method, app.url(&path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(tag) = if_match {
+        request = request.header("If-Match", tag);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+async fn new_case(app: &TestApp, agency: &str) -> String {
+    let mut body = intake(agency);
+    body["arrived_at"] = json!("2015-03-02T10:00:00+08:00");
+    let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
+    case["id"].as_str().unwrap().to_owned()
+}
+
+async fn every_route_answers_each_role_in_and_out_of_scope(app: TestApp) {
+    app.seed_city();
+    let mut n = 0;
+    let mut mismatches = Vec::new();
+    for &role in ALL {
+        // Every user belongs to the district PJ-XLT; PJ-DW is a sibling outside its subtree.
+        let token = app.token(role, "PJ-XLT");
+        for route in ROUTES {
+            for (agency, inside) in [("PJ-XLT", true), ("PJ-DW", false)] {
+                n += 1;
+                let case_id = new_case(&app, agency).await;
+                let allowed = route.roles.contains(&role);
+                let expected = match (allowed, inside) {
+                    (true, true) => route.ok,
+                    (true, false) => route.outside,
+                    // A refused role is refused whatever the agency; outside the subtree a route that
+                    // hides other agencies' resources may answer 404 first.
+                    (false, true) => 403,
+                    (false, false) => 0,
+                };
+                let status = call(&app, route.name, &token, agency, &case_id, n).await;
+                let fine = if expected == 0 { status == 403 || status == route.outside } else { status == expected };
+                if !fine {
+                    mismatches.push(format!("{role} {} on {agency}: got {status}, expected {expected}", route.name));
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+async fn every_protected_route_needs_a_token(app: TestApp) {
+    app.seed_city();
+    let id = new_case(&app, "PJ").await;
+    for (method, path) in [
+        (Method::POST, "/api/v1/cases".to_owned()),
+        (Method::GET, "/api/v1/cases".to_owned()),
+        (Method::GET, format!("/api/v1/cases/{id}")),
+        (Method::GET, format!("/api/v1/cases/{id}/events")),
+        (Method::GET, format!("/api/v1/cases/{id}/deadline")),
+        (Method::POST, format!("/api/v1/cases/{id}/clock-events")),
+        (Method::GET, "/api/v1/agencies".to_owned()),
+        (Method::POST, "/api/v1/agencies".to_owned()),
+        (Method::GET, "/api/v1/agencies/PJ/topics".to_owned()),
+        (Method::PUT, "/api/v1/agencies/PJ/topics/x".to_owned()),
+        (Method::PUT, "/api/v1/agencies/PJ/calendar/days/2015-03-03".to_owned()),
+        (Method::DELETE, "/api/v1/agencies/PJ/calendar/days/2015-03-03".to_owned()),
+        (Method::GET, "/api/v1/calendar?from=2015-01-01&to=2015-01-02".to_owned()),
+        (Method::POST, "/api/v1/calendar/notices".to_owned()),
+        (Method::PUT, "/api/v1/calendar/days/2015-03-03".to_owned()),
+        (Method::DELETE, "/api/v1/calendar/days/2015-03-03".to_owned()),
+        (Method::GET, "/api/v1/audit/verify".to_owned()),
+        (Method::GET, "/api/v1/me".to_owned()),
+    ] {
+        let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{method} {path}");
+    }
+    // The public routes answer without one.
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/docs/",
+        "/api/v1/deadlines/calculate?received_on=2015-03-02",
+    ] {
+        assert_eq!(app.client.get(app.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
+    // National calendar changes: only a global administrator; a scoped one is refused.
+    let scoped = app.token(Role::Admin, "PJ");
+    let res = app
+        .client
+        .put(app.url("/api/v1/calendar/days/2015-03-03"))
+        .bearer_auth(&scoped)
+        .json(&json!({"is_off_day": true, "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // The audit: administrators only.
+    assert_eq!(app.get(&scoped, "/api/v1/audit/verify").await.status(), 200);
+    assert_eq!(app.get(&app.token(Role::Approver, "PJ"), "/api/v1/audit/verify").await.status(), 403);
+}
