@@ -18,7 +18,7 @@ use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
 use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
-use crate::domain::masking::mask_applicant;
+use crate::domain::masking::{mask_applicant, mask_free_text};
 use crate::domain::role::Principal;
 use crate::error::AppError;
 
@@ -116,7 +116,11 @@ impl CaseResponse {
             arrived_at: v.arrived_at,
             received_on: v.received_on,
             receipt_basis: v.receipt_basis,
-            receipt_evidence: v.receipt_evidence,
+            receipt_evidence: if show_personal_data {
+                v.receipt_evidence
+            } else {
+                v.receipt_evidence.as_deref().map(mask_free_text)
+            },
             applicant: if show_personal_data { v.applicant } else { mask_applicant(&v.applicant) },
             personal_data_masked: !show_personal_data,
             description: v.description,
@@ -417,7 +421,13 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
     let payload = match CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
         CaseEvent::Received(mut intake) if !show_personal_data => {
             intake.applicant = mask_applicant(&intake.applicant);
+            intake.receipt_evidence = intake.receipt_evidence.as_deref().map(mask_free_text);
             serde_json::to_value(intake).map_err(AppError::internal)?
+        }
+        CaseEvent::Clock(mut record) if !show_personal_data => {
+            record.evidence = record.evidence.as_deref().map(mask_free_text);
+            record.override_reason = record.override_reason.as_deref().map(mask_free_text);
+            serde_json::to_value(record).map_err(AppError::internal)?
         }
         _ => serde_json::from_str(&row.payload).map_err(AppError::internal)?,
     };

@@ -52,6 +52,33 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// Free text (evidence notes) with every run of six or more digits, an ID number's trailing X included,
+/// masked after its first three characters: `电话确认 15704271234` → `电话确认 157********`.
+pub fn mask_free_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || (matches!(chars[i], 'X' | 'x') && i > start)) {
+                i += 1;
+            }
+            let run = &chars[start..i];
+            if run.len() >= 6 {
+                out.extend(&run[..3]);
+                out.extend(std::iter::repeat_n(STAR, run.len() - 3));
+            } else {
+                out.extend(run);
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The applicant with ID number, phone, email and address masked; the name and kind stay.
 pub fn mask_applicant(a: &Applicant) -> Applicant {
     Applicant {
@@ -97,6 +124,14 @@ mod tests {
     fn email_keeps_only_the_first_letter_and_domain() {
         assert_eq!(mask_email("zhang.san@example.cn"), "z***@example.cn");
         assert_eq!(mask_email("张@例子.中国"), "张***@例子.中国");
+    }
+
+    #[test]
+    fn free_text_keeps_words_and_short_numbers_but_not_long_ones() {
+        assert_eq!(mask_free_text("电话确认 15704271234 于2015-03-04"), "电话确认 157******** 于2015-03-04");
+        assert_eq!(mask_free_text("身份证21110219800101123X"), "身份证211***************");
+        assert_eq!(mask_free_text("挂号信 XA123456789CN"), "挂号信 XA123******CN");
+        assert_eq!(mask_free_text("第12345号"), "第12345号");
     }
 
     #[test]

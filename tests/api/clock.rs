@@ -17,6 +17,7 @@ crate::on_both_backends!(
     the_lapse_job_deems_unanswered_corrections_abandoned_once,
     changes_need_the_current_etag,
     concurrent_clock_events_on_one_case_never_both_succeed,
+    evidence_is_masked_for_the_statistician,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ.
@@ -347,4 +348,30 @@ async fn concurrent_clock_events_on_one_case_never_both_succeed(app: TestApp) {
     assert!(statuses.iter().all(|s| *s == 201 || *s == 412), "{statuses:?}");
     let events = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
     assert_eq!(events.as_array().unwrap().len(), 5, "one clock event and its deadline_set");
+}
+
+async fn evidence_is_masked_for_the_statistician(app: TestApp) {
+    app.seed_city();
+    let handler = app.token(Role::Handler, "PJ");
+    let statistician = app.token(Role::Statistician, "PJ");
+    let mut body = intake("PJ");
+    body["received_on"] = json!("2015-03-03");
+    body["receipt_basis"] = json!("ordinary_mail_confirmed");
+    body["receipt_evidence"] = json!("电话 15704271234 确认");
+    let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
+    let id = case["id"].as_str().unwrap();
+    clock_ok(&app, &handler, id, json!({"event": {"type": "replied", "on": "2015-03-20"}, "evidence": "挂号信 XA123456789CN，申请人电话 15704271234"})).await;
+    let read = app.get_json(&statistician, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(read["receipt_evidence"], "电话 157******** 确认");
+    let events = app.get_json(&statistician, &format!("/api/v1/cases/{id}/events")).await;
+    let text = events.to_string();
+    assert!(!text.contains("15704271234") && !text.contains("123456789"), "{text}");
+    assert_eq!(events[3]["payload"]["evidence"], "挂号信 XA123******CN，申请人电话 157********");
+    // Case workers see the evidence whole.
+    let events = app.get_json(&handler, &format!("/api/v1/cases/{id}/events")).await;
+    assert_eq!(events[3]["payload"]["evidence"], "挂号信 XA123456789CN，申请人电话 15704271234");
+    assert_eq!(
+        app.get_json(&handler, &format!("/api/v1/cases/{id}")).await["receipt_evidence"],
+        "电话 15704271234 确认"
+    );
 }
