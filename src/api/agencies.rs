@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::extract::{json_body, Auth};
 use super::problem::Problem;
 use crate::db::agencies::{self, AgencyRow};
-use crate::db::Db;
+use crate::db::{Db, DbConnection};
 use crate::domain::role::{Principal, Role, Scope};
 use crate::error::AppError;
 
@@ -112,13 +112,18 @@ fn require_admin(user: &Principal) -> Result<(), AppError> {
     }
 }
 
-/// Loads an agency in the caller's scope (404 otherwise).
-async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
-    let wanted = code.to_owned();
-    let found = db.run(move |conn| agencies::find_by_code(conn, &wanted)).await?;
-    found
+/// The agency with `code` if it lies in the caller's scope; 404 otherwise (so codes outside the scope
+/// are not confirmed).
+pub(crate) fn agency_in_scope(conn: &mut DbConnection, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
+    agencies::find_by_code(conn, code)?
         .filter(|a| user.covers(&a.path))
         .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))
+}
+
+/// Loads an agency in the caller's scope (404 otherwise).
+pub(crate) async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
+    let (user, code) = (user.clone(), code.to_owned());
+    db.run(move |conn| agency_in_scope(conn, &user, &code)).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use super::extract::{json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{self, CalendarCache, NATIONAL};
 use crate::db::cases::{recompute_open_deadlines, DeadlineMoved};
-use crate::db::{agencies, Db, DbConnection};
+use crate::db::{Db, DbConnection};
 use crate::domain::calendar::{DayClass, DayException, YearNotice};
 use crate::domain::role::{Principal, Scope};
 use crate::error::AppError;
@@ -142,11 +142,7 @@ async fn scope_for(db: &Db, user: &Principal, agency: Option<String>) -> Result<
             if !user.role.can_administer() {
                 return Err(AppError::Forbidden(format!("the {} role cannot change calendars", user.role)));
             }
-            let wanted = code.clone();
-            let found = db.run(move |conn| agencies::find_by_code(conn, &wanted)).await?;
-            let agency = found
-                .filter(|a| user.covers(&a.path))
-                .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))?;
+            let agency = super::agencies::visible_agency(db, user, &code).await?;
             Ok((calendar::overlay_scope(&agency.code), format!("local calendar of {}", agency.code)))
         }
     }
@@ -371,12 +367,7 @@ pub async fn view(
     let result = db
         .run(move |conn| {
             let path = match &params.agency {
-                Some(code) => Some(
-                    agencies::find_by_code(conn, code)?
-                        .filter(|a| user.covers(&a.path))
-                        .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))?
-                        .path,
-                ),
+                Some(code) => Some(super::agencies::agency_in_scope(conn, &user, code)?.path),
                 None => None,
             };
             let rules = calendars.rules(conn, path.as_deref())?;

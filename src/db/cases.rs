@@ -454,10 +454,7 @@ pub fn append(
     // SQLite's write lock at once (a read first could not be upgraded while another writer waits).
     let mut history = events(conn, &id)?;
     if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
-        return Err(AppError::PreconditionFailed(format!(
-            "case {} changed while this request was handled; read it again and retry",
-            record.row.tracking_number
-        )));
+        return Err(changed_meanwhile(record));
     }
     history.extend(rows.iter().cloned());
     let mut book = Bookkeeping::of(&record.row);
@@ -474,10 +471,7 @@ pub fn append(
                 .set(&row)
                 .execute(conn)?;
         if updated != 1 {
-            return Err(TxError::App(AppError::PreconditionFailed(format!(
-                "case {} changed while this request was handled; read it again and retry",
-                record.row.tracking_number
-            ))));
+            return Err(TxError::App(changed_meanwhile(record)));
         }
         insert_events(conn, &rows)?;
         Ok(row)
@@ -486,13 +480,18 @@ pub fn append(
         Ok(row) => {
             Ok(CaseRecord { row, agency_code: record.agency_code.clone(), agency_path: record.agency_path.clone() })
         }
-        Err(TxError::Db(e)) if is_unique_violation(&e) => Err(AppError::PreconditionFailed(format!(
-            "case {} changed while this request was handled; read it again and retry",
-            record.row.tracking_number
-        ))),
+        Err(TxError::Db(e)) if is_unique_violation(&e) => Err(changed_meanwhile(record)),
         Err(TxError::Db(e)) => Err(e.into()),
         Err(TxError::App(e)) => Err(e),
     }
+}
+
+/// The answer when a case changed between the caller's read and its write.
+fn changed_meanwhile(record: &CaseRecord) -> AppError {
+    AppError::PreconditionFailed(format!(
+        "case {} changed while this request was handled; read it again and retry",
+        record.row.tracking_number
+    ))
 }
 
 /// Records a clock event on a case (after the rules that are not arithmetic have been checked by the
@@ -509,10 +508,7 @@ pub fn record_clock_event(
     // The history must be the one the caller's record summarises: otherwise the case changed meanwhile.
     let history = events(conn, &record.row.id)?;
     if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
-        return Err(AppError::PreconditionFailed(format!(
-            "case {} changed while this request was handled; read it again and retry",
-            record.row.tracking_number
-        )));
+        return Err(changed_meanwhile(record));
     }
     let mut events_so_far = clock_history(&history)?;
     events_so_far.push(clock.event.clone());
@@ -550,7 +546,7 @@ pub fn apply_correction_lapses(
     today: NaiveDate,
 ) -> Result<Vec<String>, AppError> {
     use crate::domain::deadline::{compute, Clock};
-    let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let open = CaseState::open_names();
     // A case awaiting a correction has no final deadline: only those need a look.
     let ids: Vec<String> = cases::table
         .filter(cases::state.eq_any(open))
@@ -603,7 +599,7 @@ pub fn recompute_open_deadlines(
     actor_id: Option<&str>,
 ) -> Result<Vec<DeadlineMoved>, AppError> {
     use crate::domain::events::DeadlineChange;
-    let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let open = CaseState::open_names();
     let ids: Vec<String> =
         cases::table.filter(cases::state.eq_any(open)).select(cases::id).order(cases::id.asc()).load(conn)?;
     let today = crate::domain::china_date(chrono::Utc::now());
@@ -820,7 +816,7 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
         );
     }
     if let Some((overdue, today)) = filter.overdue_on {
-        let open: Vec<&str> = CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+        let open = CaseState::open_names();
         let late = cases::state.eq_any(open).and(cases::final_due_on.lt(today));
         query = if overdue {
             query.filter(late.assume_not_null())

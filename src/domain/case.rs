@@ -30,6 +30,11 @@ impl CaseState {
     pub fn is_open(self) -> bool {
         matches!(self, CaseState::Received | CaseState::Registered)
     }
+
+    /// The stored names of the open states (for queries).
+    pub fn open_names() -> Vec<&'static str> {
+        CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect()
+    }
 }
 
 /// Why a clock event is refused for a case.
