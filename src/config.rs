@@ -10,6 +10,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub fees: crate::domain::fees::CostRates,
 }
 
 #[derive(Debug, Clone, Deserialize)]

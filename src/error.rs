@@ -21,6 +21,10 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// The case's state machine does not allow the action now (409, naming the state and the
+    /// actions that are possible).
+    #[error(transparent)]
+    IllegalTransition(#[from] crate::domain::workflow::IllegalTransition),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -58,6 +62,7 @@ impl AppError {
             AppError::NotFound(_) => ("not-found", 404, "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),
             AppError::Conflict(_) => ("conflict", 409, "Conflict with the current state"),
+            AppError::IllegalTransition(_) => ("illegal-transition", 409, "Not possible in the case's current state"),
             AppError::PreconditionFailed(_) => ("precondition-failed", 412, "The resource has changed"),
             AppError::PreconditionRequired(_) => ("precondition-required", 428, "If-Match is required"),
             AppError::PayloadTooLarge(_) => ("payload-too-large", 413, "The request body is too large"),

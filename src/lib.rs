@@ -42,6 +42,7 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
     let port = listener.local_addr()?.port();
     let data = web::Data::new(db.clone());
     let calendars = web::Data::new(db::calendar::CalendarCache::default());
+    let fee_rates = web::Data::new(settings.fees);
     let max_body = settings.server.max_body_bytes;
     let origins = settings.server.cors_origins.clone();
     let mut server = HttpServer::new(move || {
@@ -56,6 +57,7 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
         App::new()
             .app_data(data.clone())
             .app_data(calendars.clone())
+            .app_data(fee_rates.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(api::routes)
             .default_service(web::to(api::not_found))

@@ -113,6 +113,10 @@ enum RegimeCommand {
         /// Leave the time between a fee notice and payment out of the reply period.
         #[arg(long)]
         fee_stops_clock: bool,
+        /// Fee law: `cost_2008` (search, copying, postage at cost) or `processing_2020` (the
+        /// information-processing fee).
+        #[arg(long, default_value = "processing_2020", value_parser = parse_fee_scheme)]
+        fee_scheme: foi_tracker::domain::fees::FeeScheme,
         /// Scope the regime to this agency's subtree.
         #[arg(long)]
         agency: Option<String>,
@@ -289,7 +293,7 @@ fn main() -> anyhow::Result<()> {
             let mut conn = db.conn().map_err(explain)?;
             for (r, scope) in calendar::list_regimes(&mut conn).map_err(explain)? {
                 println!(
-                    "{} {} from {} until {} reply {} + at most {} working days{} {}",
+                    "{} {} from {} until {} reply {} + at most {} working days{}, fees {} {}",
                     r.code,
                     scope.unwrap_or_else(|| "national".into()),
                     r.effective_from,
@@ -297,6 +301,7 @@ fn main() -> anyhow::Result<()> {
                     r.reply_days,
                     r.max_extension_days,
                     if r.fee_notice_stops_clock { ", fee time not counted" } else { "" },
+                    r.fee_scheme,
                     r.name
                 );
             }
@@ -314,6 +319,7 @@ fn main() -> anyhow::Result<()> {
                     correction_notice_days,
                     consultation_lapse_days,
                     fee_stops_clock,
+                    fee_scheme,
                     agency,
                 },
         } => {
@@ -337,6 +343,7 @@ fn main() -> anyhow::Result<()> {
                 correction_notice_days,
                 consultation_lapse_days,
                 fee_notice_stops_clock: fee_stops_clock,
+                fee_scheme,
             };
             calendar::add_regime(&mut conn, &rules, agency.as_ref()).map_err(explain)?;
             println!("added regime {}", rules.code);
@@ -396,4 +403,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         );
         app.server.await.context("server stopped with an error")
     })
+}
+
+fn parse_fee_scheme(text: &str) -> Result<foi_tracker::domain::fees::FeeScheme, String> {
+    foi_tracker::domain::fees::FeeScheme::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a fee scheme: use cost_2008 or processing_2020"))
 }

@@ -19,7 +19,9 @@ use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
 use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
 use crate::domain::masking::{mask_applicant, mask_free_text};
+use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
+use crate::domain::workflow::{allowed_actions, Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 
 /// A case as the API shows it.
@@ -50,6 +52,57 @@ pub struct CaseResponse {
     pub deadline: CaseDeadline,
     /// Number of events folded into this case; changes whenever the case does.
     pub version: i32,
+    /// The user reviewing and handling the case.
+    pub handler_id: Option<String>,
+    /// The drafted reply's outcome, awaiting approval or service.
+    pub draft_outcome: Option<Outcome>,
+    /// The final outcome of a closed case.
+    pub outcome: Option<Outcome>,
+    /// Where the outcome is counted in each annual-report format (null while open).
+    pub report_rows: Option<ReportRows>,
+    /// The day the applicant was answered (by post: the posting date).
+    pub served_on: Option<NaiveDate>,
+    pub service_method: Option<ServiceMethod>,
+    /// The linked case at the agency this request was transferred to.
+    pub transferred_to: Option<String>,
+    /// The case at another agency this request was transferred from.
+    pub transferred_from: Option<String>,
+    pub fee: CaseFee,
+    /// Reconsiderations, lawsuits and complaints (only on single-case reads; null in lists).
+    pub appeals: Option<Vec<Appeal>>,
+    /// What can be done next (workflow actions and clock events), whatever the caller's role.
+    pub allowed_actions: Vec<Action>,
+}
+
+/// A case's fee, in fen.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseFee {
+    /// What the applicant is asked to pay (after any waiver).
+    pub charged_fen: i64,
+    /// What was waived (减免).
+    pub waived_fen: i64,
+}
+
+/// The row of each annual-report format that a closed case's outcome is counted in.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReportRows {
+    /// The pre-2019 table's reply row (its 属于已主动公开范围 flag is `outcome.already_public`).
+    pub pre2019: String,
+    /// The 2019 trial table's outcome row.
+    pub y2019: String,
+    /// The 2021 table's outcome row.
+    pub y2021: String,
+}
+
+impl ReportRows {
+    pub fn of(outcome: &Outcome) -> ReportRows {
+        use crate::domain::outcome::{pre2019_reply, y2019_outcome, y2021_outcome};
+        ReportRows {
+            pre2019: pre2019_reply(outcome).def().label.to_owned(),
+            y2019: y2019_outcome(outcome).def().label.to_owned(),
+            y2021: y2021_outcome(outcome).def().label.to_owned(),
+        }
+    }
 }
 
 /// A case's reply deadline and where it stands today. The full explanation is at
@@ -76,6 +129,7 @@ pub fn stored_timeliness(
         return Ok(match how {
             "on_time" => Timeliness::OnTime { replied_on: on },
             "extended" => Timeliness::Extended { replied_on: on },
+            "withdrawn" => Timeliness::Withdrawn { withdrawn_on: on },
             "late_reply" => Timeliness::LateReply {
                 replied_on: on,
                 days_late: d.final_due_on.map(|last| between(last, on)).transpose()?.unwrap_or(0),
@@ -130,7 +184,31 @@ impl CaseResponse {
             updated_at: v.updated_at,
             deadline,
             version: v.version,
+            handler_id: v.handler_id,
+            draft_outcome: v.draft_outcome,
+            report_rows: v.outcome.as_ref().map(ReportRows::of),
+            outcome: v.outcome,
+            served_on: v.served_on,
+            service_method: v.service_method,
+            transferred_to: v.transferred_to,
+            transferred_from: v.transferred_from,
+            fee: CaseFee { charged_fen: v.fee_charged_fen, waived_fen: v.fee_waived_fen },
+            appeals: None,
+            allowed_actions: allowed_actions(v.state),
         })
+    }
+
+    /// A single case as read on its own: with its appeals.
+    pub fn with_details(
+        conn: &mut crate::db::DbConnection,
+        record: &CaseRecord,
+        show_personal_data: bool,
+        calendar: &WorkingDayIndex,
+    ) -> Result<CaseResponse, AppError> {
+        let mut response = CaseResponse::from_record(record, show_personal_data, calendar)?;
+        let appeals = cases::appeals(conn, &record.row.id)?;
+        response.appeals = Some(appeals.iter().map(|a| a.appeal()).collect::<Result<_, _>>()?);
+        Ok(response)
     }
 }
 
@@ -196,7 +274,13 @@ pub async fn create(
                     format!("no regime governs the receipt date {}", intake.received_on),
                 )
             })?;
-            let new = cases::NewCase { agency: &agency, intake, regime: &regime, calendar: &rules.calendar };
+            let new = cases::NewCase {
+                agency: &agency,
+                intake,
+                regime: &regime,
+                calendar: &rules.calendar,
+                transferred_from: None,
+            };
             cases::register(conn, &user, new, idempotency.as_ref(), |record| {
                 serde_json::to_string(&CaseResponse::from_record(record, show, &rules.calendar)?)
                     .map_err(AppError::internal)
@@ -253,10 +337,14 @@ pub async fn get(
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let record = visible_case(&db, &user, &path).await?;
-    let agency_path = record.agency_path.clone();
-    let rules = db.run(move |conn| calendars.rules(conn, Some(&agency_path))).await?;
-    let response = CaseResponse::from_record(&record, user.role.sees_personal_data(), &rules.calendar)?;
-    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag(&record))).json(response))
+    let show = user.role.sees_personal_data();
+    let (response, etag) = db
+        .run(move |conn| {
+            let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            Ok((CaseResponse::with_details(conn, &record, show, &rules.calendar)?, etag(&record)))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag)).json(response))
 }
 
 /// Filters and paging for the case list.
@@ -280,6 +368,8 @@ pub struct ListParams {
     pub overdue: Option<bool>,
     /// Only cases whose final deadline is on or before this date (YYYY-MM-DD).
     pub due_before: Option<NaiveDate>,
+    /// Only cases assigned to this user (id).
+    pub handler: Option<uuid::Uuid>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -354,6 +444,7 @@ pub async fn list(
         text,
         overdue_on: params.overdue.map(|o| (o, crate::domain::china_date(Utc::now()))),
         due_on_or_before: params.due_before,
+        handler_id: params.handler.map(|h| h.to_string()),
         before_id,
         limit: limit + 1,
         ..CaseFilter::default()
@@ -423,6 +514,10 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
             intake.applicant = mask_applicant(&intake.applicant);
             intake.receipt_evidence = intake.receipt_evidence.as_deref().map(mask_free_text);
             serde_json::to_value(intake).map_err(AppError::internal)?
+        }
+        CaseEvent::Workflow(mut record) if !show_personal_data => {
+            record.reason = record.reason.as_deref().map(mask_free_text);
+            serde_json::to_value(record).map_err(AppError::internal)?
         }
         CaseEvent::Clock(mut record) if !show_personal_data => {
             record.evidence = record.evidence.as_deref().map(mask_free_text);

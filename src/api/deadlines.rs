@@ -224,24 +224,24 @@ pub async fn record_clock_event(
     let (response, etag) = db
         .run(move |conn| {
             // Judge the event against the case as it is now, not as the first read found it.
-            let record =
-                cases::find(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
+            let (record, case) =
+                cases::load(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
             require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
             let regime = case_regime(&rules, &record)?;
-            let view = record.view()?;
             let today = crate::domain::china_date(Utc::now());
             let notice_due =
-                correction_notice_due(regime, &rules.calendar, view.received_on).map_err(AppError::internal)?;
+                correction_notice_due(regime, &rules.calendar, case.received_on).map_err(AppError::internal)?;
             let clock = ClockRecord { event: input.event, evidence, override_reason };
-            check_clock_event(view.state, &clock, notice_due, user.role == Role::Approver, today).map_err(
-                |e| match e {
-                    ClockRefusal::ApproverOnly(_) => AppError::Forbidden(e.to_string()),
-                    ClockRefusal::Closed(_) => AppError::Conflict(e.to_string()),
-                    ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
-                    _ => AppError::validation("event.on", e.to_string()),
-                },
-            )?;
+            check_clock_event(&case, &clock, notice_due, user.role == Role::Approver, today).map_err(|e| match e {
+                ClockRefusal::ApproverOnly(_) => AppError::Forbidden(e.to_string()),
+                ClockRefusal::Illegal(illegal) => illegal.into(),
+                ClockRefusal::Closed(_) | ClockRefusal::WorkflowOnly(..) | ClockRefusal::NoFeeToNotify => {
+                    AppError::Conflict(e.to_string())
+                }
+                ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
+                _ => AppError::validation("event.on", e.to_string()),
+            })?;
             // A change between the If-Match check and the write makes this a 412 as well.
             let updated =
                 cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, Some(&user.user_id), today)?;

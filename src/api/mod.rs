@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod extract;
 pub mod health;
 pub mod problem;
+pub mod workflow;
 
 use actix_web::web;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -31,6 +32,7 @@ Every error is application/problem+json (RFC 9457).",
         cases::list,
         cases::get,
         cases::events,
+        workflow::act,
         deadlines::calculator,
         deadlines::for_case,
         deadlines::record_clock_event,
@@ -83,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases").route(web::post().to(cases::create)).route(web::get().to(cases::list)))
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
+            .service(web::resource("/cases/{id}/actions").route(web::post().to(workflow::act)))
             .service(web::resource("/cases/{id}/deadline").route(web::get().to(deadlines::for_case)))
             .service(web::resource("/cases/{id}/clock-events").route(web::post().to(deadlines::record_clock_event)))
             .service(web::resource("/deadlines/calculate").route(web::get().to(deadlines::calculator)))

@@ -27,6 +27,12 @@ pub struct Problem {
     /// For validation problems: each bad field with its JSON path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For an illegal transition: the case's current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_state: Option<String>,
+    /// For an illegal transition: the actions possible in the current state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -59,12 +65,20 @@ impl From<&AppError> for Problem {
             }
             other => (other.to_string(), None),
         };
+        let (current_state, allowed_actions) = match e {
+            AppError::IllegalTransition(t) => {
+                (Some(t.state.as_str().to_owned()), Some(t.allowed.iter().map(|a| a.as_str().to_owned()).collect()))
+            }
+            _ => (None, None),
+        };
         Problem {
             type_: AppError::type_uri(info.slug),
             title: info.title.to_owned(),
             status: info.status,
             detail,
             errors,
+            current_state,
+            allowed_actions,
         }
     }
 }

@@ -53,6 +53,7 @@ struct RegimeRow {
     correction_notice_days: Option<i32>,
     consultation_lapse_days: Option<i32>,
     fee_notice_stops_clock: bool,
+    fee_scheme: String,
 }
 
 fn days(n: i32) -> u32 {
@@ -228,6 +229,7 @@ pub fn add_regime(
         correction_notice_days: rules.correction_notice_days.map(|d| d as i32),
         consultation_lapse_days: rules.consultation_lapse_days.map(|d| d as i32),
         fee_notice_stops_clock: rules.fee_notice_stops_clock,
+        fee_scheme: rules.fee_scheme.as_str().to_owned(),
     };
     let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
         diesel::insert_into(regimes::table).values(&row).execute(conn)?;
@@ -254,9 +256,11 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
         .left_join(agencies::table)
         .select((RegimeRow::as_select(), agencies::path.nullable()))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|(r, path)| {
+            let fee_scheme = crate::domain::fees::FeeScheme::parse(&r.fee_scheme).ok_or_else(|| {
+                AppError::Internal(format!("regime {} has unknown fee scheme {}", r.code, r.fee_scheme))
+            })?;
             let rules = RegimeRules {
                 code: r.code,
                 name: r.name,
@@ -267,10 +271,11 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
                 correction_notice_days: r.correction_notice_days.map(days),
                 consultation_lapse_days: r.consultation_lapse_days.map(days),
                 fee_notice_stops_clock: r.fee_notice_stops_clock,
+                fee_scheme,
             };
-            (rules, path)
+            Ok((rules, path))
         })
-        .collect())
+        .collect()
 }
 
 /// The calendar, the regimes, and the indexes built from them, as of one revision.

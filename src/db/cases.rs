@@ -5,14 +5,16 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use super::agencies::AgencyRow;
-use super::schema::{agencies, case_events, cases, idempotency_keys};
+use super::schema::{agencies, case_appeals, case_events, cases, idempotency_keys};
 use super::{is_unique_violation, now, DbConnection};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case, CaseState};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
 use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
 use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis};
+use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
+use crate::domain::workflow::{Action, Appeal, AppealKind, AppealOutcome, ServiceMethod};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -49,6 +51,56 @@ pub struct CaseRow {
     pub deadline_provisional: bool,
     pub closed_on: Option<NaiveDate>,
     pub closed_as: Option<String>,
+    pub handler_id: Option<String>,
+    pub outcome: Option<String>,
+    pub outcome_reason: Option<String>,
+    pub already_public: bool,
+    pub repeat_of_case_id: Option<String>,
+    pub draft_outcome: Option<String>,
+    pub served_on: Option<NaiveDate>,
+    pub service_method: Option<String>,
+    pub transferred_to_case_id: Option<String>,
+    pub transferred_from_case_id: Option<String>,
+    pub fee_charged_fen: i64,
+    pub fee_waived_fen: i64,
+}
+
+/// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_appeals)]
+pub struct AppealRow {
+    pub case_id: String,
+    pub number: i32,
+    pub kind: String,
+    pub filed_on: NaiveDate,
+    pub reference: Option<String>,
+    pub outcome: String,
+    pub decided_on: Option<NaiveDate>,
+}
+
+impl AppealRow {
+    fn of(case_id: &str, a: &Appeal) -> AppealRow {
+        AppealRow {
+            case_id: case_id.to_owned(),
+            number: a.number,
+            kind: a.kind.as_str().to_owned(),
+            filed_on: a.filed_on,
+            reference: a.reference.clone(),
+            outcome: a.outcome.as_str().to_owned(),
+            decided_on: a.decided_on,
+        }
+    }
+
+    pub fn appeal(&self) -> Result<Appeal, AppError> {
+        Ok(Appeal {
+            number: self.number,
+            kind: AppealKind::parse(&self.kind).ok_or_else(|| corrupt("appeal kind", &self.kind))?,
+            filed_on: self.filed_on,
+            reference: self.reference.clone(),
+            outcome: AppealOutcome::parse(&self.outcome).ok_or_else(|| corrupt("appeal outcome", &self.outcome))?,
+            decided_on: self.decided_on,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -105,6 +157,15 @@ pub struct CaseView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i32,
+    pub handler_id: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub draft_outcome: Option<Outcome>,
+    pub served_on: Option<NaiveDate>,
+    pub service_method: Option<ServiceMethod>,
+    pub transferred_to: Option<String>,
+    pub transferred_from: Option<String>,
+    pub fee_charged_fen: i64,
+    pub fee_waived_fen: i64,
 }
 
 fn corrupt(what: &str, value: &str) -> AppError {
@@ -149,6 +210,34 @@ impl CaseRecord {
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             version: r.last_event_seq,
+            handler_id: r.handler_id.clone(),
+            outcome: match &r.outcome {
+                Some(kind) => Some(
+                    Outcome::from_columns(
+                        kind,
+                        r.outcome_reason.as_deref(),
+                        r.already_public,
+                        r.repeat_of_case_id.as_deref(),
+                    )
+                    .ok_or_else(|| corrupt("outcome", kind))?,
+                ),
+                None => None,
+            },
+            draft_outcome: r
+                .draft_outcome
+                .as_deref()
+                .map(|json| serde_json::from_str(json).map_err(|_| corrupt("draft outcome", json)))
+                .transpose()?,
+            served_on: r.served_on,
+            service_method: r
+                .service_method
+                .as_deref()
+                .map(|m| ServiceMethod::parse(m).ok_or_else(|| corrupt("service method", m)))
+                .transpose()?,
+            transferred_to: r.transferred_to_case_id.clone(),
+            transferred_from: r.transferred_from_case_id.clone(),
+            fee_charged_fen: r.fee_charged_fen,
+            fee_waived_fen: r.fee_waived_fen,
         })
     }
 }
@@ -210,19 +299,95 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         deadline_provisional: case.deadline.provisional,
         closed_on: case.deadline.closed_on,
         closed_as: case.deadline.closed_as.clone(),
+        handler_id: case.handler_id.clone(),
+        outcome: case.outcome.as_ref().map(|o| o.kind().to_owned()),
+        outcome_reason: case.outcome.as_ref().and_then(|o| o.reason()).map(str::to_owned),
+        already_public: case.outcome.as_ref().is_some_and(Outcome::already_public),
+        repeat_of_case_id: match &case.outcome {
+            Some(Outcome::NotProcessed { repeat_of, .. }) => repeat_of.clone(),
+            _ => None,
+        },
+        draft_outcome: case.draft.as_ref().map(|o| serde_json::to_string(o).expect("outcomes serialize")),
+        served_on: case.served_on,
+        service_method: case.service_method.map(|m| m.as_str().to_owned()),
+        transferred_to_case_id: case.transferred_to.clone(),
+        transferred_from_case_id: registration.transferred_from.clone(),
+        fee_charged_fen: case.fee.as_ref().map_or(0, |f| f.charged_fen),
+        fee_waived_fen: case.fee.as_ref().map_or(0, |f| f.waived_fen),
     })
 }
 
 /// Rebuilds a case row from its stored events, as the projection defines it, keeping `current`'s
 /// bookkeeping. Equal to `current` unless the row and its log disagree.
 pub fn rebuild_row(current: &CaseRow, events: &[EventRow]) -> Result<CaseRow, AppError> {
+    let case = project(events)?;
+    let head = events.last().ok_or_else(|| AppError::Internal(format!("case {} has no events", current.id)))?;
+    project_row(&case, Bookkeeping::of(current), head)
+}
+
+/// The case its stored events describe.
+pub fn project(events: &[EventRow]) -> Result<Case, AppError> {
     let decoded = events
         .iter()
         .map(|e| CaseEvent::from_stored(&e.kind, &e.payload).map_err(AppError::internal))
         .collect::<Result<Vec<_>, _>>()?;
-    let case = Case::from_events(&decoded).map_err(AppError::internal)?;
-    let head = events.last().ok_or_else(|| AppError::Internal(format!("case {} has no events", current.id)))?;
-    project_row(&case, Bookkeeping::of(current), head)
+    Case::from_events(&decoded).map_err(AppError::internal)
+}
+
+/// The appeal rows the events of a case describe.
+pub fn rebuild_appeals(case_id: &str, events: &[EventRow]) -> Result<Vec<AppealRow>, AppError> {
+    Ok(project(events)?.appeals.iter().map(|a| AppealRow::of(case_id, a)).collect())
+}
+
+/// The stored appeal rows of a case, by number.
+pub fn appeals(conn: &mut DbConnection, case_id: &str) -> Result<Vec<AppealRow>, AppError> {
+    Ok(case_appeals::table
+        .filter(case_appeals::case_id.eq(case_id))
+        .order(case_appeals::number.asc())
+        .select(AppealRow::as_select())
+        .load(conn)?)
+}
+
+/// A case row with the full projection of its events (what the workflow rules need), read together.
+pub fn load(conn: &mut DbConnection, id: &str) -> Result<Option<(CaseRecord, Case)>, AppError> {
+    let Some(record) = find(conn, id)? else { return Ok(None) };
+    let history = events(conn, id)?;
+    if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
+        return Err(changed_meanwhile(&record));
+    }
+    let case = project(&history)?;
+    Ok(Some((record, case)))
+}
+
+/// How many requests the case's applicant made to its agency in the calendar month of its receipt
+/// date, up to and including this one (国办函〔2020〕109号: fees and Art. 35 screening count per
+/// applicant per month). The applicant is identified by ID number when one was given, else by name.
+pub fn applicant_requests_in_month(conn: &mut DbConnection, row: &CaseRow) -> Result<i64, AppError> {
+    use chrono::Datelike;
+    let first = row.received_on.with_day(1).expect("day 1 exists");
+    let next = if first.month() == 12 {
+        NaiveDate::from_ymd_opt(first.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(first.year(), first.month() + 1, 1)
+    }
+    .expect("valid month");
+    let mut query = cases::table
+        .filter(cases::agency_id.eq(&row.agency_id))
+        .filter(cases::received_on.ge(first))
+        .filter(cases::received_on.lt(next))
+        .filter(
+            cases::received_on
+                .lt(row.received_on)
+                .or(cases::received_on.eq(row.received_on).and(cases::id.le(&row.id))),
+        )
+        .into_boxed();
+    query = match &row.applicant_id_number {
+        Some(id_number) => query.filter(cases::applicant_id_number.eq(id_number.clone())),
+        None => query
+            .filter(cases::applicant_id_number.is_null())
+            .filter(cases::applicant_name.eq(row.applicant_name.clone())),
+    };
+    Ok(query.count().get_result(conn)?)
 }
 
 #[derive(QueryableByName)]
@@ -340,6 +505,8 @@ pub struct NewCase<'a> {
     pub regime: &'a RegimeRules,
     /// The agency's working-day calendar.
     pub calendar: &'a WorkingDayIndex,
+    /// The case at another agency this request was transferred from.
+    pub transferred_from: Option<String>,
 }
 
 /// Registers a validated intake: numbers it, writes its events and the case row (their projection)
@@ -356,12 +523,15 @@ pub fn register(
             return replay(stored, request);
         }
     }
-    let NewCase { agency, intake, regime, calendar } = new;
+    let NewCase { agency, intake, regime, calendar, transferred_from } = new;
     let year = chrono::Datelike::year(&intake.received_on);
     let result = conn.transaction::<_, TxError, _>(|conn| {
         let seq = next_tracking_seq(conn, &agency.id, year)?;
-        let events = registration_events(intake, &agency.code, seq, regime, calendar)
+        let mut events = registration_events(intake, &agency.code, seq, regime, calendar)
             .map_err(|e| TxError::App(AppError::validation("received_on", e.to_string())))?;
+        if let CaseEvent::Registered(registration) = &mut events[1] {
+            registration.transferred_from = transferred_from.clone();
+        }
         let case = Case::from_events(&events).map_err(|e| TxError::App(AppError::internal(e)))?;
         let at = now();
         let case_id = uuid::Uuid::now_v7().to_string();
@@ -465,6 +635,10 @@ pub fn append(
         .collect::<Result<Vec<_>, _>>()?;
     let case = Case::from_events(&decoded).map_err(AppError::internal)?;
     let row = project_row(&case, book, history.last().expect("not empty"))?;
+    let touches_appeals = new.iter().any(|e| {
+        matches!(e, CaseEvent::Workflow(r) if matches!(r.event.action(), Action::FileAppeal | Action::DecideAppeal))
+    });
+    let appeal_rows: Vec<AppealRow> = case.appeals.iter().map(|a| AppealRow::of(&id, a)).collect();
     let result = conn.transaction::<_, TxError, _>(|conn| {
         let updated =
             diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
@@ -474,6 +648,12 @@ pub fn append(
             return Err(TxError::App(changed_meanwhile(record)));
         }
         insert_events(conn, &rows)?;
+        if touches_appeals {
+            diesel::delete(case_appeals::table.filter(case_appeals::case_id.eq(&id))).execute(conn)?;
+            for appeal in &appeal_rows {
+                diesel::insert_into(case_appeals::table).values(appeal).execute(conn)?;
+            }
+        }
         Ok(row)
     });
     match result {
@@ -495,11 +675,26 @@ fn changed_meanwhile(record: &CaseRecord) -> AppError {
 }
 
 /// Records a clock event on a case (after the rules that are not arithmetic have been checked by the
-/// caller), with the deadline it produces, as two events: the clock event and a `deadline_set`.
+/// caller), with the deadline it produces.
 pub fn record_clock_event(
     conn: &mut DbConnection,
     record: &CaseRecord,
     clock: ClockRecord,
+    regime: &RegimeRules,
+    calendar: &WorkingDayIndex,
+    actor_id: Option<&str>,
+    today: NaiveDate,
+) -> Result<CaseRecord, AppError> {
+    record_event(conn, record, CaseEvent::Clock(clock), regime, calendar, actor_id, today)
+}
+
+/// Appends one event (checked by the caller) to a case. When it moves the reply clock (a clock
+/// event, or a workflow step that answers the applicant or records a withdrawal) the recomputed
+/// deadline follows as a `deadline_set` event with the previous dates.
+pub fn record_event(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    event: CaseEvent,
     regime: &RegimeRules,
     calendar: &WorkingDayIndex,
     actor_id: Option<&str>,
@@ -510,19 +705,54 @@ pub fn record_clock_event(
     if history.last().map(|h| h.seq) != Some(record.row.last_event_seq) {
         return Err(changed_meanwhile(record));
     }
-    let mut events_so_far = clock_history(&history)?;
-    events_so_far.push(clock.event.clone());
-    let deadline = crate::domain::deadline::compute(regime, calendar, record.row.received_on, &events_so_far, today)
-        .map_err(deadline_problem)?;
-    let timeliness = deadline.timeliness(calendar, today).map_err(AppError::internal)?;
-    let view = record.view()?;
-    let kind = clock.event.type_name();
-    let change = CaseEvent::DeadlineSet(crate::domain::events::DeadlineChange {
-        deadline: DeadlineSummary::of(&deadline, &timeliness),
-        previous: Some(view.deadline),
-        reason: format!("clock event: {kind}"),
+    let mut new = vec![];
+    if let Some(clock_event) = event.clock_event() {
+        let mut events_so_far = clock_history(&history)?;
+        events_so_far.push(clock_event.clone());
+        let deadline =
+            crate::domain::deadline::compute(regime, calendar, record.row.received_on, &events_so_far, today)
+                .map_err(deadline_problem)?;
+        let timeliness = deadline.timeliness(calendar, today).map_err(AppError::internal)?;
+        let reason = match &event {
+            CaseEvent::Workflow(w) => format!("workflow: {}", w.event.action()),
+            _ => format!("clock event: {}", clock_event.type_name()),
+        };
+        new.push(CaseEvent::DeadlineSet(crate::domain::events::DeadlineChange {
+            deadline: DeadlineSummary::of(&deadline, &timeliness),
+            previous: Some(record.view()?.deadline),
+            reason,
+        }));
+    }
+    new.insert(0, event);
+    append(conn, record, &new, actor_id)
+}
+
+/// Transfers a request to another agency (2019 Art. 36 (五) with the request sent on): registers the
+/// linked case there and closes this one, in one transaction. Returns both.
+pub fn transfer(
+    conn: &mut DbConnection,
+    actor: &Principal,
+    record: &CaseRecord,
+    step: impl FnOnce(&str) -> CaseEvent,
+    this_case: (&RegimeRules, &WorkingDayIndex),
+    new: NewCase<'_>,
+    today: NaiveDate,
+) -> Result<(CaseRecord, CaseRecord), AppError> {
+    let result = conn.transaction::<_, TxError, _>(|conn| {
+        let linked = match register(conn, actor, new, None, |_| Ok(String::new())).map_err(TxError::App)? {
+            Registered::Created { record, .. } => *record,
+            Registered::Replayed { .. } => return Err(TxError::App(AppError::Internal("transfer replayed".into()))),
+        };
+        let (regime, calendar) = this_case;
+        let closed = record_event(conn, record, step(&linked.row.id), regime, calendar, Some(&actor.user_id), today)
+            .map_err(TxError::App)?;
+        Ok((closed, linked))
     });
-    append(conn, record, &[CaseEvent::Clock(clock), change], actor_id)
+    match result {
+        Ok(both) => Ok(both),
+        Err(TxError::Db(e)) => Err(e.into()),
+        Err(TxError::App(e)) => Err(e),
+    }
 }
 
 /// Deadline arithmetic refusals as problems: events that do not fit the clock's state are conflicts,
@@ -645,9 +875,8 @@ pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockE
 fn clock_history(rows: &[EventRow]) -> Result<Vec<ClockEvent>, AppError> {
     let mut clock = Vec::new();
     for row in rows {
-        if let CaseEvent::Clock(record) = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
-            clock.push(record.event);
-        }
+        let event = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)?;
+        clock.extend(event.clock_event());
     }
     Ok(clock)
 }
@@ -715,7 +944,11 @@ pub fn audit(conn: &mut DbConnection, root_path: Option<&str>) -> Result<AuditRe
                 report.broken.push(broken(None, "the case row's chain head is not the last event".into()));
                 continue;
             }
+            let stored_appeals = appeals(conn, &row.id)?;
             match rebuild_row(&row, &history) {
+                Ok(_) if rebuild_appeals(&row.id, &history).ok().as_ref() != Some(&stored_appeals) => {
+                    report.broken.push(broken(None, "the appeals differ from the projection of the events".into()))
+                }
                 Ok(rebuilt) if rebuilt == row => {}
                 Ok(_) => {
                     report.broken.push(broken(None, "the case row differs from the projection of its events".into()))
@@ -759,6 +992,8 @@ pub struct CaseFilter {
     pub overdue_on: Option<(bool, NaiveDate)>,
     /// Cases whose final deadline is on or before this date.
     pub due_on_or_before: Option<NaiveDate>,
+    /// Cases assigned to this user.
+    pub handler_id: Option<String>,
     /// Keyset: only cases with an id below this one (the list runs newest first).
     pub before_id: Option<String>,
     pub limit: i64,
@@ -826,6 +1061,9 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
     }
     if let Some(date) = filter.due_on_or_before {
         query = query.filter(cases::final_due_on.le(date));
+    }
+    if let Some(handler) = &filter.handler_id {
+        query = query.filter(cases::handler_id.eq(handler.clone()));
     }
     if let Some(before) = &filter.before_id {
         query = query.filter(cases::id.lt(before.clone()));

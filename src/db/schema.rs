@@ -81,6 +81,30 @@ diesel::table! {
         deadline_provisional -> Bool,
         closed_on -> Nullable<Date>,
         closed_as -> Nullable<Text>,
+        handler_id -> Nullable<Text>,
+        outcome -> Nullable<Text>,
+        outcome_reason -> Nullable<Text>,
+        already_public -> Bool,
+        repeat_of_case_id -> Nullable<Text>,
+        draft_outcome -> Nullable<Text>,
+        served_on -> Nullable<Date>,
+        service_method -> Nullable<Text>,
+        transferred_to_case_id -> Nullable<Text>,
+        transferred_from_case_id -> Nullable<Text>,
+        fee_charged_fen -> BigInt,
+        fee_waived_fen -> BigInt,
+    }
+}
+
+diesel::table! {
+    case_appeals (case_id, number) {
+        case_id -> Text,
+        number -> Integer,
+        kind -> Text,
+        filed_on -> Date,
+        reference -> Nullable<Text>,
+        outcome -> Text,
+        decided_on -> Nullable<Date>,
     }
 }
 
@@ -121,6 +145,7 @@ diesel::table! {
         correction_notice_days -> Nullable<Integer>,
         consultation_lapse_days -> Nullable<Integer>,
         fee_notice_stops_clock -> Bool,
+        fee_scheme -> Text,
     }
 }
 
@@ -153,6 +178,7 @@ diesel::table! {
 diesel::joinable!(cases -> agencies (agency_id));
 diesel::joinable!(regimes -> agencies (agency_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_appeals -> cases (case_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(topics -> agencies (agency_id));
 diesel::joinable!(users -> agencies (agency_id));
@@ -165,6 +191,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tracking_counters,
     cases,
     case_events,
+    case_appeals,
     idempotency_keys,
     regimes,
     calendar_notices,

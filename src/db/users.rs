@@ -108,14 +108,26 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Option<Princ
         .select((UserRow::as_select(), Option::<AgencyRow>::as_select()))
         .first(conn)
         .optional()?;
-    let Some((user, agency)) = found else {
-        return Ok(None);
-    };
+    found.map(|(user, agency)| principal(user, agency)).transpose()
+}
+
+/// A user by id, as a principal (role and scope), if there is one.
+pub fn find_principal(conn: &mut DbConnection, id: &str) -> Result<Option<Principal>, AppError> {
+    let found: Option<(UserRow, Option<AgencyRow>)> = users::table
+        .left_join(agencies::table)
+        .filter(users::id.eq(id))
+        .select((UserRow::as_select(), Option::<AgencyRow>::as_select()))
+        .first(conn)
+        .optional()?;
+    found.map(|(user, agency)| principal(user, agency)).transpose()
+}
+
+fn principal(user: UserRow, agency: Option<AgencyRow>) -> Result<Principal, AppError> {
     let role = Role::parse(&user.role)
         .ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", user.id, user.role)))?;
     let scope = match agency {
         Some(a) => Scope::Subtree { agency_code: a.code, path: a.path },
         None => Scope::Global,
     };
-    Ok(Some(Principal { user_id: user.id, name: user.name, role, scope }))
+    Ok(Principal { user_id: user.id, name: user.name, role, scope })
 }

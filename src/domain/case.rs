@@ -9,26 +9,59 @@ use utoipa::ToSchema;
 use super::calendar::WorkingDayIndex;
 use super::deadline::{compute, ClockEvent, Deadline, DeadlineError, RegimeRules, Timeliness};
 use super::events::{CaseEvent, DeadlineChange, DeadlineSummary, Registration};
+use super::fees::FeeAssessment;
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
+use super::outcome::{OtherReason, Outcome, UnableReason};
+use super::workflow::{transition, Action, Appeal, AppealOutcome, IllegalTransition, ServiceMethod, WorkflowEvent};
 
 string_enum! {
     /// Where a case stands in its lifecycle (Art. 45: 登记, 审核, 办理, 答复, 归档).
     CaseState {
         /// Entered, not yet numbered.
         Received => "received",
-        /// 登记: numbered, regime fixed, the clock running (or stopped by a clock event).
+        /// 登记: numbered, regime fixed, the clock running.
         Registered => "registered",
-        /// 答复: the reply was served.
+        /// 审核: a handler is assigned and reviews the request.
+        UnderReview => "under_review",
+        /// 补正: the applicant was asked to correct the request; the clock is stopped.
+        AwaitingCorrection => "awaiting_correction",
+        /// A third party or another agency is consulted; the clock is paused.
+        Consulting => "consulting",
+        /// A fee notice went out; awaiting payment.
+        AwaitingFee => "awaiting_fee",
+        /// 办理: the reply is drafted and awaits the office head's approval.
+        ReplyDrafted => "reply_drafted",
+        /// Approved, not yet served.
+        ReplyApproved => "reply_approved",
+        /// 答复: the reply was served (or given on the spot).
         Replied => "replied",
+        /// The applicant withdrew the request.
+        Withdrawn => "withdrawn",
         /// 视为放弃: a correction or a fee was not answered in time.
         DeemedAbandoned => "deemed_abandoned",
+        /// Screened out (Art. 35, 36 (六), 39): the applicant was told it will not be processed.
+        NotProcessed => "not_processed",
+        /// Another agency's information: continued there as a linked case.
+        Transferred => "transferred",
+        /// 归档.
+        Archived => "archived",
     }
 }
 
 impl CaseState {
-    /// Still waiting for a reply (the deadline runs, or is stopped).
+    /// Still waiting for an answer to the applicant (the deadline runs, or is stopped).
     pub fn is_open(self) -> bool {
-        matches!(self, CaseState::Received | CaseState::Registered)
+        matches!(
+            self,
+            CaseState::Received
+                | CaseState::Registered
+                | CaseState::UnderReview
+                | CaseState::AwaitingCorrection
+                | CaseState::Consulting
+                | CaseState::AwaitingFee
+                | CaseState::ReplyDrafted
+                | CaseState::ReplyApproved
+        )
     }
 
     /// The stored names of the open states (for queries).
@@ -50,22 +83,36 @@ pub enum ClockRefusal {
     InTheFuture(NaiveDate),
     #[error("the case is {0}: its clock no longer runs")]
     Closed(CaseState),
+    #[error("`{0}` is recorded by the workflow action `{1}` at /api/v1/cases/{{id}}/actions, not as a clock event")]
+    WorkflowOnly(&'static str, &'static str),
+    #[error(transparent)]
+    Illegal(#[from] super::workflow::IllegalTransition),
+    #[error("a fee notice needs an assessed fee to pay (assess_fee first)")]
+    NoFeeToNotify,
     #[error(transparent)]
     Deadline(#[from] DeadlineError),
 }
 
-/// Checks a new clock event against the rules that are not arithmetic: who may record it, when,
-/// and the 2019 window for correction notices (Art. 30). `is_approver`: the actor is the office head.
+/// Checks a new clock event against the case and the rules that are not arithmetic: the state
+/// machine, who may record it, when, the 2019 window for correction notices (Art. 30), and that a fee
+/// notice has a fee to notify. `is_approver`: the actor is the office head.
 pub fn check_clock_event(
-    state: CaseState,
+    case: &Case,
     record: &super::events::ClockRecord,
     correction_notice_due: Option<NaiveDate>,
     is_approver: bool,
     today: NaiveDate,
 ) -> Result<(), ClockRefusal> {
+    let state = case.state;
+    let action = match &record.event {
+        ClockEvent::Replied { .. } => return Err(ClockRefusal::WorkflowOnly("replied", "serve")),
+        ClockEvent::Withdrawn { .. } => return Err(ClockRefusal::WorkflowOnly("withdrawn", "withdraw")),
+        event => Action::of_clock(event).expect("every other clock event is an action"),
+    };
     if !state.is_open() {
         return Err(ClockRefusal::Closed(state));
     }
+    transition(state, action, case.resume)?;
     let on = record.event.on();
     if on > today {
         return Err(ClockRefusal::InTheFuture(on));
@@ -75,6 +122,9 @@ pub fn check_clock_event(
             return Err(ClockRefusal::ApproverOnly("approve an extension"))
         }
         ClockEvent::DelaySet { .. } if !is_approver => return Err(ClockRefusal::ApproverOnly("set an Art. 35 delay")),
+        ClockEvent::FeeNoticeSent { .. } if case.fee.as_ref().is_none_or(|f| f.charged_fen <= 0) => {
+            return Err(ClockRefusal::NoFeeToNotify)
+        }
         ClockEvent::CorrectionNoticeSent { on, .. } => {
             if let Some(due) = correction_notice_due.filter(|due| on > due) {
                 match &record.override_reason {
@@ -108,6 +158,22 @@ pub struct Case {
     pub topic: Option<String>,
     pub registration: Option<Registration>,
     pub deadline: DeadlineSummary,
+    /// The user reviewing and handling the case.
+    pub handler_id: Option<String>,
+    /// The drafted reply's outcome, while it awaits approval and service.
+    pub draft: Option<Outcome>,
+    /// The final outcome, once the case is closed.
+    pub outcome: Option<Outcome>,
+    /// When and how the applicant was answered.
+    pub served_on: Option<NaiveDate>,
+    pub service_method: Option<ServiceMethod>,
+    /// The linked case at the agency this request was transferred to.
+    pub transferred_to: Option<String>,
+    /// The latest fee assessment.
+    pub fee: Option<FeeAssessment>,
+    pub appeals: Vec<Appeal>,
+    /// The state a stopped clock (correction, consultation, fee) returns the case to.
+    pub resume: Option<CaseState>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -116,6 +182,15 @@ pub enum ProjectionError {
     NotStartedByReceipt,
     #[error("event `{event}` cannot follow state `{state}`")]
     OutOfOrder { state: CaseState, event: &'static str },
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// States in which a stopped clock holds the case.
+fn is_stop(state: CaseState) -> bool {
+    matches!(state, CaseState::AwaitingCorrection | CaseState::Consulting | CaseState::AwaitingFee)
 }
 
 impl Case {
@@ -135,7 +210,28 @@ impl Case {
             topic: i.topic,
             registration: None,
             deadline: DeadlineSummary::default(),
+            handler_id: None,
+            draft: None,
+            outcome: None,
+            served_on: None,
+            service_method: None,
+            transferred_to: None,
+            fee: None,
+            appeals: Vec::new(),
+            resume: None,
         }
+    }
+
+    /// Moves to the state `action` leads to, remembering where a clock stop interrupted the work.
+    fn advance(&mut self, action: Action) -> Result<(), ProjectionError> {
+        let next = transition(self.state, action, self.resume)?;
+        if is_stop(next) && !is_stop(self.state) {
+            self.resume = Some(self.state);
+        } else if !is_stop(next) {
+            self.resume = None;
+        }
+        self.state = next;
+        Ok(())
     }
 
     /// Folds one more event into the case.
@@ -144,31 +240,86 @@ impl Case {
             (CaseState::Received, CaseEvent::Registered(r)) => {
                 self.state = CaseState::Registered;
                 self.registration = Some(r.clone());
-                Ok(self)
             }
-            (CaseState::Registered, CaseEvent::DeadlineSet(change)) => {
+            // A closed case's deadline record still follows calendar changes (its timeliness may move).
+            (state, CaseEvent::DeadlineSet(change)) if state != CaseState::Received => {
                 self.deadline = change.deadline.clone();
-                Ok(self)
             }
             // The deadline a clock event produces arrives as the DeadlineSet that follows it.
-            (CaseState::Registered, CaseEvent::Clock(record)) => {
-                // The deadline a clock event produces arrives as the DeadlineSet that follows it.
+            (_, CaseEvent::Clock(record)) => {
+                let action = Action::of_clock(&record.event)
+                    .ok_or(ProjectionError::OutOfOrder { state: self.state, event: record.event.type_name() })?;
+                self.advance(action)?;
                 match record.event {
-                    ClockEvent::Replied { .. } => self.state = CaseState::Replied,
-                    ClockEvent::CorrectionLapsed { .. } | ClockEvent::FeeLapsed { .. } => {
-                        self.state = CaseState::DeemedAbandoned
+                    ClockEvent::CorrectionLapsed { .. } => {
+                        self.outcome = Some(Outcome::Other { reason: OtherReason::CorrectionLapsed })
+                    }
+                    ClockEvent::FeeLapsed { .. } => {
+                        self.outcome = Some(Outcome::Other { reason: OtherReason::FeeLapsed })
                     }
                     _ => {}
                 }
-                Ok(self)
             }
-            // A closed case's deadline record still follows calendar changes (its timeliness may move).
-            (CaseState::Replied | CaseState::DeemedAbandoned, CaseEvent::DeadlineSet(change)) => {
-                self.deadline = change.deadline.clone();
-                Ok(self)
+            (_, CaseEvent::Workflow(record)) => {
+                self.advance(record.event.action())?;
+                self.apply_workflow(&record.event)?;
             }
-            (state, event) => Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
+            (state, event) => return Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
+        Ok(self)
+    }
+
+    fn apply_workflow(&mut self, event: &WorkflowEvent) -> Result<(), ProjectionError> {
+        let inconsistent = |what: &str| ProjectionError::Inconsistent(what.to_owned());
+        match event {
+            WorkflowEvent::HandlerAssigned { handler_id, .. } => self.handler_id = Some(handler_id.clone()),
+            WorkflowEvent::ReplyDrafted { outcome } => self.draft = Some(outcome.clone()),
+            WorkflowEvent::DraftReturned | WorkflowEvent::ReplyApproved | WorkflowEvent::Archived => {}
+            WorkflowEvent::Served { on, method } => {
+                self.outcome = Some(self.draft.take().ok_or_else(|| inconsistent("served without a drafted reply"))?);
+                self.served_on = Some(*on);
+                self.service_method = Some(*method);
+            }
+            WorkflowEvent::AnsweredOnTheSpot { on, outcome } => {
+                self.outcome = Some(outcome.clone());
+                self.served_on = Some(*on);
+                self.service_method = Some(ServiceMethod::InPerson);
+            }
+            WorkflowEvent::Withdrawn { .. } => self.outcome = Some(Outcome::Other { reason: OtherReason::Withdrawn }),
+            WorkflowEvent::NotProcessed { on, outcome } => {
+                self.outcome = Some(outcome.clone());
+                self.served_on = Some(*on);
+            }
+            WorkflowEvent::Transferred { on, to_case_id, .. } => {
+                self.outcome = Some(Outcome::Unable { reason: UnableReason::AnotherAgency });
+                self.served_on = Some(*on);
+                self.transferred_to = Some(to_case_id.clone());
+            }
+            WorkflowEvent::FeeAssessed(assessment) => self.fee = Some(assessment.clone()),
+            WorkflowEvent::AppealFiled { number, kind, filed_on, reference } => {
+                if *number as usize != self.appeals.len() + 1 {
+                    return Err(inconsistent("appeals are numbered 1, 2, ... in filing order"));
+                }
+                self.appeals.push(Appeal {
+                    number: *number,
+                    kind: *kind,
+                    filed_on: *filed_on,
+                    reference: reference.clone(),
+                    outcome: AppealOutcome::Pending,
+                    decided_on: None,
+                });
+            }
+            WorkflowEvent::AppealDecided { number, outcome, decided_on } => {
+                let appeal = self
+                    .appeals
+                    .iter_mut()
+                    .find(|a| a.number == *number && a.outcome == AppealOutcome::Pending)
+                    .ok_or_else(|| inconsistent("a decision must follow a pending appeal"))?;
+                appeal.outcome = *outcome;
+                appeal.decided_on = Some(*decided_on);
+            }
+        }
+        Ok(())
     }
 
     /// Rebuilds a case from its whole event history.
@@ -198,6 +349,7 @@ impl DeadlineSummary {
             (_, Timeliness::OnTime { replied_on }) => (Some(*replied_on), Some("on_time")),
             (_, Timeliness::Extended { replied_on }) => (Some(*replied_on), Some("extended")),
             (_, Timeliness::LateReply { replied_on, .. }) => (Some(*replied_on), Some("late_reply")),
+            (_, Timeliness::Withdrawn { withdrawn_on }) => (Some(*withdrawn_on), Some("withdrawn")),
             _ => (None, None),
         };
         DeadlineSummary {
@@ -226,6 +378,7 @@ pub fn register(
         tracking_year: year,
         tracking_seq: seq,
         regime: regime.code.clone(),
+        transferred_from: None,
     };
     let timeliness = deadline.timeliness(calendar, intake.received_on)?;
     let change = DeadlineChange {

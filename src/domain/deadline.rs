@@ -41,6 +41,8 @@ pub struct RegimeRules {
     pub consultation_lapse_days: Option<u32>,
     /// Whether the time between a fee notice and payment is left out of the reply period.
     pub fee_notice_stops_clock: bool,
+    /// Which fee law applies: the 2008 cost fees or the 2020 information-processing fee.
+    pub fee_scheme: super::fees::FeeScheme,
 }
 
 impl RegimeRules {
@@ -120,8 +122,14 @@ pub enum ClockEvent {
     FeeLapsed {
         on: NaiveDate,
     },
-    /// The reply was served; by post, `on` is the posting date.
+    /// The reply was served; by post, `on` is the posting date. Recorded by the workflow's closing
+    /// actions (serve, on-the-spot reply, not-processed notice, transfer), never on its own.
     Replied {
+        on: NaiveDate,
+    },
+    /// The applicant withdrew the request (撤回): the clock ends without a reply. Recorded by the
+    /// workflow's `withdraw` action.
+    Withdrawn {
         on: NaiveDate,
     },
 }
@@ -139,7 +147,8 @@ impl ClockEvent {
             | ClockEvent::FeeNoticeSent { on }
             | ClockEvent::FeePaid { on }
             | ClockEvent::FeeLapsed { on }
-            | ClockEvent::Replied { on } => *on,
+            | ClockEvent::Replied { on }
+            | ClockEvent::Withdrawn { on } => *on,
         }
     }
 }
@@ -187,6 +196,9 @@ pub enum Clock {
         on: NaiveDate,
     },
     DeemedAbandoned {
+        on: NaiveDate,
+    },
+    Withdrawn {
         on: NaiveDate,
     },
 }
@@ -309,6 +321,8 @@ pub enum Timeliness {
     Stopped,
     /// Closed without a reply (correction or fee lapsed).
     DeemedAbandoned,
+    /// Closed by the applicant's withdrawal: neither on time nor late.
+    Withdrawn { withdrawn_on: NaiveDate },
 }
 
 /// The computation's running state.
@@ -347,6 +361,7 @@ impl Run<'_> {
             Clock::AwaitingCorrection { .. } => "a correction is awaited",
             Clock::Replied { .. } => "the case is replied",
             Clock::DeemedAbandoned { .. } => "the case is deemed abandoned",
+            Clock::Withdrawn { .. } => "the request was withdrawn",
         }
     }
 
@@ -396,6 +411,7 @@ fn event_name(e: &ClockEvent) -> &'static str {
         ClockEvent::FeePaid { .. } => "fee_paid",
         ClockEvent::FeeLapsed { .. } => "fee_lapsed",
         ClockEvent::Replied { .. } => "replied",
+        ClockEvent::Withdrawn { .. } => "withdrawn",
     }
 }
 
@@ -447,7 +463,7 @@ pub fn compute(
         }
         previous = on;
         run.apply_lapse_before(on)?;
-        if matches!(run.clock, Clock::Replied { .. } | Clock::DeemedAbandoned { .. }) {
+        if matches!(run.clock, Clock::Replied { .. } | Clock::DeemedAbandoned { .. } | Clock::Withdrawn { .. }) {
             return Err(run.not_now(name));
         }
         match event {
@@ -610,6 +626,11 @@ pub fn compute(
                 run.clock = Clock::Replied { on };
                 run.step(on, "replied", "reply served (by post: the posting date)".into());
             }
+            ClockEvent::Withdrawn { .. } => {
+                run.resume(on, "withdrawn")?;
+                run.clock = Clock::Withdrawn { on };
+                run.step(on, "withdrawn", "the applicant withdrew the request: the clock ends".into());
+            }
         }
     }
     run.apply_lapse_before(as_of + chrono::Duration::days(1))?;
@@ -663,6 +684,7 @@ impl Deadline {
                 }
             }
             Clock::DeemedAbandoned { .. } => Timeliness::DeemedAbandoned,
+            Clock::Withdrawn { on } => Timeliness::Withdrawn { withdrawn_on: *on },
             Clock::Paused { .. } | Clock::AwaitingCorrection { .. } => Timeliness::Stopped,
             Clock::Running => {
                 let last = self.final_due_on.expect("a running clock has a deadline");
@@ -757,6 +779,7 @@ pub(crate) mod tests {
                 correction_notice_days: None,
                 consultation_lapse_days: None,
                 fee_notice_stops_clock: false,
+                fee_scheme: crate::domain::fees::FeeScheme::Cost2008,
             },
             RegimeRules {
                 code: "ogi2019".into(),
@@ -768,6 +791,7 @@ pub(crate) mod tests {
                 correction_notice_days: Some(7),
                 consultation_lapse_days: Some(15),
                 fee_notice_stops_clock: true,
+                fee_scheme: crate::domain::fees::FeeScheme::Processing2020,
             },
         ]
     }

@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 
 use super::deadline::ClockEvent;
 use super::intake::Intake;
+use super::workflow::WorkflowEvent;
 
 /// The `prev_hash` of a case's first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,6 +28,16 @@ pub enum CaseEvent {
     DeadlineSet(DeadlineChange),
     /// Something that stops, restarts, extends or ends the reply clock.
     Clock(ClockRecord),
+    /// A workflow step: review, reply, approval, service, side exits, archive, fees, appeals.
+    Workflow(WorkflowRecord),
+}
+
+/// A workflow step as recorded, with the actor's reason or note (the actor and time are the event's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRecord {
+    #[serde(flatten)]
+    pub event: WorkflowEvent,
+    pub reason: Option<String>,
 }
 
 /// A clock event as recorded: what happened, the evidence for it, and any approver's override.
@@ -46,6 +57,9 @@ pub struct Registration {
     pub tracking_seq: i32,
     /// Code of the regime (a row of `regimes`), e.g. `ogi2019`.
     pub regime: String,
+    /// The case this request was transferred from, if another agency sent it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_from: Option<String>,
 }
 
 /// A case's deadline as stored on its row.
@@ -77,6 +91,17 @@ impl CaseEvent {
             CaseEvent::Registered(_) => "registered",
             CaseEvent::DeadlineSet(_) => "deadline_set",
             CaseEvent::Clock(_) => "clock",
+            CaseEvent::Workflow(_) => "workflow",
+        }
+    }
+
+    /// The clock event this event amounts to, if any: a recorded clock event, or the end of the
+    /// clock a workflow step implies (a reply served, a withdrawal).
+    pub fn clock_event(&self) -> Option<ClockEvent> {
+        match self {
+            CaseEvent::Clock(record) => Some(record.event.clone()),
+            CaseEvent::Workflow(record) => record.event.clock_event(),
+            _ => None,
         }
     }
 
@@ -191,6 +216,7 @@ mod tests {
             tracking_year: 2015,
             tracking_seq: 1,
             regime: "ogi2008".into(),
+            transferred_from: None,
         });
         assert_eq!(CaseEvent::from_stored(e.kind(), &e.payload_json()).unwrap(), e);
     }

@@ -7,10 +7,13 @@ pub mod calendar_data;
 pub mod case;
 pub mod deadline;
 pub mod events;
+pub mod fees;
 pub mod intake;
 pub mod masking;
+pub mod outcome;
 pub mod role;
 pub mod validation;
+pub mod workflow;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 

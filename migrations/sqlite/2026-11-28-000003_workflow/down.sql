@@ -1,0 +1,16 @@
+ALTER TABLE regimes DROP COLUMN fee_scheme;
+DROP TABLE case_appeals;
+DROP INDEX cases_closed_on_idx;
+DROP INDEX cases_handler_idx;
+ALTER TABLE cases DROP COLUMN fee_waived_fen;
+ALTER TABLE cases DROP COLUMN fee_charged_fen;
+ALTER TABLE cases DROP COLUMN transferred_from_case_id;
+ALTER TABLE cases DROP COLUMN transferred_to_case_id;
+ALTER TABLE cases DROP COLUMN service_method;
+ALTER TABLE cases DROP COLUMN served_on;
+ALTER TABLE cases DROP COLUMN draft_outcome;
+ALTER TABLE cases DROP COLUMN repeat_of_case_id;
+ALTER TABLE cases DROP COLUMN already_public;
+ALTER TABLE cases DROP COLUMN outcome_reason;
+ALTER TABLE cases DROP COLUMN outcome;
+ALTER TABLE cases DROP COLUMN handler_id;

@@ -1,0 +1,423 @@
+//! `POST /api/v1/cases/{id}/actions`: every workflow step of a case (review, reply, approval,
+//! service, side exits, archive, fees, appeals). The state machine and the role table live in
+//! `domain::workflow`; this handler checks the facts only the database knows (users, agencies,
+//! earlier cases, the applicant's monthly count) and builds the event.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::cases::{etag, CaseResponse};
+use super::extract::{if_match_header, json_body, require_if_match, Auth};
+use super::problem::Problem;
+use crate::db::calendar::CalendarCache;
+use crate::db::cases::{self, CaseRecord};
+use crate::db::{agencies, users, Db, DbConnection};
+use crate::domain::case::Case;
+use crate::domain::events::{CaseEvent, WorkflowRecord};
+use crate::domain::fees::{assess, CostRates, FeeBasis};
+use crate::domain::intake::{Intake, ReceiptBasis};
+use crate::domain::outcome::{NotProcessedReason, Outcome};
+use crate::domain::role::{Principal, Role};
+use crate::domain::validation::Validator;
+use crate::domain::workflow::{permitted, transition, Action, AppealKind, AppealOutcome, ServiceMethod, WorkflowEvent};
+use crate::error::AppError;
+
+/// A workflow action and the reason or note recorded with it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub action: ActionInput,
+    /// Why (recorded with the event). Required to return a draft, withdraw, refuse to process and
+    /// transfer.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+/// What to do. `type` names the action; see `allowed_actions` on the case for what is possible now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ActionInput {
+    /// 审核: assign (or reassign) the handler: a handler or approver whose scope covers the case.
+    /// Handlers may assign only themselves.
+    Assign { handler_id: uuid::Uuid },
+    /// 办理: draft (or revise) the reply and its outcome.
+    DraftReply { outcome: Outcome },
+    /// Approver: send the draft back for revision (reason required).
+    ReturnDraft,
+    /// Approver: approve the drafted reply.
+    ApproveReply,
+    /// Serve the approved reply; by post, `on` is the posting date (国办公开办函〔2016〕235号).
+    Serve { on: NaiveDate, method: ServiceMethod },
+    /// 当场答复: a request handed in at the office, answered there on its receipt date.
+    AnswerOnTheSpot { outcome: Outcome },
+    /// The applicant withdrew the request on `on`.
+    Withdraw { on: NaiveDate },
+    /// Approver: screening (Art. 35, 36 (六), 39): the applicant was told on `on` that the request will
+    /// not be processed. A repeat request names the earlier case.
+    NotProcess {
+        on: NaiveDate,
+        ground: NotProcessedReason,
+        #[serde(default)]
+        repeat_of: Option<uuid::Uuid>,
+    },
+    /// Another agency's information: the request continues at `to_agency` as a linked case received
+    /// on `on`, the day the applicant was told.
+    Transfer { on: NaiveDate, to_agency: String },
+    /// 归档 a closed case.
+    Archive,
+    /// Compute the fee (2008 cost fees or the 2020 processing fee, by the case's regime). A waiver
+    /// (减免) needs the approver and a reason.
+    AssessFee {
+        basis: FeeBasis,
+        #[serde(default)]
+        waived_fen: i64,
+        #[serde(default)]
+        waiver_reason: Option<String>,
+    },
+    /// Record a reconsideration, lawsuit or complaint. Litigation after reconsideration needs a
+    /// decided reconsideration on the case.
+    FileAppeal {
+        kind: AppealKind,
+        filed_on: NaiveDate,
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// Record the decision on appeal `number`.
+    DecideAppeal { number: i32, outcome: AppealOutcome, decided_on: NaiveDate },
+}
+
+impl ActionInput {
+    pub fn action(&self) -> Action {
+        match self {
+            ActionInput::Assign { .. } => Action::Assign,
+            ActionInput::DraftReply { .. } => Action::DraftReply,
+            ActionInput::ReturnDraft => Action::ReturnDraft,
+            ActionInput::ApproveReply => Action::ApproveReply,
+            ActionInput::Serve { .. } => Action::Serve,
+            ActionInput::AnswerOnTheSpot { .. } => Action::AnswerOnTheSpot,
+            ActionInput::Withdraw { .. } => Action::Withdraw,
+            ActionInput::NotProcess { .. } => Action::NotProcess,
+            ActionInput::Transfer { .. } => Action::Transfer,
+            ActionInput::Archive => Action::Archive,
+            ActionInput::AssessFee { .. } => Action::AssessFee,
+            ActionInput::FileAppeal { .. } => Action::FileAppeal,
+            ActionInput::DecideAppeal { .. } => Action::DecideAppeal,
+        }
+    }
+}
+
+/// Take a workflow action on a case.
+///
+/// Send the case's current ETag as If-Match (412 stale, 428 missing): two concurrent actions on one
+/// case never both succeed. An action the case's state does not allow is a 409
+/// `illegal-transition` problem with `current_state` and `allowed_actions`. Every action is appended
+/// to the case's event log with the actor, the time and the reason; actions that answer the
+/// applicant (serve, on-the-spot reply, not-processed notice, transfer) or record a withdrawal also
+/// end the reply clock. Clock events (corrections, consultations, extensions, fee notices) are
+/// recorded at `/clock-events`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{id}/actions",
+    tag = "cases",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Case id"),
+        ("If-Match" = String, Header, description = "The case's current ETag, from its last read"),
+    ),
+    request_body(content = ActionRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the case as it now stands", body = CaseResponse, headers(("ETag" = String, description = "The case's new ETag"))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not possible in the case's current state", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "If-Match is not the case's current ETag", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid action", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn act(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+    fee_rates: web::Data<CostRates>,
+) -> Result<HttpResponse, AppError> {
+    let input: ActionRequest = json_body(&req, &body)?;
+    let action = input.action.action();
+    if !permitted(user.role, action) {
+        return Err(AppError::Forbidden(format!("the {} role cannot {action}", user.role)));
+    }
+    let mut v = Validator::new();
+    let reason = v.optional_text("reason", input.reason.as_deref(), 2000);
+    if reason.is_none()
+        && matches!(action, Action::ReturnDraft | Action::Withdraw | Action::NotProcess | Action::Transfer)
+    {
+        v.error("reason", format!("`{action}` needs a reason"));
+    }
+    v.finish()?;
+    let record = super::cases::visible_case(&db, &user, &path).await?;
+    let if_match = if_match_header(&req);
+    require_if_match(if_match.as_deref(), &etag(&record))?;
+    let rates = **fee_rates;
+    let show = user.role.sees_personal_data();
+    let (response, new_etag) = db
+        .run(move |conn| {
+            // Judge the action against the case as it is now, not as the first read found it.
+            let (record, case) =
+                cases::load(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
+            require_if_match(if_match.as_deref(), &etag(&record))?;
+            transition(case.state, action, case.resume)?;
+            let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            let regime = rules
+                .regime(&record.row.regime)
+                .cloned()
+                .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime", record.row.id)))?;
+            let today = crate::domain::china_date(Utc::now());
+            let ctx = Context { user: &user, record: &record, case: &case, today, rates, regime: &regime };
+            let updated = match input.action {
+                ActionInput::Transfer { on, to_agency } => {
+                    let (target, intake) = transfer_intake(conn, &ctx, on, &to_agency)?;
+                    let target_rules = calendars.rules(conn, Some(&target.path))?;
+                    let target_regime = target_rules.regime_for(&target.path, on).cloned().ok_or_else(|| {
+                        AppError::validation("action.on", format!("no regime governs a request received on {on}"))
+                    })?;
+                    let new = cases::NewCase {
+                        agency: &target,
+                        intake,
+                        regime: &target_regime,
+                        calendar: &target_rules.calendar,
+                        transferred_from: Some(record.row.id.clone()),
+                    };
+                    let step = |to_case_id: &str| {
+                        CaseEvent::Workflow(WorkflowRecord {
+                            event: WorkflowEvent::Transferred {
+                                on,
+                                to_agency: target.code.clone(),
+                                to_case_id: to_case_id.to_owned(),
+                            },
+                            reason: reason.clone(),
+                        })
+                    };
+                    cases::transfer(conn, &user, &record, step, (&regime, &rules.calendar), new, today)?.0
+                }
+                other => {
+                    let event = build_event(conn, &ctx, other)?;
+                    let event = CaseEvent::Workflow(WorkflowRecord { event, reason });
+                    cases::record_event(conn, &record, event, &regime, &rules.calendar, Some(&user.user_id), today)?
+                }
+            };
+            let response = super::cases::CaseResponse::with_details(conn, &updated, show, &rules.calendar)?;
+            Ok((response, etag(&updated)))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::ETAG, new_etag)).json(response))
+}
+
+/// What every check may need.
+struct Context<'a> {
+    user: &'a Principal,
+    record: &'a CaseRecord,
+    case: &'a Case,
+    today: NaiveDate,
+    rates: CostRates,
+    regime: &'a crate::domain::deadline::RegimeRules,
+}
+
+impl Context<'_> {
+    /// A date an action says something happened on: not before the receipt date, not in the future.
+    fn date(&self, path: &str, on: NaiveDate) -> Result<NaiveDate, AppError> {
+        if on < self.case.received_on {
+            return Err(AppError::validation(
+                path,
+                format!("{on} is before the receipt date {}", self.case.received_on),
+            ));
+        }
+        if on > self.today {
+            return Err(AppError::validation(path, format!("{on} is in the future")));
+        }
+        Ok(on)
+    }
+}
+
+fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -> Result<WorkflowEvent, AppError> {
+    Ok(match input {
+        ActionInput::Assign { handler_id } => {
+            let id = handler_id.to_string();
+            let handler = users::find_principal(conn, &id)?
+                .ok_or_else(|| AppError::validation("action.handler_id", format!("no user has id `{id}`")))?;
+            if !matches!(handler.role, Role::Handler | Role::Approver) {
+                return Err(AppError::validation(
+                    "action.handler_id",
+                    format!("{} is a {}, not a handler", handler.name, handler.role),
+                ));
+            }
+            if !handler.covers(&ctx.record.agency_path) {
+                return Err(AppError::validation(
+                    "action.handler_id",
+                    format!("{} works outside agency {}", handler.name, ctx.record.agency_code),
+                ));
+            }
+            if ctx.user.role == Role::Handler && handler.user_id != ctx.user.user_id {
+                return Err(AppError::Forbidden(
+                    "a handler may assign only themselves; the office head assigns others".into(),
+                ));
+            }
+            WorkflowEvent::HandlerAssigned { handler_id: handler.user_id, handler_name: handler.name }
+        }
+        ActionInput::DraftReply { outcome } => {
+            WorkflowEvent::ReplyDrafted { outcome: reply_outcome(conn, ctx, outcome)? }
+        }
+        ActionInput::ReturnDraft => WorkflowEvent::DraftReturned,
+        ActionInput::ApproveReply => WorkflowEvent::ReplyApproved,
+        ActionInput::Serve { on, method } => WorkflowEvent::Served { on: ctx.date("action.on", on)?, method },
+        ActionInput::AnswerOnTheSpot { outcome } => {
+            if ctx.case.channel != crate::domain::intake::Channel::InPerson {
+                return Err(AppError::validation(
+                    "action.type",
+                    "only a request handed in at the office can be answered on the spot",
+                ));
+            }
+            WorkflowEvent::AnsweredOnTheSpot { on: ctx.case.received_on, outcome: reply_outcome(conn, ctx, outcome)? }
+        }
+        ActionInput::Withdraw { on } => WorkflowEvent::Withdrawn { on: ctx.date("action.on", on)? },
+        ActionInput::NotProcess { on, ground, repeat_of } => {
+            let outcome = Outcome::NotProcessed { reason: ground, repeat_of: repeat_of.map(|id| id.to_string()) };
+            WorkflowEvent::NotProcessed { on: ctx.date("action.on", on)?, outcome: reply_outcome(conn, ctx, outcome)? }
+        }
+        ActionInput::Transfer { .. } => unreachable!("transfers are handled by the caller"),
+        ActionInput::Archive => WorkflowEvent::Archived,
+        ActionInput::AssessFee { basis, waived_fen, waiver_reason } => {
+            if waived_fen != 0 && ctx.user.role != Role::Approver {
+                return Err(AppError::Forbidden("only an approver (the office head) may waive fees (Art. 28)".into()));
+            }
+            let mut v = Validator::new();
+            let waiver_reason = v.optional_text("action.waiver_reason", waiver_reason.as_deref(), 2000);
+            v.finish()?;
+            let number = cases::applicant_requests_in_month(conn, &ctx.record.row)?;
+            let number = u32::try_from(number).unwrap_or(u32::MAX);
+            let assessment = assess(ctx.regime.fee_scheme, ctx.rates, basis, number, waived_fen, waiver_reason)
+                .map_err(|e| AppError::validation("action", e.to_string()))?;
+            WorkflowEvent::FeeAssessed(assessment)
+        }
+        ActionInput::FileAppeal { kind, filed_on, reference } => {
+            let mut v = Validator::new();
+            let reference = v.optional_text("action.reference", reference.as_deref(), 200);
+            v.finish()?;
+            if kind == AppealKind::LitigationAfterReconsideration
+                && !ctx.case.appeals.iter().any(|a| {
+                    a.kind == AppealKind::Reconsideration
+                        && a.outcome != AppealOutcome::Pending
+                        && a.decided_on.is_some_and(|d| d <= filed_on)
+                })
+            {
+                return Err(AppError::validation(
+                    "action.kind",
+                    "a lawsuit after reconsideration needs a reconsideration on this case decided by the filing date",
+                ));
+            }
+            let number = i32::try_from(ctx.case.appeals.len() + 1).map_err(AppError::internal)?;
+            WorkflowEvent::AppealFiled { number, kind, filed_on: ctx.date("action.filed_on", filed_on)?, reference }
+        }
+        ActionInput::DecideAppeal { number, outcome, decided_on } => {
+            let appeal = ctx
+                .case
+                .appeals
+                .iter()
+                .find(|a| a.number == number)
+                .ok_or_else(|| AppError::validation("action.number", format!("the case has no appeal {number}")))?;
+            if appeal.outcome != AppealOutcome::Pending {
+                return Err(AppError::Conflict(format!("appeal {number} was already decided ({})", appeal.outcome)));
+            }
+            if outcome == AppealOutcome::Pending {
+                return Err(AppError::validation("action.outcome", "a decision must be upheld, corrected or other"));
+            }
+            if decided_on < appeal.filed_on {
+                return Err(AppError::validation(
+                    "action.decided_on",
+                    format!("is before the filing date {}", appeal.filed_on),
+                ));
+            }
+            WorkflowEvent::AppealDecided { number, outcome, decided_on: ctx.date("action.decided_on", decided_on)? }
+        }
+    })
+}
+
+/// Checks an outcome given in a reply: the endings the service records itself are not replies, and
+/// a repeat request must name an earlier case of the same agency that the caller can see.
+fn reply_outcome(conn: &mut DbConnection, ctx: &Context<'_>, outcome: Outcome) -> Result<Outcome, AppError> {
+    if !outcome.is_reply() {
+        return Err(AppError::validation(
+            "action.outcome",
+            "a lapse or withdrawal is recorded by its own action or clock event, not as a reply",
+        ));
+    }
+    if let Outcome::NotProcessed { reason, repeat_of } = &outcome {
+        match (reason, repeat_of) {
+            (NotProcessedReason::RepeatRequest, None) => {
+                return Err(AppError::validation("action.repeat_of", "a repeat request names the earlier case"))
+            }
+            (NotProcessedReason::RepeatRequest, Some(earlier)) => {
+                let missing =
+                    || AppError::validation("action.repeat_of", format!("no earlier case `{earlier}` in your scope"));
+                let id = uuid::Uuid::parse_str(earlier).map_err(|_| missing())?.to_string();
+                let found = cases::find(conn, &id)?.filter(|c| ctx.user.covers(&c.agency_path)).ok_or_else(missing)?;
+                if found.row.id == ctx.record.row.id || found.row.received_on > ctx.case.received_on {
+                    return Err(AppError::validation(
+                        "action.repeat_of",
+                        "the earlier case must have been received before this one",
+                    ));
+                }
+            }
+            (_, Some(_)) => {
+                return Err(AppError::validation("action.repeat_of", "only a repeat request names an earlier case"))
+            }
+            (_, None) => {}
+        }
+    }
+    Ok(outcome)
+}
+
+/// The receiving agency and the intake of the linked case: the same applicant and request, received
+/// there on the transfer date.
+fn transfer_intake(
+    conn: &mut DbConnection,
+    ctx: &Context<'_>,
+    on: NaiveDate,
+    to_agency: &str,
+) -> Result<(agencies::AgencyRow, Intake), AppError> {
+    let on = ctx.date("action.on", on)?;
+    let target = agencies::find_by_code(conn, to_agency)?
+        .ok_or_else(|| AppError::validation("action.to_agency", format!("no agency has code `{to_agency}`")))?;
+    if target.code == ctx.record.agency_code {
+        return Err(AppError::validation("action.to_agency", "is the agency handling the case"));
+    }
+    let case = ctx.case;
+    let topic = match &case.topic {
+        Some(t) if agencies::topics_for(conn, &target)?.iter().any(|known| &known.code == t) => Some(t.clone()),
+        _ => None,
+    };
+    let intake = Intake {
+        agency: target.code.clone(),
+        channel: case.channel,
+        arrived_at: crate::domain::truncate_to_micros(Utc::now()),
+        received_on: on,
+        receipt_basis: ReceiptBasis::ClerkDetermined,
+        receipt_evidence: Some(format!(
+            "转送自 {} 案件 {}（{}）",
+            ctx.record.agency_code, ctx.record.row.tracking_number, on
+        )),
+        applicant: case.applicant.clone(),
+        description: case.description.clone(),
+        delivery_form: case.delivery_form,
+        topic,
+    };
+    Ok((target, intake))
+}

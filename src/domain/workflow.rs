@@ -1,0 +1,419 @@
+//! The case state machine (Regulation 2019 Art. 45: 登记, 审核, 办理, 答复, 归档) and who may move a
+//! case along it.
+//!
+//! Every change to a case is an action. `target` is the whole transition table: for a state and an
+//! action it gives the next state, or nothing when the action is illegal there; the allowed actions of
+//! a state are read off the same table, so the 409 answer and the table can never disagree.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::case::CaseState;
+use super::deadline::ClockEvent;
+use super::fees::FeeAssessment;
+use super::intake::string_enum;
+use super::outcome::Outcome;
+use super::role::Role;
+
+string_enum! {
+    /// Everything that can happen to a registered case: workflow actions and clock events.
+    Action {
+        /// 审核: assign (or reassign) the handler.
+        Assign => "assign",
+        /// 办理: draft the reply with its outcome (again, to revise it).
+        DraftReply => "draft_reply",
+        /// The office head sends a draft (or an approved reply not yet served) back for revision.
+        ReturnDraft => "return_draft",
+        /// The office head approves the drafted reply.
+        ApproveReply => "approve_reply",
+        /// 答复: the approved reply is served (by post: the posting date).
+        Serve => "serve",
+        /// 当场答复: answered on the spot, on the receipt date.
+        AnswerOnTheSpot => "answer_on_the_spot",
+        /// The applicant withdrew the request.
+        Withdraw => "withdraw",
+        /// Screening (Art. 35, 36 (六), 39): the request is not processed; the applicant is told.
+        NotProcess => "not_process",
+        /// Another agency's information: the request goes to that agency as a linked case.
+        Transfer => "transfer",
+        /// 归档.
+        Archive => "archive",
+        /// Compute and record the fee (and any waiver).
+        AssessFee => "assess_fee",
+        /// Record an administrative reconsideration, a lawsuit or a complaint.
+        FileAppeal => "file_appeal",
+        /// Record the decision on one.
+        DecideAppeal => "decide_appeal",
+        CorrectionNoticeSent => "correction_notice_sent",
+        CorrectionReceived => "correction_received",
+        CorrectionLapsed => "correction_lapsed",
+        ConsultationSent => "consultation_sent",
+        ConsultationAnswered => "consultation_answered",
+        ExtensionApproved => "extension_approved",
+        DelaySet => "delay_set",
+        FeeNoticeSent => "fee_notice_sent",
+        FeePaid => "fee_paid",
+        FeeLapsed => "fee_lapsed",
+    }
+}
+
+impl Action {
+    /// The action a clock event is (None for the clock endings only workflow actions record).
+    pub fn of_clock(event: &ClockEvent) -> Option<Action> {
+        Some(match event {
+            ClockEvent::CorrectionNoticeSent { .. } => Action::CorrectionNoticeSent,
+            ClockEvent::CorrectionReceived { .. } => Action::CorrectionReceived,
+            ClockEvent::CorrectionLapsed { .. } => Action::CorrectionLapsed,
+            ClockEvent::ConsultationSent { .. } => Action::ConsultationSent,
+            ClockEvent::ConsultationAnswered { .. } => Action::ConsultationAnswered,
+            ClockEvent::ExtensionApproved { .. } => Action::ExtensionApproved,
+            ClockEvent::DelaySet { .. } => Action::DelaySet,
+            ClockEvent::FeeNoticeSent { .. } => Action::FeeNoticeSent,
+            ClockEvent::FeePaid { .. } => Action::FeePaid,
+            ClockEvent::FeeLapsed { .. } => Action::FeeLapsed,
+            ClockEvent::Replied { .. } | ClockEvent::Withdrawn { .. } => return None,
+        })
+    }
+
+    /// Whether this action is recorded at `/clock-events` (the others at `/actions`).
+    pub fn is_clock_event(self) -> bool {
+        matches!(
+            self,
+            Action::CorrectionNoticeSent
+                | Action::CorrectionReceived
+                | Action::CorrectionLapsed
+                | Action::ConsultationSent
+                | Action::ConsultationAnswered
+                | Action::ExtensionApproved
+                | Action::DelaySet
+                | Action::FeeNoticeSent
+                | Action::FeePaid
+                | Action::FeeLapsed
+        )
+    }
+}
+
+/// The state a case moves to when `action` happens in `state`; None when it may not happen there.
+/// `resume` is the state a case returns to when a correction, consultation or fee notice ends.
+pub fn target(state: CaseState, action: Action, resume: Option<CaseState>) -> Option<CaseState> {
+    use Action as A;
+    use CaseState as S;
+    let back = resume.unwrap_or(S::UnderReview);
+    let working = matches!(state, S::Registered | S::UnderReview);
+    let open = state.is_open() && state != S::Received;
+    let closed = matches!(state, S::Replied | S::Withdrawn | S::DeemedAbandoned | S::NotProcessed | S::Transferred);
+    Some(match action {
+        A::Assign if state == S::Registered => S::UnderReview,
+        A::Assign if open => state,
+        A::DraftReply if matches!(state, S::UnderReview | S::ReplyDrafted) => S::ReplyDrafted,
+        A::ReturnDraft if matches!(state, S::ReplyDrafted | S::ReplyApproved) => S::UnderReview,
+        A::ApproveReply if state == S::ReplyDrafted => S::ReplyApproved,
+        A::Serve if state == S::ReplyApproved => S::Replied,
+        A::AnswerOnTheSpot if working => S::Replied,
+        A::Withdraw if open => S::Withdrawn,
+        A::NotProcess if working => S::NotProcessed,
+        A::Transfer if working => S::Transferred,
+        A::Archive if closed => S::Archived,
+        A::AssessFee if matches!(state, S::UnderReview | S::ReplyDrafted | S::ReplyApproved) => state,
+        A::FileAppeal | A::DecideAppeal if state != S::Received => state,
+        A::CorrectionNoticeSent if working => S::AwaitingCorrection,
+        A::CorrectionReceived if state == S::AwaitingCorrection => back,
+        A::CorrectionLapsed if state == S::AwaitingCorrection => S::DeemedAbandoned,
+        A::ConsultationSent if working => S::Consulting,
+        A::ConsultationAnswered if state == S::Consulting => back,
+        A::ExtensionApproved | A::DelaySet if open => state,
+        A::FeeNoticeSent if matches!(state, S::UnderReview | S::ReplyDrafted | S::ReplyApproved) => S::AwaitingFee,
+        A::FeePaid if state == S::AwaitingFee => back,
+        A::FeeLapsed if state == S::AwaitingFee => S::DeemedAbandoned,
+        _ => return None,
+    })
+}
+
+/// The actions possible in `state`, in table order.
+pub fn allowed_actions(state: CaseState) -> Vec<Action> {
+    Action::ALL.iter().copied().filter(|&a| target(state, a, None).is_some()).collect()
+}
+
+/// An action the state machine does not allow in the case's current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{action}` is not possible while the case is {state}; possible now: {}", list(.allowed))]
+pub struct IllegalTransition {
+    pub state: CaseState,
+    pub action: Action,
+    pub allowed: Vec<Action>,
+}
+
+fn list(actions: &[Action]) -> String {
+    if actions.is_empty() {
+        return "nothing".into();
+    }
+    actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// The next state, or the 409 explanation.
+pub fn transition(state: CaseState, action: Action, resume: Option<CaseState>) -> Result<CaseState, IllegalTransition> {
+    target(state, action, resume).ok_or_else(|| IllegalTransition { state, action, allowed: allowed_actions(state) })
+}
+
+/// Whether `role` may take `action` at all (scope is checked separately). Approvals (of replies,
+/// extensions, Art. 35 delays, screening decisions and fee waivers) are the office head's.
+pub fn permitted(role: Role, action: Action) -> bool {
+    use Action as A;
+    use Role as R;
+    match action {
+        A::Assign => matches!(role, R::Handler | R::Approver | R::Admin),
+        A::DraftReply | A::Transfer | A::AssessFee => matches!(role, R::Handler | R::Approver),
+        A::ReturnDraft | A::ApproveReply | A::NotProcess | A::ExtensionApproved | A::DelaySet => role == R::Approver,
+        A::Serve | A::AnswerOnTheSpot | A::Withdraw | A::Archive => matches!(role, R::Clerk | R::Handler | R::Approver),
+        A::FileAppeal | A::DecideAppeal => matches!(role, R::Handler | R::Approver),
+        A::CorrectionNoticeSent
+        | A::CorrectionReceived
+        | A::CorrectionLapsed
+        | A::ConsultationSent
+        | A::ConsultationAnswered
+        | A::FeeNoticeSent
+        | A::FeePaid
+        | A::FeeLapsed => matches!(role, R::Handler | R::Approver | R::Admin),
+    }
+}
+
+string_enum! {
+    /// How a reply was served (国办公开办函〔2016〕235号).
+    ServiceMethod {
+        /// 直接送达: handed over; the day the applicant signed for it.
+        InPerson => "in_person",
+        /// 邮寄送达 by the postal service: the posting date counts.
+        Post => "post",
+        /// To the applicant's email address.
+        Email => "email",
+        /// Through the online application platform.
+        Online => "online",
+        /// 传真.
+        Fax => "fax",
+        /// 委托送达 through another agency.
+        Entrusted => "entrusted",
+    }
+}
+
+string_enum! {
+    /// A remedy sought against the agency's handling of a case.
+    AppealKind {
+        /// 行政复议.
+        Reconsideration => "reconsideration",
+        /// 行政诉讼, 未经复议直接起诉.
+        LitigationDirect => "litigation_direct",
+        /// 行政诉讼, 复议后起诉.
+        LitigationAfterReconsideration => "litigation_after_reconsideration",
+        /// 举报投诉 (Art. 47, 51).
+        Complaint => "complaint",
+    }
+}
+
+string_enum! {
+    /// How a reconsideration, lawsuit or complaint ended (the 2021 table 四's columns).
+    AppealOutcome {
+        /// 结果维持 / 维持具体行政行为 (or the claim dismissed).
+        Upheld => "upheld",
+        /// 结果纠正 / 被依法纠错.
+        Corrected => "corrected",
+        /// 其他结果 / 其他情形.
+        Other => "other",
+        /// 尚未审结.
+        Pending => "pending",
+    }
+}
+
+/// One reconsideration, lawsuit or complaint against a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Appeal {
+    /// 1, 2, ... per case.
+    pub number: i32,
+    pub kind: AppealKind,
+    pub filed_on: NaiveDate,
+    /// The docket or file number (复议决定书、判决书 number).
+    pub reference: Option<String>,
+    pub outcome: AppealOutcome,
+    pub decided_on: Option<NaiveDate>,
+}
+
+/// A workflow step as stored in the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkflowEvent {
+    HandlerAssigned {
+        handler_id: String,
+        handler_name: String,
+    },
+    ReplyDrafted {
+        outcome: Outcome,
+    },
+    DraftReturned,
+    ReplyApproved,
+    /// The approved reply was served; its outcome becomes the case's.
+    Served {
+        on: NaiveDate,
+        method: ServiceMethod,
+    },
+    AnsweredOnTheSpot {
+        on: NaiveDate,
+        outcome: Outcome,
+    },
+    Withdrawn {
+        on: NaiveDate,
+    },
+    /// The notice that the request will not be processed was served on `on`.
+    NotProcessed {
+        on: NaiveDate,
+        outcome: Outcome,
+    },
+    /// The applicant was told on `on`; the request continues as `to_case_id` at `to_agency`.
+    Transferred {
+        on: NaiveDate,
+        to_agency: String,
+        to_case_id: String,
+    },
+    Archived,
+    FeeAssessed(FeeAssessment),
+    AppealFiled {
+        number: i32,
+        kind: AppealKind,
+        filed_on: NaiveDate,
+        reference: Option<String>,
+    },
+    AppealDecided {
+        number: i32,
+        outcome: AppealOutcome,
+        decided_on: NaiveDate,
+    },
+}
+
+impl WorkflowEvent {
+    pub fn action(&self) -> Action {
+        match self {
+            WorkflowEvent::HandlerAssigned { .. } => Action::Assign,
+            WorkflowEvent::ReplyDrafted { .. } => Action::DraftReply,
+            WorkflowEvent::DraftReturned => Action::ReturnDraft,
+            WorkflowEvent::ReplyApproved => Action::ApproveReply,
+            WorkflowEvent::Served { .. } => Action::Serve,
+            WorkflowEvent::AnsweredOnTheSpot { .. } => Action::AnswerOnTheSpot,
+            WorkflowEvent::Withdrawn { .. } => Action::Withdraw,
+            WorkflowEvent::NotProcessed { .. } => Action::NotProcess,
+            WorkflowEvent::Transferred { .. } => Action::Transfer,
+            WorkflowEvent::Archived => Action::Archive,
+            WorkflowEvent::FeeAssessed(_) => Action::AssessFee,
+            WorkflowEvent::AppealFiled { .. } => Action::FileAppeal,
+            WorkflowEvent::AppealDecided { .. } => Action::DecideAppeal,
+        }
+    }
+
+    /// The clock event this step implies: the reply deadline ends when the applicant is answered
+    /// (served, on the spot, told the request is not processed or was transferred) or withdraws.
+    pub fn clock_event(&self) -> Option<ClockEvent> {
+        match self {
+            WorkflowEvent::Served { on, .. }
+            | WorkflowEvent::AnsweredOnTheSpot { on, .. }
+            | WorkflowEvent::NotProcessed { on, .. }
+            | WorkflowEvent::Transferred { on, .. } => Some(ClockEvent::Replied { on: *on }),
+            WorkflowEvent::Withdrawn { on } => Some(ClockEvent::Withdrawn { on: *on }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CaseState as S;
+
+    #[test]
+    fn the_happy_path_runs_through_every_stage() {
+        let path = [
+            (S::Registered, Action::Assign, S::UnderReview),
+            (S::UnderReview, Action::DraftReply, S::ReplyDrafted),
+            (S::ReplyDrafted, Action::ApproveReply, S::ReplyApproved),
+            (S::ReplyApproved, Action::Serve, S::Replied),
+            (S::Replied, Action::Archive, S::Archived),
+        ];
+        for (from, action, to) in path {
+            assert_eq!(transition(from, action, None), Ok(to), "{from} --{action}-->");
+        }
+    }
+
+    #[test]
+    fn clock_stops_return_to_the_state_they_interrupted() {
+        assert_eq!(transition(S::Registered, Action::CorrectionNoticeSent, None), Ok(S::AwaitingCorrection));
+        assert_eq!(
+            transition(S::AwaitingCorrection, Action::CorrectionReceived, Some(S::Registered)),
+            Ok(S::Registered)
+        );
+        assert_eq!(transition(S::ReplyDrafted, Action::FeeNoticeSent, None), Ok(S::AwaitingFee));
+        assert_eq!(transition(S::AwaitingFee, Action::FeePaid, Some(S::ReplyDrafted)), Ok(S::ReplyDrafted));
+        assert_eq!(transition(S::AwaitingFee, Action::FeeLapsed, None), Ok(S::DeemedAbandoned));
+        assert_eq!(transition(S::AwaitingCorrection, Action::CorrectionLapsed, None), Ok(S::DeemedAbandoned));
+    }
+
+    #[test]
+    fn an_illegal_action_names_the_state_and_what_is_possible() {
+        let err = transition(S::UnderReview, Action::Serve, None).unwrap_err();
+        assert_eq!(err.state, S::UnderReview);
+        assert!(err.allowed.contains(&Action::DraftReply));
+        assert!(!err.allowed.contains(&Action::Serve));
+        let text = err.to_string();
+        assert!(text.contains("`serve` is not possible while the case is under_review"), "{text}");
+        assert!(text.contains("draft_reply"), "{text}");
+    }
+
+    #[test]
+    fn archived_cases_accept_only_appeals() {
+        assert_eq!(allowed_actions(S::Archived), vec![Action::FileAppeal, Action::DecideAppeal]);
+    }
+
+    #[test]
+    fn closed_cases_accept_archive_and_appeals_only() {
+        for state in [S::Replied, S::Withdrawn, S::DeemedAbandoned, S::NotProcessed, S::Transferred] {
+            assert_eq!(allowed_actions(state), vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal]);
+        }
+    }
+
+    #[test]
+    fn every_open_state_can_be_withdrawn_and_extended_and_nothing_happens_before_registration() {
+        for &state in CaseState::ALL {
+            let open = state.is_open() && state != S::Received;
+            assert_eq!(target(state, Action::Withdraw, None).is_some(), open, "{state}");
+            assert_eq!(target(state, Action::ExtensionApproved, None).is_some(), open, "{state}");
+        }
+        assert!(allowed_actions(S::Received).is_empty());
+    }
+
+    #[test]
+    fn every_action_is_possible_somewhere_and_taken_by_some_role() {
+        for &action in Action::ALL {
+            assert!(CaseState::ALL.iter().any(|&s| target(s, action, None).is_some()), "{action}");
+            assert!(Role::ALL.iter().any(|&r| permitted(r, action)), "{action}");
+        }
+    }
+
+    #[test]
+    fn approvals_belong_to_the_office_head_and_the_statistician_only_reads() {
+        for action in
+            [Action::ApproveReply, Action::ReturnDraft, Action::ExtensionApproved, Action::DelaySet, Action::NotProcess]
+        {
+            for &role in Role::ALL {
+                assert_eq!(permitted(role, action), role == Role::Approver, "{role} {action}");
+            }
+        }
+        for &action in Action::ALL {
+            assert!(!permitted(Role::Statistician, action), "{action}");
+        }
+    }
+
+    #[test]
+    fn closing_steps_end_the_clock() {
+        let d = NaiveDate::from_ymd_opt(2015, 3, 2).unwrap();
+        let served = WorkflowEvent::Served { on: d, method: ServiceMethod::Post };
+        assert_eq!(served.clock_event(), Some(ClockEvent::Replied { on: d }));
+        assert_eq!(WorkflowEvent::Withdrawn { on: d }.clock_event(), Some(ClockEvent::Withdrawn { on: d }));
+        assert_eq!(WorkflowEvent::Archived.clock_event(), None);
+    }
+}
