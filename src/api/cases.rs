@@ -282,8 +282,10 @@ pub async fn create(
                 transferred_from: None,
             };
             cases::register(conn, &user, new, idempotency.as_ref(), |record| {
-                serde_json::to_string(&CaseResponse::from_record(record, show, &rules.calendar)?)
-                    .map_err(AppError::internal)
+                let mut response = CaseResponse::from_record(record, show, &rules.calendar)?;
+                // A new case has no appeals yet: answer as a later read of it would.
+                response.appeals = Some(Vec::new());
+                serde_json::to_string(&response).map_err(AppError::internal)
             })
         })
         .await?;

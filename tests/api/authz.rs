@@ -19,32 +19,156 @@ struct Route {
     outside: u16,
     /// Status when allowed.
     ok: u16,
+    /// Where the case the route acts on must stand first.
+    setup: Setup,
+}
+
+/// The state a route's case is brought to (by the city's office head) before the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    Registered,
+    InPerson,
+    UnderReview,
+    FeeAssessed,
+    Drafted,
+    Approved,
+    Closed,
+    AppealFiled,
 }
 
 const ALL: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver, Role::Statistician, Role::Admin];
 const WORKERS: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver, Role::Admin];
 const CLOCK: &[Role] = &[Role::Handler, Role::Approver, Role::Admin];
+const OFFICE: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver];
+const HANDLING: &[Role] = &[Role::Handler, Role::Approver];
 const APPROVER: &[Role] = &[Role::Approver];
 const ADMIN: &[Role] = &[Role::Admin];
 
 const ROUTES: &[Route] = &[
-    Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201 },
-    Route { name: "GET /cases?agency", roles: ALL, outside: 403, ok: 200 },
-    Route { name: "GET /cases/{id}", roles: ALL, outside: 404, ok: 200 },
-    Route { name: "GET /cases/{id}/events", roles: ALL, outside: 404, ok: 200 },
-    Route { name: "GET /cases/{id}/deadline", roles: ALL, outside: 404, ok: 200 },
-    Route { name: "POST /cases/{id}/clock-events fee notice", roles: CLOCK, outside: 404, ok: 201 },
-    Route { name: "POST /cases/{id}/clock-events extension", roles: APPROVER, outside: 404, ok: 201 },
-    Route { name: "GET /agencies/{code}/topics", roles: ALL, outside: 404, ok: 200 },
-    Route { name: "PUT /agencies/{code}/topics/{topic}", roles: ADMIN, outside: 404, ok: 200 },
-    Route { name: "POST /agencies", roles: ADMIN, outside: 403, ok: 201 },
-    Route { name: "PUT /agencies/{code}/calendar/days/{date}", roles: ADMIN, outside: 404, ok: 200 },
-    Route { name: "DELETE /agencies/{code}/calendar/days/{date}", roles: ADMIN, outside: 404, ok: 200 },
-    Route { name: "GET /calendar?agency", roles: ALL, outside: 404, ok: 200 },
+    Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201, setup: Setup::Registered },
+    Route { name: "GET /cases?agency", roles: ALL, outside: 403, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}/events", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}/deadline", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "POST /cases/{id}/clock-events fee notice",
+        roles: CLOCK,
+        outside: 404,
+        ok: 201,
+        setup: Setup::FeeAssessed,
+    },
+    Route {
+        name: "POST /cases/{id}/clock-events extension",
+        roles: APPROVER,
+        outside: 404,
+        ok: 201,
+        setup: Setup::Registered,
+    },
+    Route { name: "POST /cases/{id}/actions assign", roles: CLOCK, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "POST /cases/{id}/actions draft_reply",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::UnderReview,
+    },
+    Route {
+        name: "POST /cases/{id}/actions return_draft",
+        roles: APPROVER,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Drafted,
+    },
+    Route {
+        name: "POST /cases/{id}/actions approve_reply",
+        roles: APPROVER,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Drafted,
+    },
+    Route { name: "POST /cases/{id}/actions serve", roles: OFFICE, outside: 404, ok: 200, setup: Setup::Approved },
+    Route {
+        name: "POST /cases/{id}/actions answer_on_the_spot",
+        roles: OFFICE,
+        outside: 404,
+        ok: 200,
+        setup: Setup::InPerson,
+    },
+    Route { name: "POST /cases/{id}/actions withdraw", roles: OFFICE, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "POST /cases/{id}/actions not_process",
+        roles: APPROVER,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route {
+        name: "POST /cases/{id}/actions transfer",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route { name: "POST /cases/{id}/actions archive", roles: OFFICE, outside: 404, ok: 200, setup: Setup::Closed },
+    Route {
+        name: "POST /cases/{id}/actions assess_fee",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::UnderReview,
+    },
+    Route {
+        name: "POST /cases/{id}/actions assess_fee with waiver",
+        roles: APPROVER,
+        outside: 404,
+        ok: 200,
+        setup: Setup::UnderReview,
+    },
+    Route {
+        name: "POST /cases/{id}/actions file_appeal",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Closed,
+    },
+    Route {
+        name: "POST /cases/{id}/actions decide_appeal",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::AppealFiled,
+    },
+    Route { name: "GET /agencies/{code}/topics", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "PUT /agencies/{code}/topics/{topic}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route { name: "POST /agencies", roles: ADMIN, outside: 403, ok: 201, setup: Setup::Registered },
+    Route {
+        name: "PUT /agencies/{code}/calendar/days/{date}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route {
+        name: "DELETE /agencies/{code}/calendar/days/{date}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route { name: "GET /calendar?agency", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
 ];
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
 async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &str, n: usize) -> u16 {
+    if let Some(action) = route.strip_prefix("POST /cases/{id}/actions ") {
+        return act(app, action, token, case_id).await;
+    }
     let etag = || async {
         let res = app.get(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
         res.headers()["etag"].to_str().unwrap().to_owned()
@@ -114,6 +238,72 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
     request.send().await.unwrap().status().as_u16()
 }
 
+/// A workflow action on the case, by `token`'s user.
+async fn act(app: &TestApp, action: &str, token: &str, case_id: &str) -> u16 {
+    let body = match action {
+        // Handlers and approvers take the case themselves; others assign a handler.
+        "assign" => {
+            let me = app.get_json(token, "/api/v1/me").await;
+            let takes_it_on = me["role"] == "handler" || me["role"] == "approver";
+            let id = if takes_it_on {
+                me["user_id"].clone()
+            } else {
+                json!(app.user_id(&app.token(Role::Handler, "PJ-XLT")).await)
+            };
+            json!({ "handler_id": id })
+        }
+        "draft_reply" => json!({"outcome": {"kind": "disclosed"}}),
+        "return_draft" | "approve_reply" | "archive" => json!({}),
+        "serve" => json!({"on": "2015-03-10", "method": "post"}),
+        "answer_on_the_spot" => json!({"outcome": {"kind": "disclosed", "already_public": true}}),
+        "withdraw" => json!({"on": "2015-03-05"}),
+        "not_process" => json!({"on": "2015-03-05", "ground": "petition_or_complaint"}),
+        "transfer" => json!({"on": "2015-03-05", "to_agency": "PJ"}),
+        "assess_fee" => json!({"basis": {"method": "cost", "search_items": 1, "pages": 10}}),
+        "assess_fee with waiver" => {
+            json!({"basis": {"method": "cost", "pages": 10}, "waived_fen": 200, "waiver_reason": "低保"})
+        }
+        "file_appeal" => json!({"kind": "reconsideration", "filed_on": "2015-03-20"}),
+        "decide_appeal" => json!({"number": 1, "outcome": "upheld", "decided_on": "2015-04-20"}),
+        other => panic!("unknown action {other}"),
+    };
+    let mut action_body = body;
+    action_body["type"] = json!(action.split(' ').next().unwrap());
+    let res = app.act(token, case_id, json!({"action": action_body, "reason": "矩阵测试"})).await;
+    res.status().as_u16()
+}
+
+/// A case at `agency` brought to `setup` by the city's office head.
+async fn prepare(app: &TestApp, setup: Setup, agency: &str, head: &str, head_id: &str) -> String {
+    let mut body = intake(agency);
+    body["arrived_at"] = json!("2015-03-02T10:00:00+08:00");
+    if setup == Setup::InPerson {
+        body["channel"] = json!("in_person");
+    }
+    let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
+    let id = case["id"].as_str().unwrap().to_owned();
+    let step = |action: Value| app.act_ok(head, &id, json!({"action": action, "reason": "准备"}));
+    if matches!(setup, Setup::UnderReview | Setup::FeeAssessed | Setup::Drafted | Setup::Approved) {
+        step(json!({"type": "assign", "handler_id": head_id})).await;
+    }
+    if setup == Setup::FeeAssessed {
+        step(json!({"type": "assess_fee", "basis": {"method": "cost", "search_items": 1}})).await;
+    }
+    if matches!(setup, Setup::Drafted | Setup::Approved) {
+        step(json!({"type": "draft_reply", "outcome": {"kind": "disclosed"}})).await;
+    }
+    if setup == Setup::Approved {
+        step(json!({"type": "approve_reply"})).await;
+    }
+    if matches!(setup, Setup::Closed | Setup::AppealFiled) {
+        step(json!({"type": "withdraw", "on": "2015-03-04"})).await;
+    }
+    if setup == Setup::AppealFiled {
+        step(json!({"type": "file_appeal", "kind": "reconsideration", "filed_on": "2015-03-20"})).await;
+    }
+    id
+}
+
 async fn new_case(app: &TestApp, agency: &str) -> String {
     let mut body = intake(agency);
     body["arrived_at"] = json!("2015-03-02T10:00:00+08:00");
@@ -123,6 +313,8 @@ async fn new_case(app: &TestApp, agency: &str) -> String {
 
 async fn every_route_answers_each_role_in_and_out_of_scope(app: TestApp) {
     app.seed_city();
+    let head = app.token(Role::Approver, "PJ");
+    let head_id = app.user_id(&head).await;
     let mut n = 0;
     let mut mismatches = Vec::new();
     for &role in ALL {
@@ -131,7 +323,7 @@ async fn every_route_answers_each_role_in_and_out_of_scope(app: TestApp) {
         for route in ROUTES {
             for (agency, inside) in [("PJ-XLT", true), ("PJ-DW", false)] {
                 n += 1;
-                let case_id = new_case(&app, agency).await;
+                let case_id = prepare(&app, route.setup, agency, &head, &head_id).await;
                 let allowed = route.roles.contains(&role);
                 let expected = match (allowed, inside) {
                     (true, true) => route.ok,
@@ -162,6 +354,7 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, format!("/api/v1/cases/{id}/events")),
         (Method::GET, format!("/api/v1/cases/{id}/deadline")),
         (Method::POST, format!("/api/v1/cases/{id}/clock-events")),
+        (Method::POST, format!("/api/v1/cases/{id}/actions")),
         (Method::GET, "/api/v1/agencies".to_owned()),
         (Method::POST, "/api/v1/agencies".to_owned()),
         (Method::GET, "/api/v1/agencies/PJ/topics".to_owned()),

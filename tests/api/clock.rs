@@ -184,9 +184,23 @@ async fn fee_notice_and_art35_delay(app: TestApp) {
     let handler = app.token(Role::Handler, "PJ");
     let approver = app.token(Role::Approver, "PJ");
     let id = case_received(&app, "2024-09-27").await;
+    // A fee notice needs a fee: 40 pages under the 2020 rules, 10 of them at 10 元.
+    let me = app.user_id(&handler).await;
+    app.act_ok(&handler, &id, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    let problem = assert_problem(
+        clock(&app, &handler, &id, json!({"event": {"type": "fee_notice_sent", "on": "2024-10-08"}})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("assess_fee"), "{problem}");
+    let fee = json!({"action": {"type": "assess_fee", "basis": {"method": "per_page", "pages": 40}}});
+    assert_eq!(app.act_ok(&handler, &id, fee.clone()).await["fee"], json!({"charged_fen": 10_000, "waived_fen": 0}));
     clock_ok(&app, &handler, &id, json!({"event": {"type": "fee_notice_sent", "on": "2024-10-08"}})).await;
+    assert_eq!(case(&app, &id).await["state"], "awaiting_fee");
     let d = clock_ok(&app, &handler, &id, json!({"event": {"type": "fee_paid", "on": "2024-10-15"}})).await;
     assert_eq!(d["deadline"]["due_on"], "2024-11-07");
+    assert_eq!(case(&app, &id).await["state"], "under_review");
     let delay = json!({"event": {"type": "delay_set", "on": "2024-10-16", "until": "2024-12-31"}});
     assert_problem(clock(&app, &handler, &id, delay.clone()).await, 403, "forbidden").await;
     let d = clock_ok(&app, &approver, &id, delay).await;
@@ -194,30 +208,34 @@ async fn fee_notice_and_art35_delay(app: TestApp) {
     assert_eq!(case(&app, &id).await["deadline"]["final_due_on"], "2024-12-31");
     // A fee that is not paid ends the request.
     let id2 = case_received(&app, "2024-09-27").await;
+    app.act_ok(&handler, &id2, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    app.act_ok(&handler, &id2, fee).await;
     clock_ok(&app, &handler, &id2, json!({"event": {"type": "fee_notice_sent", "on": "2024-10-08"}})).await;
     clock_ok(&app, &handler, &id2, json!({"event": {"type": "fee_lapsed", "on": "2024-11-08"}})).await;
-    assert_eq!(case(&app, &id2).await["state"], "deemed_abandoned");
+    let abandoned = case(&app, &id2).await;
+    assert_eq!(abandoned["state"], "deemed_abandoned");
+    assert_eq!(abandoned["outcome"], json!({"kind": "other", "reason": "fee_lapsed"}));
 }
 
 async fn the_reply_date_decides_on_time_extended_or_late(app: TestApp) {
     app.seed_city();
     let handler = app.token(Role::Handler, "PJ");
     let approver = app.token(Role::Approver, "PJ");
-    let replied = |on: &str| json!({"event": {"type": "replied", "on": on}, "evidence": "挂号信 XA123456789CN 交邮"});
+    let disclosed = || json!({"kind": "disclosed"});
     let on_time = case_received(&app, "2015-09-01").await;
-    clock_ok(&app, &handler, &on_time, replied("2015-09-23")).await;
+    app.reply(&on_time, "PJ", "2015-09-23", disclosed()).await;
     let c = case(&app, &on_time).await;
     assert_eq!(c["state"], "replied");
     assert_eq!(c["deadline"]["timeliness"], json!({"status": "on_time", "replied_on": "2015-09-23"}));
     let extended = case_received(&app, "2015-09-01").await;
     clock_ok(&app, &approver, &extended, json!({"event": {"type": "extension_approved", "on": "2015-09-21", "days": 15, "reason": "r", "applicant_notified_on": "2015-09-21"}})).await;
-    clock_ok(&app, &handler, &extended, replied("2015-10-20")).await;
+    app.reply(&extended, "PJ", "2015-10-20", disclosed()).await;
     assert_eq!(
         case(&app, &extended).await["deadline"]["timeliness"],
         json!({"status": "extended", "replied_on": "2015-10-20"})
     );
     let late = case_received(&app, "2015-09-01").await;
-    clock_ok(&app, &handler, &late, replied("2015-09-24")).await;
+    app.reply(&late, "PJ", "2015-09-24", disclosed()).await;
     assert_eq!(
         case(&app, &late).await["deadline"]["timeliness"],
         json!({"status": "late_reply", "replied_on": "2015-09-24", "days_late": 1})
@@ -225,7 +243,10 @@ async fn the_reply_date_decides_on_time_extended_or_late(app: TestApp) {
     // Closed cases are neither overdue nor open.
     let overdue = app.get_json(&app.admin, "/api/v1/cases?overdue=true").await;
     assert!(overdue["items"].as_array().unwrap().is_empty());
-    assert_problem(clock(&app, &handler, &on_time, replied("2015-09-25")).await, 409, "conflict").await;
+    // A reply is served by the workflow, never posted as a clock event.
+    let replied = json!({"event": {"type": "replied", "on": "2015-09-25"}});
+    let problem = assert_problem(clock(&app, &handler, &late, replied).await, 409, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("serve"), "{problem}");
 }
 
 async fn bad_clock_events_are_refused_and_change_nothing(app: TestApp) {
@@ -234,16 +255,35 @@ async fn bad_clock_events_are_refused_and_change_nothing(app: TestApp) {
     let id = case_received(&app, "2015-09-01").await;
     let before = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
     for (body, status, path) in [
-        (json!({"event": {"type": "replied", "on": "2099-01-01"}}), 422, Some("event.on")),
-        (json!({"event": {"type": "replied", "on": "2015-08-31"}}), 422, Some("event")),
+        (
+            json!({"event": {"type": "consultation_sent", "on": "2099-01-01", "party": "third_party"}}),
+            422,
+            Some("event.on"),
+        ),
+        (
+            json!({"event": {"type": "consultation_sent", "on": "2015-08-31", "party": "third_party"}}),
+            422,
+            Some("event"),
+        ),
         (json!({"event": {"type": "teleported", "on": "2015-09-02"}}), 422, Some("event.type")),
-        (json!({"event": {"type": "replied"}}), 422, Some("event.on")),
+        (json!({"event": {"type": "consultation_sent", "party": "third_party"}}), 422, Some("event.on")),
         (json!({"event": {"type": "consultation_answered", "on": "2015-09-02"}}), 409, None),
         (json!({"event": {"type": "correction_received", "on": "2015-09-02"}}), 409, None),
-        (json!({"event": {"type": "replied", "on": "2015-09-02"}, "colour": "red"}), 422, Some("colour")),
+        (json!({"event": {"type": "replied", "on": "2015-09-02"}}), 409, None),
+        (json!({"event": {"type": "withdrawn", "on": "2015-09-02"}}), 409, None),
+        (json!({"event": {"type": "fee_notice_sent", "on": "2015-09-02"}}), 409, None),
+        (
+            json!({"event": {"type": "consultation_sent", "on": "2015-09-02", "party": "third_party"}, "colour": "red"}),
+            422,
+            Some("colour"),
+        ),
     ] {
         let res = clock(&app, &handler, &id, body.clone()).await;
-        let slug = if status == 409 { "conflict" } else { "validation" };
+        let slug = match (status, body["event"]["type"].as_str()) {
+            (409, Some("consultation_answered" | "correction_received" | "fee_notice_sent")) => "illegal-transition",
+            (409, _) => "conflict",
+            _ => "validation",
+        };
         let problem = assert_problem(res, status, slug).await;
         if let Some(path) = path {
             assert_eq!(problem["errors"][0]["path"], path, "{body}");
@@ -335,7 +375,7 @@ async fn concurrent_clock_events_on_one_case_never_both_succeed(app: TestApp) {
                 .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
                 .bearer_auth(&handler)
                 .header("If-Match", &tag)
-                .json(&json!({"event": {"type": "replied", "on": format!("2015-09-{:02}", 10 + i)}}));
+                .json(&json!({"event": {"type": "consultation_sent", "on": format!("2015-09-{:02}", 10 + i), "party": "third_party"}}));
             tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
         })
         .collect();
@@ -360,7 +400,7 @@ async fn evidence_is_masked_for_the_statistician(app: TestApp) {
     body["receipt_evidence"] = json!("电话 15704271234 确认");
     let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
     let id = case["id"].as_str().unwrap();
-    clock_ok(&app, &handler, id, json!({"event": {"type": "replied", "on": "2015-03-20"}, "evidence": "挂号信 XA123456789CN，申请人电话 15704271234"})).await;
+    clock_ok(&app, &handler, id, json!({"event": {"type": "consultation_sent", "on": "2015-03-20", "party": "third_party"}, "evidence": "挂号信 XA123456789CN，申请人电话 15704271234"})).await;
     let read = app.get_json(&statistician, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(read["receipt_evidence"], "电话 157******** 确认");
     let events = app.get_json(&statistician, &format!("/api/v1/cases/{id}/events")).await;

@@ -174,6 +174,54 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// The id of the user a token belongs to.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.get_json(token, "/api/v1/me").await["user_id"].as_str().unwrap().to_owned()
+    }
+
+    /// A case's current ETag.
+    pub async fn etag(&self, case_id: &str) -> String {
+        let res = self.get(&self.admin, &format!("/api/v1/cases/{case_id}")).await;
+        assert_eq!(res.status(), 200);
+        res.headers()["etag"].to_str().unwrap().to_owned()
+    }
+
+    /// Posts a workflow action with the case's current ETag as If-Match.
+    pub async fn act(&self, token: &str, case_id: &str, body: Value) -> reqwest::Response {
+        let tag = self.etag(case_id).await;
+        self.client
+            .post(self.url(&format!("/api/v1/cases/{case_id}/actions")))
+            .bearer_auth(token)
+            .header("If-Match", tag)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// An action that must succeed; the case as it now stands.
+    pub async fn act_ok(&self, token: &str, case_id: &str, body: Value) -> Value {
+        let res = self.act(token, case_id, body.clone()).await;
+        let status = res.status();
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(status, 200, "{body} -> {answer}");
+        answer
+    }
+
+    /// Takes a case through review, drafting, approval and service by post on `on`, as the office
+    /// head of `agency`; the served case.
+    pub async fn reply(&self, case_id: &str, agency: &str, on: &str, outcome: Value) -> Value {
+        let approver = self.token(Role::Approver, agency);
+        let me = self.user_id(&approver).await;
+        let case = self.get_json(&self.admin, &format!("/api/v1/cases/{case_id}")).await;
+        if case["state"] == "registered" {
+            self.act_ok(&approver, case_id, json!({"action": {"type": "assign", "handler_id": me}})).await;
+        }
+        self.act_ok(&approver, case_id, json!({"action": {"type": "draft_reply", "outcome": outcome}})).await;
+        self.act_ok(&approver, case_id, json!({"action": {"type": "approve_reply"}})).await;
+        self.act_ok(&approver, case_id, json!({"action": {"type": "serve", "on": on, "method": "post"}})).await
+    }
+
     pub fn case_count(&self) -> i64 {
         use foi_tracker::db::schema::cases;
         let mut conn = self.db.conn().expect("connection");
