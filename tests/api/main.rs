@@ -12,3 +12,4 @@ mod errors;
 mod intake;
 mod interfaces;
 mod reads;
+mod workflow;
