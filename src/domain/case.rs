@@ -455,4 +455,146 @@ mod tests {
         let reloaded: Vec<_> = stored.iter().map(|(k, p)| CaseEvent::from_stored(k, p).unwrap()).collect();
         assert_eq!(Case::from_events(&reloaded), Case::from_events(&events));
     }
+
+    fn step(event: WorkflowEvent) -> CaseEvent {
+        CaseEvent::Workflow(crate::domain::events::WorkflowRecord { event, reason: Some("r".into()) })
+    }
+
+    fn clock(event: ClockEvent) -> CaseEvent {
+        CaseEvent::Clock(crate::domain::events::ClockRecord { event, evidence: None, override_reason: None })
+    }
+
+    /// A registered case with `more` events folded in, through storage and back.
+    fn fold(more: Vec<CaseEvent>) -> Result<Case, ProjectionError> {
+        let mut all: Vec<CaseEvent> = events(d(2024, 3, 1), 1).into_iter().collect();
+        all.extend(more);
+        let reloaded: Vec<_> =
+            all.iter().map(|e| CaseEvent::from_stored(e.kind(), &e.payload_json()).unwrap()).collect();
+        assert_eq!(Case::from_events(&reloaded), Case::from_events(&all));
+        Case::from_events(&all)
+    }
+
+    #[test]
+    fn the_served_outcome_is_the_approved_draft() {
+        let outcome = Outcome::Withheld { reason: crate::domain::outcome::WithholdReason::ProcessInformation };
+        let case = fold(vec![
+            step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
+            step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
+            step(WorkflowEvent::DraftReturned),
+            step(WorkflowEvent::ReplyDrafted { outcome: outcome.clone() }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
+            step(WorkflowEvent::Archived),
+        ])
+        .unwrap();
+        assert_eq!(case.state, CaseState::Archived);
+        assert_eq!(case.outcome, Some(outcome));
+        assert_eq!(case.draft, None);
+        assert_eq!((case.served_on, case.service_method), (Some(d(2024, 3, 20)), Some(ServiceMethod::Post)));
+        assert_eq!(case.handler_id.as_deref(), Some("h"));
+    }
+
+    #[test]
+    fn a_stopped_clock_returns_the_case_to_the_stage_it_interrupted() {
+        let assigned = step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() });
+        let case = fold(vec![
+            assigned.clone(),
+            clock(ClockEvent::ConsultationSent {
+                on: d(2024, 3, 4),
+                party: crate::domain::deadline::ConsultedParty::ThirdParty,
+            }),
+        ])
+        .unwrap();
+        assert_eq!((case.state, case.resume), (CaseState::Consulting, Some(CaseState::UnderReview)));
+        let case = fold(vec![
+            assigned,
+            clock(ClockEvent::ConsultationSent {
+                on: d(2024, 3, 4),
+                party: crate::domain::deadline::ConsultedParty::ThirdParty,
+            }),
+            clock(ClockEvent::ConsultationAnswered { on: d(2024, 3, 8) }),
+        ])
+        .unwrap();
+        assert_eq!((case.state, case.resume), (CaseState::UnderReview, None));
+    }
+
+    #[test]
+    fn lapses_and_exits_set_their_own_outcomes() {
+        let case = fold(vec![
+            clock(ClockEvent::CorrectionNoticeSent { on: d(2024, 3, 4), respond_by: d(2024, 3, 18) }),
+            clock(ClockEvent::CorrectionLapsed { on: d(2024, 3, 19) }),
+        ])
+        .unwrap();
+        assert_eq!(case.state, CaseState::DeemedAbandoned);
+        assert_eq!(case.outcome, Some(Outcome::Other { reason: OtherReason::CorrectionLapsed }));
+        let case = fold(vec![step(WorkflowEvent::Transferred {
+            on: d(2024, 3, 4),
+            to_agency: "DW".into(),
+            to_case_id: "c2".into(),
+        })])
+        .unwrap();
+        assert_eq!(case.state, CaseState::Transferred);
+        assert_eq!(case.outcome, Some(Outcome::Unable { reason: UnableReason::AnotherAgency }));
+        assert_eq!(case.transferred_to.as_deref(), Some("c2"));
+        let case = fold(vec![step(WorkflowEvent::Withdrawn { on: d(2024, 3, 4) })]).unwrap();
+        assert_eq!(case.outcome, Some(Outcome::Other { reason: OtherReason::Withdrawn }));
+    }
+
+    #[test]
+    fn a_history_that_breaks_the_state_machine_does_not_replay() {
+        let err = fold(vec![step(WorkflowEvent::Served { on: d(2024, 3, 4), method: ServiceMethod::Post })]);
+        assert!(matches!(err, Err(ProjectionError::Illegal(_))), "{err:?}");
+        let err = fold(vec![clock(ClockEvent::Replied { on: d(2024, 3, 4) })]);
+        assert!(matches!(err, Err(ProjectionError::OutOfOrder { .. })), "{err:?}");
+        let err = fold(vec![step(WorkflowEvent::AppealDecided {
+            number: 1,
+            outcome: AppealOutcome::Upheld,
+            decided_on: d(2024, 3, 4),
+        })]);
+        assert!(matches!(err, Err(ProjectionError::Inconsistent(_))), "{err:?}");
+    }
+
+    #[test]
+    fn appeals_are_numbered_and_decided_once() {
+        use crate::domain::workflow::AppealKind;
+        let filed = |number| {
+            step(WorkflowEvent::AppealFiled {
+                number,
+                kind: AppealKind::Reconsideration,
+                filed_on: d(2024, 5, 1),
+                reference: None,
+            })
+        };
+        let decided = step(WorkflowEvent::AppealDecided {
+            number: 1,
+            outcome: AppealOutcome::Corrected,
+            decided_on: d(2024, 6, 1),
+        });
+        let case = fold(vec![filed(1), decided.clone(), filed(2)]).unwrap();
+        assert_eq!(case.appeals.len(), 2);
+        assert_eq!(
+            (case.appeals[0].outcome, case.appeals[1].outcome),
+            (AppealOutcome::Corrected, AppealOutcome::Pending)
+        );
+        assert!(fold(vec![filed(2)]).is_err());
+        assert!(fold(vec![filed(1), decided.clone(), decided]).is_err());
+    }
+
+    #[test]
+    fn a_fee_notice_needs_a_fee_and_replies_are_workflow_steps() {
+        let case = Case::from_events(&events(d(2024, 3, 1), 1)).unwrap();
+        let record = |event| crate::domain::events::ClockRecord { event, evidence: None, override_reason: None };
+        let today = d(2024, 6, 1);
+        let replied = record(ClockEvent::Replied { on: d(2024, 3, 4) });
+        assert_eq!(
+            check_clock_event(&case, &replied, None, true, today),
+            Err(ClockRefusal::WorkflowOnly("replied", "serve"))
+        );
+        let mut reviewing = case.clone();
+        reviewing.state = CaseState::UnderReview;
+        let notice = record(ClockEvent::FeeNoticeSent { on: d(2024, 3, 4) });
+        assert_eq!(check_clock_event(&reviewing, &notice, None, false, today), Err(ClockRefusal::NoFeeToNotify));
+        let notice_now = check_clock_event(&case, &notice, None, false, today);
+        assert!(matches!(notice_now, Err(ClockRefusal::Illegal(_))), "{notice_now:?}");
+    }
 }

@@ -966,6 +966,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_withdrawal_ends_the_clock_even_while_it_is_stopped() {
+        let cal = shipped_index();
+        let rules = &national_regimes()[1];
+        let events = [
+            ClockEvent::CorrectionNoticeSent { on: d(2024, 3, 4), respond_by: d(2024, 3, 18) },
+            ClockEvent::Withdrawn { on: d(2024, 3, 6) },
+        ];
+        let dl = compute(rules, &cal, d(2024, 3, 1), &events, d(2024, 6, 1)).unwrap();
+        assert_eq!(dl.clock, Clock::Withdrawn { on: d(2024, 3, 6) });
+        assert_eq!(dl.timeliness(&cal, d(2024, 6, 1)).unwrap(), Timeliness::Withdrawn { withdrawn_on: d(2024, 3, 6) });
+        let after = [ClockEvent::Withdrawn { on: d(2024, 3, 6) }, ClockEvent::FeeNoticeSent { on: d(2024, 3, 7) }];
+        assert!(matches!(
+            compute(rules, &cal, d(2024, 3, 1), &after, d(2024, 6, 1)),
+            Err(DeadlineError::NotNow { .. })
+        ));
+    }
+
+    #[test]
     fn timeliness_distinguishes_on_time_extended_and_overdue() {
         let cal = shipped_index();
         let ext = ClockEvent::ExtensionApproved {
