@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod extract;
 pub mod health;
 pub mod problem;
+pub mod reports;
 pub mod workflow;
 
 use actix_web::web;
@@ -48,6 +49,7 @@ Every error is application/problem+json (RFC 9457).",
         agencies::put_topic,
         agencies::me,
         audit::verify,
+        reports::get,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth),
@@ -58,6 +60,7 @@ Every error is application/problem+json (RFC 9457).",
         (name = "agencies", description = "The agency tree and topic taxonomies"),
         (name = "users", description = "The caller"),
         (name = "audit", description = "Tamper evidence"),
+        (name = "reports", description = "The annual-report tables, derived from the case records"),
         (name = "health", description = "Probes"),
     )
 )]
@@ -107,7 +110,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)))
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me)))
-            .service(web::resource("/audit/verify").route(web::get().to(audit::verify))),
+            .service(web::resource("/audit/verify").route(web::get().to(audit::verify)))
+            .service(web::resource("/reports/{format}/{year}").route(web::get().to(reports::get))),
     );
 }
 

@@ -226,7 +226,7 @@ report_rows! {
     Pre2019Reply {
         Granted => "granted", "2.同意公开答复数";
         PartlyGranted => "partly_granted", "3.同意部分公开答复数";
-        RefusedStateSecret => "refused_state_secret", "涉及国家秘密";
+        RefusedStateSecret => "refused_state_secret", "其中:涉及国家秘密";
         RefusedTradeSecret => "refused_trade_secret", "涉及商业秘密";
         RefusedPrivacy => "refused_privacy", "涉及个人隐私";
         RefusedSecurity => "refused_security", "危及国家安全、公共安全、经济安全和社会稳定";

@@ -12,4 +12,5 @@ mod errors;
 mod intake;
 mod interfaces;
 mod reads;
+mod reports;
 mod workflow;
