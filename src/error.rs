@@ -29,6 +29,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The change would alter the numbers of a published (locked) annual report.
+    #[error("{0}")]
+    ReportLocked(String),
     /// If-Match names a version of the resource that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -64,6 +67,7 @@ impl AppError {
             AppError::Conflict(_) => ("conflict", 409, "Conflict with the current state"),
             AppError::IllegalTransition(_) => ("illegal-transition", 409, "Not possible in the case's current state"),
             AppError::PreconditionFailed(_) => ("precondition-failed", 412, "The resource has changed"),
+            AppError::ReportLocked(_) => ("report-locked", 409, "A published annual report would change"),
             AppError::PreconditionRequired(_) => ("precondition-required", 428, "If-Match is required"),
             AppError::PayloadTooLarge(_) => ("payload-too-large", 413, "The request body is too large"),
             AppError::UnsupportedMediaType(_) => ("unsupported-media-type", 415, "Unsupported media type"),

@@ -8,6 +8,78 @@ use utoipa::ToSchema;
 use crate::domain::report::{build, Cell, ReportBody, ReportFormat, Tallies};
 use crate::error::AppError;
 
+/// Computes the report of `format` for `year` over `agency` (and, with `subtree`, every agency below
+/// it). The caller has checked the agency is in the user's scope.
+pub fn produce(
+    conn: &mut crate::db::DbConnection,
+    calendars: &crate::db::calendar::CalendarCache,
+    agency: &crate::db::agencies::AgencyRow,
+    subtree: bool,
+    format: ReportFormat,
+    year: i32,
+) -> Result<Report, AppError> {
+    let rules = calendars.rules(conn, Some(&agency.path))?;
+    let scope = crate::db::reports::ReportScope { agency_path: agency.path.clone(), subtree };
+    let tallies = crate::db::reports::tallies(conn, &scope, year, &rules.calendar)?;
+    Ok(Report::new(&agency.code, &agency.name, subtree, format, year, &tallies))
+}
+
+/// The report as an office sees it: for a locked year the numbers as published (unless `live`), with
+/// the lock and its post-publication corrections; otherwise computed now.
+pub fn report(
+    conn: &mut crate::db::DbConnection,
+    calendars: &crate::db::calendar::CalendarCache,
+    agency: &crate::db::agencies::AgencyRow,
+    subtree: bool,
+    format: ReportFormat,
+    year: i32,
+    live: bool,
+) -> Result<Report, AppError> {
+    use crate::db::locks;
+    let Some(lock) = locks::find(conn, &agency.id, year, subtree)? else {
+        return produce(conn, calendars, agency, subtree, format, year);
+    };
+    let corrections = locks::corrections(conn, &agency.id, year, subtree)?
+        .into_iter()
+        .map(|c| Correction {
+            case_id: c.case_id,
+            actor_id: c.actor_id,
+            reason: c.reason,
+            events: c.events,
+            recorded_at: c.recorded_at.and_utc(),
+        })
+        .collect();
+    let mut report = if live {
+        produce(conn, calendars, agency, subtree, format, year)?
+    } else {
+        let snapshot: serde_json::Value = serde_json::from_str(&lock.snapshot).map_err(AppError::internal)?;
+        serde_json::from_value(snapshot[format.as_str()].clone()).map_err(AppError::internal)?
+    };
+    report.lock = Some(LockInfo {
+        locked_at: lock.locked_at.and_utc(),
+        locked_by: lock.locked_by,
+        published_numbers: !live,
+        corrections,
+    });
+    Ok(report)
+}
+
+/// Every format of the year's report, as a lock keeps them.
+pub fn snapshot(
+    conn: &mut crate::db::DbConnection,
+    calendars: &crate::db::calendar::CalendarCache,
+    agency: &crate::db::agencies::AgencyRow,
+    subtree: bool,
+    year: i32,
+) -> Result<String, AppError> {
+    let mut all = serde_json::Map::new();
+    for &format in ReportFormat::ALL {
+        let report = produce(conn, calendars, agency, subtree, format, year)?;
+        all.insert(format.as_str().to_owned(), serde_json::to_value(report).map_err(AppError::internal)?);
+    }
+    serde_json::to_string(&all).map_err(AppError::internal)
+}
+
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// An annual report for one agency (or its subtree) and year.
@@ -19,11 +91,35 @@ pub struct Report {
     pub subtree: bool,
     #[serde(flatten)]
     pub body: ReportBody,
+    /// Present when (agency, year, subtree) is locked: the report was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<LockInfo>,
+}
+
+/// A published report's lock and the corrections recorded after publication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LockInfo {
+    pub locked_at: chrono::DateTime<chrono::Utc>,
+    pub locked_by: String,
+    /// True: these are the numbers as published; false: recomputed now (`live=true`).
+    pub published_numbers: bool,
+    pub corrections: Vec<Correction>,
+}
+
+/// A change to a published year's numbers that an administrator recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Correction {
+    pub case_id: String,
+    pub actor_id: Option<String>,
+    pub reason: String,
+    /// The events that changed the numbers, e.g. `workflow:serve`.
+    pub events: String,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Report {
     pub fn new(agency: &str, name: &str, subtree: bool, format: ReportFormat, year: i32, t: &Tallies) -> Report {
-        Report { agency: agency.into(), agency_name: name.into(), subtree, body: build(format, year, t) }
+        Report { agency: agency.into(), agency_name: name.into(), subtree, body: build(format, year, t), lock: None }
     }
 
     fn heading(&self) -> String {

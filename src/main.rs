@@ -74,6 +74,23 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
+    Report {
+        /// pre2019, y2019 or y2021.
+        #[arg(long, value_parser = parse_report_format)]
+        format: foi_tracker::domain::report::ReportFormat,
+        #[arg(long)]
+        year: i32,
+        /// The agency (code).
+        #[arg(long)]
+        agency: String,
+        /// Count the agency's sub-agencies too.
+        #[arg(long)]
+        subtree: bool,
+        /// Where to write it: FILE.json, FILE.csv or FILE.xlsx.
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -349,6 +366,38 @@ fn main() -> anyhow::Result<()> {
             println!("added regime {}", rules.code);
             Ok(())
         }
+        Command::Report { format, year, agency, subtree, output } => {
+            anyhow::ensure!((2008..=2100).contains(&year), "the year must be between 2008 and 2100");
+            let extension = output.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+            anyhow::ensure!(
+                matches!(extension.as_str(), "json" | "csv" | "xlsx"),
+                "the output file must end in .json, .csv or .xlsx"
+            );
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let agency = agencies::find_by_code(&mut conn, &agency)
+                .map_err(explain)?
+                .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
+            let report = foi_tracker::export::report(
+                &mut conn,
+                &CalendarCache::default(),
+                &agency,
+                subtree,
+                format,
+                year,
+                false,
+            )
+            .map_err(explain)?;
+            let bytes = match extension.as_str() {
+                "csv" => foi_tracker::export::csv(&report).into_bytes(),
+                "xlsx" => foi_tracker::export::xlsx(&report).map_err(explain)?,
+                _ => serde_json::to_vec_pretty(&report)?,
+            };
+            std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+            let failing = report.body.checks.iter().filter(|c| !c.holds).count();
+            println!("wrote {} ({} check(s) failing)", output.display(), failing);
+            Ok(())
+        }
         Command::Lapses { today } => {
             let db = open_db(&settings)?;
             let mut conn = db.conn().map_err(explain)?;
@@ -408,4 +457,9 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
 fn parse_fee_scheme(text: &str) -> Result<foi_tracker::domain::fees::FeeScheme, String> {
     foi_tracker::domain::fees::FeeScheme::parse(text)
         .ok_or_else(|| format!("`{text}` is not a fee scheme: use cost_2008 or processing_2020"))
+}
+
+fn parse_report_format(text: &str) -> Result<foi_tracker::domain::report::ReportFormat, String> {
+    foi_tracker::domain::report::ReportFormat::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a report format: use pre2019, y2019 or y2021"))
 }

@@ -249,6 +249,7 @@ pub async fn create(
         return Err(AppError::Forbidden(format!("the {} role cannot register requests", user.role)));
     }
     let idempotency = idempotency_key(&req, &body)?;
+    let lock_override = super::extract::lock_override(&req, &user)?;
     let input: IntakeInput = json_body(&req, &body)?;
     let intake = input.validate(Utc::now())?;
     let show = user.role.sees_personal_data();
@@ -281,7 +282,7 @@ pub async fn create(
                 calendar: &rules.calendar,
                 transferred_from: None,
             };
-            cases::register(conn, &user, new, idempotency.as_ref(), |record| {
+            cases::register(conn, &user, lock_override.as_deref(), new, idempotency.as_ref(), |record| {
                 let mut response = CaseResponse::from_record(record, show, &rules.calendar)?;
                 // A new case has no appeals yet: answer as a later read of it would.
                 response.appeals = Some(Vec::new());

@@ -9,6 +9,7 @@ use super::extract::{if_match_header, json_body, query, require_if_match, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::cases::CaseRecord;
+use crate::db::locks::Author;
 use crate::db::{agencies, cases, Db, DbConnection};
 use crate::domain::case::{check_clock_event, ClockRefusal};
 use crate::domain::deadline::{
@@ -218,6 +219,7 @@ pub async fn record_clock_event(
     let evidence = v.optional_text("evidence", input.evidence.as_deref(), 2000);
     let override_reason = v.optional_text("override_reason", input.override_reason.as_deref(), 2000);
     v.finish()?;
+    let lock_override = super::extract::lock_override(&req, &user)?;
     let record = super::cases::visible_case(&db, &user, &path).await?;
     let if_match = if_match_header(&req);
     require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
@@ -243,8 +245,8 @@ pub async fn record_clock_event(
                 _ => AppError::validation("event.on", e.to_string()),
             })?;
             // A change between the If-Match check and the write makes this a 412 as well.
-            let updated =
-                cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, Some(&user.user_id), today)?;
+            let author = Author { user_id: Some(&user.user_id), lock_override: lock_override.as_deref() };
+            let updated = cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, &author, today)?;
             Ok((explained(conn, &updated, regime, &rules, today)?, super::cases::etag(&updated)))
         })
         .await?;

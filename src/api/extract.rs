@@ -119,6 +119,23 @@ pub fn require_if_match(if_match: Option<&str>, current_etag: &str) -> Result<()
     }
 }
 
+/// The `Report-Lock-Override` header: an administrator's reason (UTF-8, at most 500 characters) to
+/// record a change to a published year's numbers as a post-publication correction.
+pub fn lock_override(req: &HttpRequest, user: &Principal) -> Result<Option<String>, AppError> {
+    let Some(value) = req.headers().get("report-lock-override") else { return Ok(None) };
+    let reason = std::str::from_utf8(value.as_bytes())
+        .map_err(|_| AppError::BadRequest("Report-Lock-Override must be UTF-8 text".into()))?
+        .trim()
+        .to_owned();
+    if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
+        return Err(AppError::validation("Report-Lock-Override", "must be a reason of 1 to 500 characters"));
+    }
+    if user.role != crate::domain::role::Role::Admin {
+        return Err(AppError::Forbidden("only an administrator may change a published year's numbers".into()));
+    }
+    Ok(Some(reason))
+}
+
 /// The authenticated caller. Extracting it answers 401 when the token is missing or unknown.
 pub struct Auth(pub Principal);
 

@@ -50,6 +50,7 @@ Every error is application/problem+json (RFC 9457).",
         agencies::me,
         audit::verify,
         reports::get,
+        reports::lock,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth),
@@ -111,6 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me)))
             .service(web::resource("/audit/verify").route(web::get().to(audit::verify)))
+            .service(web::resource("/reports/locks").route(web::post().to(reports::lock)))
             .service(web::resource("/reports/{format}/{year}").route(web::get().to(reports::get))),
     );
 }

@@ -3,12 +3,12 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
-use crate::db::{agencies, reports, Db};
+use crate::db::{agencies, Db};
 use crate::domain::report::ReportFormat;
 use crate::error::AppError;
 use crate::export::{self, Report};
@@ -23,6 +23,9 @@ pub struct ReportParams {
     pub subtree: Option<bool>,
     /// `json` (default), `csv` (UTF-8 with BOM, one table after another) or `xlsx`.
     pub output: Option<String>,
+    /// For a locked (published) year: recompute the numbers now instead of returning the published
+    /// ones (default false).
+    pub live: Option<bool>,
 }
 
 /// An annual report, derived from the case records.
@@ -69,6 +72,7 @@ pub async fn get(
         return Err(AppError::validation("output", "must be json, csv or xlsx"));
     }
     let subtree = params.subtree.unwrap_or(false);
+    let live = params.live.unwrap_or(false);
     let report = db
         .run(move |conn| {
             let agency = agencies::find_by_code(conn, &params.agency)?
@@ -76,10 +80,7 @@ pub async fn get(
             if !user.covers(&agency.path) {
                 return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
             }
-            let rules = calendars.rules(conn, Some(&agency.path))?;
-            let scope = reports::ReportScope { agency_path: agency.path.clone(), subtree };
-            let tallies = reports::tallies(conn, &scope, year, &rules.calendar)?;
-            Ok(Report::new(&agency.code, &agency.name, subtree, format, year, &tallies))
+            export::report(conn, &calendars, &agency, subtree, format, year, live)
         })
         .await?;
     let stem = format!("{}-{}-{}{}", report.agency, report.body.format, year, if subtree { "-subtree" } else { "" });
@@ -94,4 +95,88 @@ pub async fn get(
             .body(export::xlsx(&report)?),
         _ => HttpResponse::Ok().json(report),
     })
+}
+
+/// What to lock.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    /// The agency (code).
+    pub agency: String,
+    pub year: i32,
+    /// Lock the report that counts the sub-agencies too (default false).
+    #[serde(default)]
+    pub subtree: bool,
+}
+
+/// A lock as created.
+#[derive(Debug, serde::Serialize, Deserialize, ToSchema)]
+pub struct LockResponse {
+    pub agency: String,
+    pub year: i32,
+    pub subtree: bool,
+    pub locked_by: String,
+    pub locked_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Lock a published year's report (statistician or administrator).
+///
+/// The reports of every format are kept as they are now and returned for that year from then on.
+/// A later change that would alter the year's numbers is refused (409 `report-locked`), unless an
+/// administrator sends `Report-Lock-Override: <reason>`, which records it as a post-publication
+/// correction. Only a year that has ended can be locked.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/locks",
+    tag = "reports",
+    request_body(content = LockRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Locked", body = LockResponse),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role or scope does not allow it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already locked", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad agency or year", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn lock(
+    req: HttpRequest,
+    body: web::Bytes,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::role::Role;
+    if !matches!(user.role, Role::Statistician | Role::Admin) {
+        return Err(AppError::Forbidden(format!("the {} role cannot lock reports", user.role)));
+    }
+    let input: LockRequest = super::extract::json_body(&req, &body)?;
+    let this_year = chrono::Datelike::year(&crate::domain::china_date(chrono::Utc::now()));
+    if !(2008..this_year).contains(&input.year) {
+        return Err(AppError::validation(
+            "year",
+            format!("only a year that has ended can be locked (2008-{})", this_year - 1),
+        ));
+    }
+    let response = db
+        .run(move |conn| {
+            let agency = agencies::find_by_code(conn, &input.agency)?
+                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", input.agency)))?;
+            if !user.covers(&agency.path) {
+                return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
+            }
+            let snapshot = export::snapshot(conn, &calendars, &agency, input.subtree, input.year)?;
+            let lock = crate::db::locks::lock(conn, &agency.id, input.year, input.subtree, &user.user_id, snapshot)?;
+            Ok(LockResponse {
+                agency: agency.code,
+                year: lock.year,
+                subtree: lock.subtree,
+                locked_by: lock.locked_by,
+                locked_at: lock.locked_at.and_utc(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(response))
 }

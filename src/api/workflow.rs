@@ -13,6 +13,7 @@ use super::extract::{if_match_header, json_body, require_if_match, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseRecord};
+use crate::db::locks::Author;
 use crate::db::{agencies, users, Db, DbConnection};
 use crate::domain::case::Case;
 use crate::domain::events::{CaseEvent, WorkflowRecord};
@@ -163,6 +164,7 @@ pub async fn act(
         v.error("reason", format!("`{action}` needs a reason"));
     }
     v.finish()?;
+    let lock_override = super::extract::lock_override(&req, &user)?;
     let record = super::cases::visible_case(&db, &user, &path).await?;
     let if_match = if_match_header(&req);
     require_if_match(if_match.as_deref(), &etag(&record))?;
@@ -206,12 +208,14 @@ pub async fn act(
                             reason: reason.clone(),
                         })
                     };
-                    cases::transfer(conn, &user, &record, step, (&regime, &rules.calendar), new, today)?.0
+                    let by = (&user, lock_override.as_deref());
+                    cases::transfer(conn, by, &record, step, (&regime, &rules.calendar), new, today)?.0
                 }
                 other => {
                     let event = build_event(conn, &ctx, other)?;
                     let event = CaseEvent::Workflow(WorkflowRecord { event, reason });
-                    cases::record_event(conn, &record, event, &regime, &rules.calendar, Some(&user.user_id), today)?
+                    let author = Author { user_id: Some(&user.user_id), lock_override: lock_override.as_deref() };
+                    cases::record_event(conn, &record, event, &regime, &rules.calendar, &author, today)?
                 }
             };
             let response = super::cases::CaseResponse::with_details(conn, &updated, show, &rules.calendar)?;

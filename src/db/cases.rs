@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use super::agencies::AgencyRow;
+use super::locks::{self, Author};
 use super::schema::{agencies, case_appeals, case_events, cases, idempotency_keys};
 use super::{is_unique_violation, now, DbConnection};
 use crate::domain::calendar::WorkingDayIndex;
@@ -514,6 +515,7 @@ pub struct NewCase<'a> {
 pub fn register(
     conn: &mut DbConnection,
     actor: &Principal,
+    lock_override: Option<&str>,
     new: NewCase<'_>,
     idempotency: Option<&IdempotencyRequest>,
     render: impl FnOnce(&CaseRecord) -> Result<String, AppError>,
@@ -548,6 +550,9 @@ pub fn register(
         // The row first: its events reference it.
         diesel::insert_into(cases::table).values(&row).execute(conn)?;
         insert_events(conn, &event_rows)?;
+        let author = Author { user_id: Some(&actor.user_id), lock_override };
+        let after = locks::facts(&row, &[]);
+        locks::guard(conn, &agency.path, &row.id, None, &after, &author, "registered").map_err(TxError::App)?;
         let record = CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() };
         let body = render(&record).map_err(TxError::App)?;
         if let Some(request) = idempotency {
@@ -614,11 +619,12 @@ pub fn append(
     conn: &mut DbConnection,
     record: &CaseRecord,
     new: &[CaseEvent],
-    actor_id: Option<&str>,
+    author: &Author<'_>,
 ) -> Result<CaseRecord, AppError> {
     let id = record.row.id.clone();
     let at = now();
-    let rows = chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), new, actor_id, at);
+    let rows =
+        chain_events(&id, Some((record.row.last_event_seq, &record.row.last_event_hash)), new, author.user_id, at);
     // The new row is computed before the transaction; the guarded UPDATE below proves the history it
     // was computed from is still the case's. Starting the transaction with that write also takes
     // SQLite's write lock at once (a read first could not be upgraded while another writer waits).
@@ -639,6 +645,7 @@ pub fn append(
         matches!(e, CaseEvent::Workflow(r) if matches!(r.event.action(), Action::FileAppeal | Action::DecideAppeal))
     });
     let appeal_rows: Vec<AppealRow> = case.appeals.iter().map(|a| AppealRow::of(&id, a)).collect();
+    let kinds = event_kinds(new);
     let result = conn.transaction::<_, TxError, _>(|conn| {
         let updated =
             diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
@@ -647,6 +654,9 @@ pub fn append(
         if updated != 1 {
             return Err(TxError::App(changed_meanwhile(record)));
         }
+        let before = locks::facts(&record.row, &appeals(conn, &id).map_err(TxError::App)?);
+        let after = locks::facts(&row, &appeal_rows);
+        locks::guard(conn, &record.agency_path, &id, Some(&before), &after, author, &kinds).map_err(TxError::App)?;
         insert_events(conn, &rows)?;
         if touches_appeals {
             diesel::delete(case_appeals::table.filter(case_appeals::case_id.eq(&id))).execute(conn)?;
@@ -666,6 +676,19 @@ pub fn append(
     }
 }
 
+/// The kinds of new events, for the record of a post-publication correction (`workflow:serve`, ...).
+fn event_kinds(events: &[CaseEvent]) -> String {
+    events
+        .iter()
+        .map(|e| match e {
+            CaseEvent::Workflow(w) => format!("workflow:{}", w.event.action()),
+            CaseEvent::Clock(c) => format!("clock:{}", c.event.type_name()),
+            other => other.kind().to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The answer when a case changed between the caller's read and its write.
 fn changed_meanwhile(record: &CaseRecord) -> AppError {
     AppError::PreconditionFailed(format!(
@@ -682,10 +705,10 @@ pub fn record_clock_event(
     clock: ClockRecord,
     regime: &RegimeRules,
     calendar: &WorkingDayIndex,
-    actor_id: Option<&str>,
+    author: &Author<'_>,
     today: NaiveDate,
 ) -> Result<CaseRecord, AppError> {
-    record_event(conn, record, CaseEvent::Clock(clock), regime, calendar, actor_id, today)
+    record_event(conn, record, CaseEvent::Clock(clock), regime, calendar, author, today)
 }
 
 /// Appends one event (checked by the caller) to a case. When it moves the reply clock (a clock
@@ -697,7 +720,7 @@ pub fn record_event(
     event: CaseEvent,
     regime: &RegimeRules,
     calendar: &WorkingDayIndex,
-    actor_id: Option<&str>,
+    author: &Author<'_>,
     today: NaiveDate,
 ) -> Result<CaseRecord, AppError> {
     // The history must be the one the caller's record summarises: otherwise the case changed meanwhile.
@@ -724,14 +747,14 @@ pub fn record_event(
         }));
     }
     new.insert(0, event);
-    append(conn, record, &new, actor_id)
+    append(conn, record, &new, author)
 }
 
 /// Transfers a request to another agency (2019 Art. 36 (五) with the request sent on): registers the
 /// linked case there and closes this one, in one transaction. Returns both.
 pub fn transfer(
     conn: &mut DbConnection,
-    actor: &Principal,
+    (actor, lock_override): (&Principal, Option<&str>),
     record: &CaseRecord,
     step: impl FnOnce(&str) -> CaseEvent,
     this_case: (&RegimeRules, &WorkingDayIndex),
@@ -739,13 +762,16 @@ pub fn transfer(
     today: NaiveDate,
 ) -> Result<(CaseRecord, CaseRecord), AppError> {
     let result = conn.transaction::<_, TxError, _>(|conn| {
-        let linked = match register(conn, actor, new, None, |_| Ok(String::new())).map_err(TxError::App)? {
+        let linked = match register(conn, actor, lock_override, new, None, |_| Ok(String::new()))
+            .map_err(TxError::App)?
+        {
             Registered::Created { record, .. } => *record,
             Registered::Replayed { .. } => return Err(TxError::App(AppError::Internal("transfer replayed".into()))),
         };
         let (regime, calendar) = this_case;
-        let closed = record_event(conn, record, step(&linked.row.id), regime, calendar, Some(&actor.user_id), today)
-            .map_err(TxError::App)?;
+        let author = Author { user_id: Some(&actor.user_id), lock_override };
+        let closed =
+            record_event(conn, record, step(&linked.row.id), regime, calendar, &author, today).map_err(TxError::App)?;
         Ok((closed, linked))
     });
     match result {
@@ -802,9 +828,10 @@ pub fn apply_correction_lapses(
             evidence: Some(format!("no corrected request by {respond_by}")),
             override_reason: None,
         };
-        match record_clock_event(conn, &record, clock, regime, &rules.calendar, None, today) {
+        match record_clock_event(conn, &record, clock, regime, &rules.calendar, &Author::SYSTEM, today) {
             Ok(_) => lapsed.push(record.row.tracking_number),
-            Err(AppError::PreconditionFailed(_)) => {}
+            // Changed meanwhile, or the lapse falls into a published year: left for a person to decide.
+            Err(AppError::PreconditionFailed(_) | AppError::ReportLocked(_)) => {}
             Err(e) => return Err(e),
         }
     }
@@ -855,7 +882,7 @@ pub fn recompute_open_deadlines(
             reason: reason.to_owned(),
         });
         // A case changed meanwhile by someone else keeps its (newer) deadline.
-        match append(conn, &record, &[change], actor_id) {
+        match append(conn, &record, &[change], &Author { user_id: actor_id, lock_override: None }) {
             Ok(_) => {
                 moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after })
             }

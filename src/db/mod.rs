@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod calendar;
 pub mod cases;
+pub mod locks;
 pub mod reports;
 pub mod schema;
 pub mod users;

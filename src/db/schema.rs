@@ -175,7 +175,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_locks (agency_id, year, subtree) {
+        agency_id -> Text,
+        year -> Integer,
+        subtree -> Bool,
+        locked_by -> Text,
+        locked_at -> Timestamp,
+        snapshot -> Text,
+    }
+}
+
+diesel::table! {
+    report_corrections (id) {
+        id -> Text,
+        agency_id -> Text,
+        year -> Integer,
+        subtree -> Bool,
+        case_id -> Text,
+        actor_id -> Nullable<Text>,
+        reason -> Text,
+        events -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cases -> agencies (agency_id));
+diesel::joinable!(report_locks -> agencies (agency_id));
 diesel::joinable!(regimes -> agencies (agency_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_appeals -> cases (case_id));
@@ -197,4 +223,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_notices,
     calendar_days,
     calendar_revision,
+    report_locks,
+    report_corrections,
 );

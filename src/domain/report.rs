@@ -99,6 +99,72 @@ pub struct Tallies {
     pub oldest_open: Vec<OpenCase>,
 }
 
+/// How a closed case closed, as the reports count it: outcome, reason, the already-public flag, the
+/// timeliness (`closed_as`) and the fee in fen.
+pub type ClosingFacts = (Option<String>, Option<String>, bool, Option<String>, i64);
+
+/// What of one case the reports count: the facts a lock compares before and after a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub received_on: NaiveDate,
+    pub channel: String,
+    pub applicant_kind: String,
+    pub topic: Option<String>,
+    pub closed_on: Option<NaiveDate>,
+    pub closing: Option<ClosingFacts>,
+    /// Each appeal: kind, filing date, outcome, decision date.
+    pub appeals: Vec<(String, NaiveDate, String, Option<NaiveDate>)>,
+}
+
+/// The part of a case the report of one year counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YearFacts {
+    received: Option<(String, String, Option<String>)>,
+    carried_in: Option<String>,
+    /// Applicant type, receipt and closing dates, how it closed.
+    closed: Option<(String, NaiveDate, NaiveDate, ClosingFacts)>,
+    carried_forward: Option<String>,
+    appeals: Vec<(String, String)>,
+}
+
+/// What the report of `year` counts of a case (None: the case does not exist). A change alters that
+/// year's numbers exactly when this differs before and after it.
+pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
+    use chrono::Datelike;
+    let f = facts?;
+    let start = NaiveDate::from_ymd_opt(year, 1, 1)?;
+    let end = NaiveDate::from_ymd_opt(year, 12, 31)?;
+    let open_at = |day: NaiveDate| f.received_on <= day && f.closed_on.is_none_or(|c| c > day);
+    Some(YearFacts {
+        received: (f.received_on.year() == year)
+            .then(|| (f.channel.clone(), f.applicant_kind.clone(), f.topic.clone())),
+        carried_in: (f.received_on < start && f.closed_on.is_none_or(|c| c >= start)).then(|| f.applicant_kind.clone()),
+        closed: match (f.closed_on, &f.closing) {
+            (Some(on), Some(closing)) if on.year() == year => {
+                Some((f.applicant_kind.clone(), f.received_on, on, closing.clone()))
+            }
+            _ => None,
+        },
+        carried_forward: open_at(end).then(|| f.applicant_kind.clone()),
+        appeals: f
+            .appeals
+            .iter()
+            .filter(|(_, filed_on, _, _)| filed_on.year() == year)
+            .map(|(kind, _, outcome, decided_on)| {
+                let as_of_end = if decided_on.is_some_and(|d| d <= end) { outcome.clone() } else { "pending".into() };
+                (kind.clone(), as_of_end)
+            })
+            .collect(),
+    })
+    .filter(|y| {
+        y.received.is_some()
+            || y.carried_in.is_some()
+            || y.closed.is_some()
+            || y.carried_forward.is_some()
+            || !y.appeals.is_empty()
+    })
+}
+
 /// One cell of a table: a count, an amount (万元, exact decimal text) or nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -586,6 +652,62 @@ mod tests {
 
     fn value(table: &Table, code: &str) -> Vec<Cell> {
         table.rows.iter().find(|r| r.code == code).unwrap_or_else(|| panic!("no row {code}")).values.clone()
+    }
+
+    fn facts(received: (i32, u32, u32), closed: Option<(i32, u32, u32)>) -> CaseFacts {
+        let d = |(y, m, day): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        CaseFacts {
+            received_on: d(received),
+            channel: "letter".into(),
+            applicant_kind: "natural_person".into(),
+            topic: None,
+            closed_on: closed.map(d),
+            closing: closed.map(|_| (Some("disclosed".into()), None, false, Some("on_time".into()), 0)),
+            appeals: vec![],
+        }
+    }
+
+    #[test]
+    fn a_case_counts_in_the_years_from_its_receipt_to_its_closing() {
+        let f = facts((2015, 11, 2), Some((2017, 1, 5)));
+        assert!(counted_in(Some(&f), 2014).is_none());
+        for year in [2015, 2016, 2017] {
+            assert!(counted_in(Some(&f), year).is_some(), "{year}");
+        }
+        assert!(counted_in(Some(&f), 2018).is_none());
+        assert!(counted_in(None, 2015).is_none());
+    }
+
+    #[test]
+    fn closing_a_case_later_leaves_earlier_years_alone() {
+        let open = facts((2015, 11, 2), None);
+        let closed_2016 = facts((2015, 11, 2), Some((2016, 3, 1)));
+        assert_eq!(counted_in(Some(&open), 2015), counted_in(Some(&closed_2016), 2015));
+        assert_ne!(counted_in(Some(&open), 2016), counted_in(Some(&closed_2016), 2016));
+        // A reply back-dated into the locked year changes it.
+        let closed_2015 = facts((2015, 11, 2), Some((2015, 12, 30)));
+        assert_ne!(counted_in(Some(&open), 2015), counted_in(Some(&closed_2015), 2015));
+        // An appeal filed later, or decided after the year, leaves the year alone.
+        let mut appealed = closed_2015.clone();
+        appealed.appeals.push((
+            "reconsideration".into(),
+            NaiveDate::from_ymd_opt(2016, 1, 5).unwrap(),
+            "pending".into(),
+            None,
+        ));
+        assert_eq!(counted_in(Some(&closed_2015), 2015), counted_in(Some(&appealed), 2015));
+        let mut in_year = closed_2015.clone();
+        in_year.appeals.push((
+            "reconsideration".into(),
+            NaiveDate::from_ymd_opt(2015, 12, 31).unwrap(),
+            "pending".into(),
+            None,
+        ));
+        let mut decided_later = in_year.clone();
+        decided_later.appeals[0].2 = "upheld".into();
+        decided_later.appeals[0].3 = NaiveDate::from_ymd_opt(2016, 2, 1);
+        assert_ne!(counted_in(Some(&closed_2015), 2015), counted_in(Some(&in_year), 2015));
+        assert_eq!(counted_in(Some(&in_year), 2015), counted_in(Some(&decided_later), 2015));
     }
 
     #[test]

@@ -43,6 +43,7 @@ const OFFICE: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver];
 const HANDLING: &[Role] = &[Role::Handler, Role::Approver];
 const APPROVER: &[Role] = &[Role::Approver];
 const ADMIN: &[Role] = &[Role::Admin];
+const STATISTICS: &[Role] = &[Role::Statistician, Role::Admin];
 
 const ROUTES: &[Route] = &[
     Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201, setup: Setup::Registered },
@@ -162,6 +163,8 @@ const ROUTES: &[Route] = &[
         setup: Setup::Registered,
     },
     Route { name: "GET /calendar?agency", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /reports/{format}/{year}", roles: ALL, outside: 403, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /reports/locks", roles: STATISTICS, outside: 403, ok: 201, setup: Setup::Registered },
 ];
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
@@ -223,6 +226,17 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
             assert_eq!(setup.status(), 200);
             (Method::DELETE, format!("/api/v1/agencies/{agency}/calendar/days/{date}"), None, None)
         }
+        "GET /reports/{format}/{year}" => {
+            (Method::GET, format!("/api/v1/reports/y2021/2015?agency={agency}&subtree=true"), None, None)
+        }
+        "POST /reports/locks" => (
+            Method::POST,
+            "/api/v1/reports/locks".into(),
+            // Years before the cases' 2015, which a lock would close to new registrations; the two roles
+            // that succeed are 2 x 29 calls apart, so they lock different years.
+            Some(json!({"agency": agency, "year": 2008 + n % 7, "subtree": false})),
+            None,
+        ),
         "GET /calendar?agency" => {
             (Method::GET, format!("/api/v1/calendar?from=2015-01-01&to=2015-01-31&agency={agency}"), None, None)
         }
@@ -366,6 +380,8 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::PUT, "/api/v1/calendar/days/2015-03-03".to_owned()),
         (Method::DELETE, "/api/v1/calendar/days/2015-03-03".to_owned()),
         (Method::GET, "/api/v1/audit/verify".to_owned()),
+        (Method::GET, "/api/v1/reports/y2021/2015?agency=PJ".to_owned()),
+        (Method::POST, "/api/v1/reports/locks".to_owned()),
         (Method::GET, "/api/v1/me".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();

@@ -6,7 +6,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, intake, TestApp};
 
-crate::on_both_backends!(the_seed_reports_statistics_table_is_reproduced_from_case_records, reports_check_their_input);
+crate::on_both_backends!(
+    the_seed_reports_statistics_table_is_reproduced_from_case_records,
+    reports_check_their_input,
+    a_locked_year_keeps_its_published_numbers,
+);
 
 /// The seed's table as published: (label, unit, value) per row.
 fn seed_table() -> Vec<(String, String, String)> {
@@ -198,4 +202,118 @@ async fn reports_check_their_input(app: TestApp) {
         (json!(0), json!(1), json!(0), json!(1))
     );
     assert_eq!(r["extras"]["oldest_open"][0]["tracking_number"], "PJ-XLT-2020-00001");
+}
+
+fn cli_report(app: &TestApp, args: &[&str], output: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("report")
+        .args(args)
+        .arg("--output")
+        .arg(output)
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn a_locked_year_keeps_its_published_numbers(app: TestApp) {
+    app.seed_city();
+    let statistician = app.token(Role::Statistician, "PJ");
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&approver).await;
+    let new_case = |date: &str| {
+        let mut body = intake("PJ");
+        body["arrived_at"] = json!(format!("{date}T10:00:00+08:00"));
+        body
+    };
+    let replied: Value = app.post_case(&app.admin, &new_case("2015-03-02")).await.json().await.unwrap();
+    app.reply(replied["id"].as_str().unwrap(), "PJ", "2015-03-10", json!({"kind": "disclosed"})).await;
+    let open: Value = app.post_case(&app.admin, &new_case("2015-11-02")).await.json().await.unwrap();
+    let open = open["id"].as_str().unwrap().to_owned();
+
+    // Who may lock, and what.
+    let lock = |year: i32| json!({"agency": "PJ", "year": year, "subtree": true});
+    let post_lock = |token: String, body: Value| {
+        let request = app.client.post(app.url("/api/v1/reports/locks")).bearer_auth(token).json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    assert_problem(post_lock(app.token(Role::Clerk, "PJ"), lock(2015)).await, 403, "forbidden").await;
+    assert_problem(post_lock(statistician.clone(), lock(2099)).await, 422, "validation").await;
+    assert_problem(post_lock(app.token(Role::Statistician, "PJ-XLT"), lock(2015)).await, 403, "forbidden").await;
+    let res = post_lock(statistician.clone(), lock(2015)).await;
+    assert_eq!(res.status(), 201);
+    assert_problem(post_lock(statistician.clone(), lock(2015)).await, 409, "conflict").await;
+    let path = "/api/v1/reports/pre2019/2015?agency=PJ&subtree=true";
+    let published = app.get_json(&statistician, path).await;
+    assert_eq!(published["lock"]["published_numbers"], true);
+
+    // Work that leaves 2015's numbers alone goes on; a reply back-dated into 2015 does not.
+    for action in [
+        json!({"type": "assign", "handler_id": me}),
+        json!({"type": "draft_reply", "outcome": {"kind": "disclosed"}}),
+        json!({"type": "approve_reply"}),
+    ] {
+        app.act_ok(&approver, &open, json!({ "action": action })).await;
+    }
+    let events_before = app.get_json(&app.admin, &format!("/api/v1/cases/{open}/events")).await;
+    let serve = |on: &str| json!({"action": {"type": "serve", "on": on, "method": "post"}});
+    let problem = assert_problem(app.act(&approver, &open, serve("2015-12-20")).await, 409, "report-locked").await;
+    assert!(problem["detail"].as_str().unwrap().contains("2015"), "{problem}");
+    assert_eq!(app.get_json(&app.admin, &format!("/api/v1/cases/{open}/events")).await, events_before);
+    // A request registered now with a 2015 receipt date would change it too.
+    assert_problem(app.post_case(&app.admin, &new_case("2015-06-01")).await, 409, "report-locked").await;
+    assert_eq!(app.case_count(), 2);
+    // Only an administrator may override, with a reason; the change is recorded as a correction.
+    let reason = reqwest::header::HeaderValue::from_bytes("补录：2015年漏登的来信".as_bytes()).unwrap();
+    let res = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(app.token(Role::Clerk, "PJ"))
+        .header("Report-Lock-Override", reason.clone())
+        .json(&new_case("2015-06-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(res, 403, "forbidden").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/cases"))
+        .bearer_auth(&app.admin)
+        .header("Report-Lock-Override", reason)
+        .json(&new_case("2015-06-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    // Replying in 2016 leaves 2015 alone (the case was carried forward either way).
+    app.act_ok(&approver, &open, serve("2016-01-05")).await;
+
+    let after = app.get_json(&statistician, path).await;
+    assert_eq!(after["tables"], published["tables"], "the published numbers stay as published");
+    let corrections = after["lock"]["corrections"].as_array().unwrap();
+    assert_eq!(corrections.len(), 1);
+    assert_eq!(corrections[0]["reason"], "补录：2015年漏登的来信");
+    assert_eq!(corrections[0]["events"], "registered");
+    let live = app.get_json(&statistician, &format!("{path}&live=true")).await;
+    assert_eq!(live["lock"]["published_numbers"], false);
+    assert_eq!(live["tables"][0]["rows"][1]["values"], json!([3]), "received, now with the late registration");
+    assert_eq!(published["tables"][0]["rows"][1]["values"], json!([2]));
+
+    // The command line exports the same report as the API.
+    let dir = tempfile::tempdir().unwrap();
+    let json_file = dir.path().join("pj-2015.json");
+    let printed =
+        cli_report(&app, &["--format", "pre2019", "--year", "2015", "--agency", "PJ", "--subtree"], &json_file);
+    assert!(printed.contains("0 check(s) failing"), "{printed}");
+    let from_cli: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(from_cli, after);
+    let csv_file = dir.path().join("pj-2021.csv");
+    cli_report(&app, &["--format", "y2021", "--year", "2016", "--agency", "PJ"], &csv_file);
+    let api_csv = app.get(&statistician, "/api/v1/reports/y2021/2016?agency=PJ&output=csv").await.text().await.unwrap();
+    assert_eq!(std::fs::read_to_string(&csv_file).unwrap(), api_csv);
+    let xlsx_file = dir.path().join("pj.xlsx");
+    cli_report(&app, &["--format", "y2019", "--year", "2016", "--agency", "PJ"], &xlsx_file);
+    assert!(std::fs::read(&xlsx_file).unwrap().starts_with(b"PK"));
 }
