@@ -74,6 +74,11 @@ enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Developer tools (benchmarks).
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
     /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
     Report {
         /// pre2019, y2019 or y2021.
@@ -90,6 +95,20 @@ enum Command {
         /// Where to write it: FILE.json, FILE.csv or FILE.xlsx.
         #[arg(long)]
         output: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DevCommand {
+    /// Add synthetic cases under agency BENCH for benchmarks (PostgreSQL only; rows without event
+    /// logs, which the audit reports as broken: never on a production database).
+    Seed {
+        /// How many cases to add.
+        #[arg(long)]
+        cases: i64,
+        /// The share of them left open, in percent.
+        #[arg(long, default_value_t = 10)]
+        open_percent: i32,
     },
 }
 
@@ -396,6 +415,19 @@ fn main() -> anyhow::Result<()> {
             std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
             let failing = report.body.checks.iter().filter(|c| !c.holds).count();
             println!("wrote {} ({} check(s) failing)", output.display(), failing);
+            Ok(())
+        }
+        Command::Dev { command: DevCommand::Seed { cases, open_percent } } => {
+            anyhow::ensure!((1..=100_000_000).contains(&cases), "--cases must be between 1 and 100,000,000");
+            anyhow::ensure!((0..=100).contains(&open_percent), "--open-percent must be between 0 and 100");
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            let started = std::time::Instant::now();
+            let total = foi_tracker::db::seed::seed(&mut conn, cases, open_percent, |done| {
+                eprintln!("{done} case(s) added ({:.1} s)", started.elapsed().as_secs_f64())
+            })
+            .map_err(explain)?;
+            println!("{total} synthetic case(s) under agency {}", foi_tracker::db::seed::ROOT);
             Ok(())
         }
         Command::Lapses { today } => {

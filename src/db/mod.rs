@@ -6,6 +6,7 @@ pub mod cases;
 pub mod locks;
 pub mod reports;
 pub mod schema;
+pub mod seed;
 pub mod users;
 
 use std::path::PathBuf;
