@@ -11,6 +11,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub fees: crate::domain::fees::CostRates,
+    pub mail: crate::reminders::MailSettings,
+    pub reminders: crate::reminders::ReminderSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +69,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
+                    .with_list_parse_key("reminders.thresholds")
                     .try_parsing(true),
             )
             .build()?

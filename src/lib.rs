@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
+pub mod reminders;
 pub mod telemetry;
 
 use std::net::TcpListener;

@@ -79,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         command: DevCommand,
     },
+    /// The deadline-reminder job: `--once` for cron (or tests, with `--now`); without it, the daily
+    /// schedule of `serve` in the foreground.
+    Remind {
+        /// Run once and exit.
+        #[arg(long)]
+        once: bool,
+        /// Run as of this instant (RFC 3339), not now: for tests and catching up.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
     Report {
         /// pre2019, y2019 or y2021.
@@ -430,6 +440,29 @@ fn main() -> anyhow::Result<()> {
             println!("{total} synthetic case(s) under agency {}", foi_tracker::db::seed::ROOT);
             Ok(())
         }
+        Command::Remind { once, now } => {
+            let job = foi_tracker::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            let db = open_db(&settings)?;
+            if !once {
+                anyhow::ensure!(now.is_none(), "--now needs --once");
+                let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
+                    .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
+                foi_tracker::reminders::schedule(db, job, at);
+                return Ok(());
+            }
+            let now = match now {
+                Some(text) => chrono::DateTime::parse_from_rfc3339(&text)
+                    .with_context(|| format!("--now `{text}` is not RFC 3339"))?
+                    .to_utc(),
+                None => chrono::Utc::now(),
+            };
+            let mut conn = db.conn().map_err(explain)?;
+            let report = job.run(&mut conn, &CalendarCache::default(), now).map_err(explain)?;
+            for (what, n) in foi_tracker::reminders::summary(&report) {
+                println!("{what}: {n}");
+            }
+            Ok(())
+        }
         Command::Lapses { today } => {
             let db = open_db(&settings)?;
             let mut conn = db.conn().map_err(explain)?;
@@ -476,6 +509,15 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("{token}");
         }
         drop(conn);
+        if settings.reminders.scheduler {
+            let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
+                .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
+            let job = foi_tracker::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            let db = app.db.clone();
+            std::thread::Builder::new()
+                .name("reminders".into())
+                .spawn(move || foi_tracker::reminders::schedule(db, job, at))?;
+        }
         tracing::info!(
             port = app.port,
             database = app.db.backend_name(),

@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod extract;
 pub mod health;
 pub mod problem;
+pub mod reminders;
 pub mod reports;
 pub mod workflow;
 
@@ -51,6 +52,7 @@ Every error is application/problem+json (RFC 9457).",
         audit::verify,
         reports::get,
         reports::lock,
+        reminders::list,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth),
@@ -61,6 +63,7 @@ Every error is application/problem+json (RFC 9457).",
         (name = "agencies", description = "The agency tree and topic taxonomies"),
         (name = "users", description = "The caller"),
         (name = "audit", description = "Tamper evidence"),
+        (name = "reminders", description = "Deadline reminder e-mails and their delivery"),
         (name = "reports", description = "The annual-report tables, derived from the case records"),
         (name = "health", description = "Probes"),
     )
@@ -112,6 +115,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me)))
             .service(web::resource("/audit/verify").route(web::get().to(audit::verify)))
+            .service(web::resource("/reminders").route(web::get().to(reminders::list)))
             .service(web::resource("/reports/locks").route(web::post().to(reports::lock)))
             .service(web::resource("/reports/{format}/{year}").route(web::get().to(reports::get))),
     );

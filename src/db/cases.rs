@@ -64,6 +64,7 @@ pub struct CaseRow {
     pub transferred_from_case_id: Option<String>,
     pub fee_charged_fen: i64,
     pub fee_waived_fen: i64,
+    pub stop_ends_on: Option<NaiveDate>,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
@@ -188,6 +189,7 @@ impl CaseRecord {
                 provisional: r.deadline_provisional,
                 closed_on: r.closed_on,
                 closed_as: r.closed_as.clone(),
+                stop_ends_on: r.stop_ends_on,
             },
             channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
             arrived_at: r.arrived_at.and_utc(),
@@ -315,6 +317,7 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         transferred_from_case_id: registration.transferred_from.clone(),
         fee_charged_fen: case.fee.as_ref().map_or(0, |f| f.charged_fen),
         fee_waived_fen: case.fee.as_ref().map_or(0, |f| f.waived_fen),
+        stop_ends_on: case.deadline.stop_ends_on,
     })
 }
 

@@ -4,6 +4,7 @@ pub mod agencies;
 pub mod calendar;
 pub mod cases;
 pub mod locks;
+pub mod reminders;
 pub mod reports;
 pub mod schema;
 pub mod seed;

@@ -93,6 +93,31 @@ diesel::table! {
         transferred_from_case_id -> Nullable<Text>,
         fee_charged_fen -> BigInt,
         fee_waived_fen -> BigInt,
+        stop_ends_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    reminder_outbox (id) {
+        id -> Text,
+        dedup_key -> Text,
+        recipient -> Text,
+        recipient_role -> Text,
+        case_id -> Text,
+        agency_id -> Text,
+        kind -> Text,
+        due_on -> Date,
+        working_days -> Integer,
+        details -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        digest_id -> Nullable<Text>,
     }
 }
 
@@ -202,6 +227,7 @@ diesel::table! {
 
 diesel::joinable!(cases -> agencies (agency_id));
 diesel::joinable!(report_locks -> agencies (agency_id));
+diesel::joinable!(reminder_outbox -> agencies (agency_id));
 diesel::joinable!(regimes -> agencies (agency_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_appeals -> cases (case_id));
@@ -225,4 +251,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_revision,
     report_locks,
     report_corrections,
+    reminder_outbox,
 );

@@ -352,12 +352,18 @@ impl DeadlineSummary {
             (_, Timeliness::Withdrawn { withdrawn_on }) => (Some(*withdrawn_on), Some("withdrawn")),
             _ => (None, None),
         };
+        let stop_ends_on = match &d.clock {
+            crate::domain::deadline::Clock::AwaitingCorrection { respond_by, .. } => Some(*respond_by),
+            crate::domain::deadline::Clock::Paused { lapses_on, .. } => *lapses_on,
+            _ => None,
+        };
         DeadlineSummary {
             due_on: d.due_on,
             final_due_on: d.final_due_on,
             provisional: d.provisional,
             closed_on,
             closed_as: closed_as.map(str::to_owned),
+            stop_ends_on,
         }
     }
 }

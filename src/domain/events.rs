@@ -71,9 +71,13 @@ pub struct DeadlineSummary {
     /// For a closed case: the day it closed (the reply's service or posting date, or the lapse).
     #[serde(default)]
     pub closed_on: Option<NaiveDate>,
-    /// For a closed case: `on_time`, `extended`, `late_reply` or `deemed_abandoned`.
+    /// For a closed case: `on_time`, `extended`, `late_reply`, `deemed_abandoned` or `withdrawn`.
     #[serde(default)]
     pub closed_as: Option<String>,
+    /// While the clock is stopped: the day the stop's period ends (the applicant's date for a
+    /// correction, the lapse of a consultation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_ends_on: Option<NaiveDate>,
 }
 
 /// A new deadline, the one it replaces and why.

@@ -80,6 +80,15 @@ pub fn mask_free_text(text: &str) -> String {
 }
 
 /// The applicant with ID number, phone, email and address masked; the name and kind stay.
+/// A name as reminders show it: the first character, the rest as `*` (张三 -> 张*).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.trim().chars();
+    match chars.next() {
+        Some(first) => std::iter::once(first).chain(chars.map(|_| '*')).collect(),
+        None => String::new(),
+    }
+}
+
 pub fn mask_applicant(a: &Applicant) -> Applicant {
     Applicant {
         kind: a.kind,

@@ -11,6 +11,7 @@ pub mod fees;
 pub mod intake;
 pub mod masking;
 pub mod outcome;
+pub mod reminders;
 pub mod report;
 pub mod role;
 pub mod validation;

@@ -12,5 +12,7 @@ mod errors;
 mod intake;
 mod interfaces;
 mod reads;
+mod reminders;
 mod reports;
+mod smtp;
 mod workflow;

@@ -1,0 +1,246 @@
+//! The reminder outbox: which open cases need a look, the reminders recorded for them (each once, by
+//! its dedup key), and claiming, sending and retrying them safely from several instances at once.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{agencies, cases, reminder_outbox, users};
+use super::DbConnection;
+use crate::domain::case::CaseState;
+use crate::error::AppError;
+
+/// An open case near or past a deadline, with whom to tell.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub case_id: String,
+    pub agency_id: String,
+    pub agency_path: String,
+    pub office_email: Option<String>,
+    pub tracking_number: String,
+    pub state: String,
+    pub final_due_on: Option<NaiveDate>,
+    pub stop_ends_on: Option<NaiveDate>,
+    pub applicant_name: String,
+    pub handler_email: Option<String>,
+}
+
+type CandidateRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<NaiveDate>,
+    String,
+    Option<String>,
+);
+
+/// Open cases whose final deadline or stopped-clock end falls on or before `horizon` (indexed on both
+/// dates), with their agency's office mailbox and the assigned handler's address.
+pub fn candidates(conn: &mut DbConnection, horizon: NaiveDate) -> Result<Vec<Candidate>, AppError> {
+    let open = CaseState::open_names();
+    let rows: Vec<CandidateRow> = cases::table
+        .inner_join(agencies::table)
+        .left_join(users::table.on(users::id.nullable().eq(cases::handler_id)))
+        .filter(cases::state.eq_any(open))
+        .filter(cases::final_due_on.le(horizon).or(cases::stop_ends_on.le(horizon)))
+        .select((
+            cases::id,
+            cases::agency_id,
+            agencies::path,
+            agencies::email,
+            cases::tracking_number,
+            cases::state,
+            cases::final_due_on,
+            cases::stop_ends_on,
+            cases::applicant_name,
+            users::email.nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            case_id: r.0,
+            agency_id: r.1,
+            agency_path: r.2,
+            office_email: r.3,
+            tracking_number: r.4,
+            state: r.5,
+            final_due_on: r.6,
+            stop_ends_on: r.7,
+            applicant_name: r.8,
+            handler_email: r.9,
+        })
+        .collect())
+}
+
+/// The e-mail addresses of the office heads (approvers) of an agency.
+pub fn approver_emails(conn: &mut DbConnection, agency_id: &str) -> Result<Vec<String>, AppError> {
+    let emails: Vec<Option<String>> = users::table
+        .filter(users::agency_id.eq(agency_id))
+        .filter(users::role.eq("approver"))
+        .select(users::email)
+        .order(users::id.asc())
+        .load(conn)?;
+    Ok(emails.into_iter().flatten().collect())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = reminder_outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub dedup_key: String,
+    pub recipient: String,
+    pub recipient_role: String,
+    pub case_id: String,
+    pub agency_id: String,
+    pub kind: String,
+    pub due_on: NaiveDate,
+    pub working_days: i32,
+    pub details: String,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub claimed_by: Option<String>,
+    pub claimed_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub digest_id: Option<String>,
+}
+
+/// Records a reminder unless the same (dedup key, recipient) already exists; true when it was new.
+pub fn record(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, AppError> {
+    let insert = diesel::insert_into(reminder_outbox::table)
+        .values(row)
+        .on_conflict((reminder_outbox::dedup_key, reminder_outbox::recipient))
+        .do_nothing();
+    // ON CONFLICT is backend SQL: run it on the concrete connection.
+    let inserted = match conn {
+        DbConnection::Postgres(c) => insert.execute(c)?,
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// Reminders ready to go at `now`: new ones and failed ones whose retry time has come, and ones a
+/// crashed run claimed and never finished (its lease ran out).
+macro_rules! ready {
+    ($now:expr) => {
+        reminder_outbox::state
+            .eq_any(["pending", "failed"])
+            .and(reminder_outbox::next_attempt_at.le($now))
+            .or(reminder_outbox::state.eq("sending").and(reminder_outbox::claimed_until.lt($now)))
+    };
+}
+
+/// Recipients with reminders ready to go at `now`: new ones, failed ones whose retry time has come,
+/// and ones a crashed run claimed and never finished (its lease ran out).
+pub fn ready_recipients(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<String>, AppError> {
+    Ok(reminder_outbox::table
+        .filter(ready!(now))
+        .select(reminder_outbox::recipient)
+        .distinct()
+        .order(reminder_outbox::recipient.asc())
+        .load(conn)?)
+}
+
+/// Claims every ready reminder of `recipient` for this run until `lease_until`, in one statement: two
+/// runs at once never claim the same row. Returns the claimed rows.
+pub fn claim(
+    conn: &mut DbConnection,
+    recipient: &str,
+    run_id: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+) -> Result<Vec<OutboxRow>, AppError> {
+    use reminder_outbox::dsl as o;
+    diesel::update(o::reminder_outbox.filter(o::recipient.eq(recipient)).filter(ready!(now)))
+        .set((o::state.eq("sending"), o::claimed_by.eq(run_id), o::claimed_until.eq(lease_until)))
+        .execute(conn)?;
+    Ok(o::reminder_outbox
+        .filter(o::recipient.eq(recipient))
+        .filter(o::claimed_by.eq(run_id))
+        .filter(o::state.eq("sending"))
+        .order(o::id.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a run's claimed reminders delivered in digest `digest_id`.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    ids: &[String],
+    run_id: &str,
+    digest_id: &str,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    use reminder_outbox::dsl as o;
+    diesel::update(o::reminder_outbox.filter(o::id.eq_any(ids)).filter(o::claimed_by.eq(run_id)))
+        .set((
+            o::state.eq("sent"),
+            o::sent_at.eq(at),
+            o::digest_id.eq(digest_id),
+            o::attempts.eq(o::attempts + 1),
+            o::claimed_until.eq(None::<NaiveDateTime>),
+            o::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks a run's claimed reminders failed, to be retried at `retry_at`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    rows: &[OutboxRow],
+    run_id: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    use reminder_outbox::dsl as o;
+    for row in rows {
+        let attempts = row.attempts + 1;
+        let retry_at = now + crate::domain::reminders::backoff(attempts);
+        diesel::update(o::reminder_outbox.filter(o::id.eq(&row.id)).filter(o::claimed_by.eq(run_id)))
+            .set((
+                o::state.eq("failed"),
+                o::attempts.eq(attempts),
+                o::next_attempt_at.eq(retry_at),
+                o::claimed_until.eq(None::<NaiveDateTime>),
+                o::last_error.eq(error),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Filters for the admin view of the outbox.
+#[derive(Debug, Clone, Default)]
+pub struct OutboxFilter {
+    pub agency_path: Option<String>,
+    pub state: Option<String>,
+    pub before_id: Option<String>,
+    pub limit: i64,
+}
+
+/// The outbox, newest first, within an agency subtree.
+pub fn list(conn: &mut DbConnection, filter: &OutboxFilter) -> Result<Vec<(OutboxRow, String)>, AppError> {
+    let mut query = reminder_outbox::table
+        .inner_join(agencies::table)
+        .select((OutboxRow::as_select(), agencies::code))
+        .order(reminder_outbox::id.desc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(path) = &filter.agency_path {
+        query = query.filter(agencies::path.like(format!("{path}%")));
+    }
+    if let Some(state) = &filter.state {
+        query = query.filter(reminder_outbox::state.eq(state.clone()));
+    }
+    if let Some(before) = &filter.before_id {
+        query = query.filter(reminder_outbox::id.lt(before.clone()));
+    }
+    Ok(query.load(conn)?)
+}

@@ -1,0 +1,358 @@
+//! The deadline-reminder job: finds open cases near or past a deadline, records each reminder once in
+//! the outbox, then mails one digest per recipient over SMTP, retrying failures with backoff. Safe to
+//! run twice, on several instances at once, and after a crash: reminders are unique by their dedup
+//! key and a run claims a recipient's reminders in one statement before sending them.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+
+use crate::db::calendar::CalendarCache;
+use crate::db::reminders::{self as outbox, OutboxRow};
+use crate::db::DbConnection;
+use crate::domain::calendar::WorkingDayIndex;
+use crate::domain::masking::mask_name;
+use crate::domain::reminders::{dedup_key, due_reminders, DigestItem, ReminderKind, Template};
+use crate::error::AppError;
+
+/// `[mail]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// Off: reminders are still recorded in the outbox, and wait there.
+    pub enabled: bool,
+    /// `smtp://host:port` (no TLS), `smtp://host:port?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`.
+    pub smtp_url: String,
+    pub from: String,
+    pub timeout_seconds: u64,
+    /// `zh` (default) or `en`: the template in `config/templates/reminder.{language}.toml`.
+    pub language: String,
+}
+
+/// `[reminders]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReminderSettings {
+    /// Run the job inside `serve` at `at` on working days.
+    pub scheduler: bool,
+    /// Daily time, China time (Asia/Shanghai), `HH:MM`.
+    pub at: String,
+    /// Working days before a deadline at which the handler is reminded.
+    pub thresholds: Vec<i64>,
+}
+
+/// Sends one message. The SMTP implementation is `SmtpMailer`.
+pub trait Mailer {
+    fn send(&self, to: &str, subject: &str, body: &str, message_id: &str) -> Result<(), String>;
+}
+
+/// Mail over SMTP with lettre.
+pub struct SmtpMailer {
+    transport: lettre::SmtpTransport,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpMailer {
+    pub fn new(settings: &MailSettings) -> Result<SmtpMailer, String> {
+        let transport = lettre::SmtpTransport::from_url(&settings.smtp_url)
+            .map_err(|e| format!("mail.smtp_url: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(settings.timeout_seconds.max(1))))
+            .build();
+        let from = settings.from.parse().map_err(|e| format!("mail.from: {e}"))?;
+        Ok(SmtpMailer { transport, from })
+    }
+}
+
+impl Mailer for SmtpMailer {
+    fn send(&self, to: &str, subject: &str, body: &str, message_id: &str) -> Result<(), String> {
+        use lettre::Transport;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(to.parse().map_err(|e| format!("recipient {to}: {e}"))?)
+            .subject(subject)
+            .message_id(Some(message_id.to_owned()))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(body.to_owned())
+            .map_err(|e| e.to_string())?;
+        self.transport.send(&message).map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Open cases near or past a deadline.
+    pub selected: usize,
+    /// New reminders recorded in the outbox.
+    pub recorded: usize,
+    /// Reminders without anybody to send them to (no handler, office head or office mailbox address).
+    pub unaddressed: usize,
+    pub digests_sent: usize,
+    pub reminders_sent: usize,
+    pub reminders_failed: usize,
+}
+
+/// How long a run holds the reminders it claimed; after that another run may take them over.
+const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// One run of the job as of `now`. Without a mailer (mail disabled) it only records reminders.
+pub fn run_once(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    thresholds: &[i64],
+    template: &Template,
+    mailer: Option<&dyn Mailer>,
+    now: DateTime<Utc>,
+) -> Result<RunReport, AppError> {
+    let today = crate::domain::china_date(now);
+    let national = calendars.rules(conn, None)?;
+    let furthest = thresholds.iter().copied().max().unwrap_or(0).clamp(0, 60) as u32;
+    // Local overlays can only add rest days: a week's margin covers them; each case is then judged on
+    // its own agency's calendar.
+    let horizon = national.calendar.add_working_days(today, furthest).map_err(AppError::internal)?.date
+        + chrono::Duration::days(7);
+    let mut report = RunReport::default();
+    let candidates = outbox::candidates(conn, horizon)?;
+    report.selected = candidates.len();
+    let mut calendars_by_path: HashMap<String, std::sync::Arc<WorkingDayIndex>> = HashMap::new();
+    let mut approvers: HashMap<String, Vec<String>> = HashMap::new();
+    for case in candidates {
+        if !calendars_by_path.contains_key(&case.agency_path) {
+            let rules = calendars.rules(conn, Some(&case.agency_path))?;
+            calendars_by_path.insert(case.agency_path.clone(), rules.calendar.clone());
+        }
+        let cal = &calendars_by_path[&case.agency_path];
+        let left = |day: Option<NaiveDate>| -> Result<Option<(NaiveDate, i64)>, AppError> {
+            let Some(day) = day else { return Ok(None) };
+            let n = if day >= today {
+                cal.working_days_between(today, day)
+            } else {
+                cal.working_days_between(day, today).map(|n| -n)
+            };
+            Ok(Some((day, n.map_err(AppError::internal)?)))
+        };
+        // A stopped clock has no running reply deadline; its stop's end is what matters then.
+        let stopped = case.stop_ends_on.is_some();
+        let reply = if stopped { None } else { left(case.final_due_on)? };
+        let stop = left(case.stop_ends_on)?;
+        for due in due_reminders(reply, stop, thresholds) {
+            let recipients: Vec<(String, &str)> = match due.kind {
+                ReminderKind::Overdue => {
+                    if !approvers.contains_key(&case.agency_id) {
+                        approvers.insert(case.agency_id.clone(), outbox::approver_emails(conn, &case.agency_id)?);
+                    }
+                    let heads = &approvers[&case.agency_id];
+                    if heads.is_empty() {
+                        case.office_email.iter().map(|e| (e.clone(), "office")).collect()
+                    } else {
+                        heads.iter().map(|e| (e.clone(), "approver")).collect()
+                    }
+                }
+                ReminderKind::Due | ReminderKind::StopEnds => match (&case.handler_email, &case.office_email) {
+                    (Some(handler), _) => vec![(handler.clone(), "handler")],
+                    (None, Some(office)) => vec![(office.clone(), "office")],
+                    (None, None) => vec![],
+                },
+            };
+            if recipients.is_empty() {
+                report.unaddressed += 1;
+            }
+            let item = DigestItem {
+                tracking_number: case.tracking_number.clone(),
+                stage: case.state.clone(),
+                kind: due.kind,
+                due_on: due.on,
+                working_days_left: due.working_days_left,
+                applicant: mask_name(&case.applicant_name),
+            };
+            let details = serde_json::to_string(&item).map_err(AppError::internal)?;
+            for (recipient, role) in recipients {
+                let row = OutboxRow {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    dedup_key: dedup_key(&case.case_id, &due, today),
+                    recipient,
+                    recipient_role: role.to_owned(),
+                    case_id: case.case_id.clone(),
+                    agency_id: case.agency_id.clone(),
+                    kind: due.kind.as_str().to_owned(),
+                    due_on: due.on,
+                    working_days: due.working_days_left as i32,
+                    details: details.clone(),
+                    state: "pending".into(),
+                    attempts: 0,
+                    next_attempt_at: now.naive_utc(),
+                    claimed_by: None,
+                    claimed_until: None,
+                    last_error: None,
+                    created_at: now.naive_utc(),
+                    sent_at: None,
+                    digest_id: None,
+                };
+                if outbox::record(conn, &row)? {
+                    report.recorded += 1;
+                }
+            }
+        }
+    }
+    if let Some(mailer) = mailer {
+        deliver(conn, template, mailer, now, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Sends one digest per recipient with every reminder of theirs that is ready.
+fn deliver(
+    conn: &mut DbConnection,
+    template: &Template,
+    mailer: &dyn Mailer,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), AppError> {
+    let run_id = uuid::Uuid::now_v7().to_string();
+    let at = now.naive_utc();
+    for recipient in outbox::ready_recipients(conn, at)? {
+        let rows = outbox::claim(conn, &recipient, &run_id, at, at + LEASE)?;
+        if rows.is_empty() {
+            continue; // another run took them
+        }
+        let mut items: Vec<DigestItem> =
+            rows.iter().filter_map(|r| serde_json::from_str::<DigestItem>(&r.details).ok()).collect();
+        // Overdue first, then the nearest deadline.
+        items.sort_by_key(|i| (i.kind != ReminderKind::Overdue, i.working_days_left, i.tracking_number.clone()));
+        let name = recipient.split('@').next().unwrap_or(&recipient).to_owned();
+        let (subject, body) = template.render(&name, crate::domain::china_date(now), &items);
+        let digest_id = uuid::Uuid::now_v7().to_string();
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        match mailer.send(&recipient, &subject, &body, &format!("<{digest_id}@foi-tracker>")) {
+            Ok(()) => {
+                outbox::mark_sent(conn, &ids, &run_id, &digest_id, Utc::now().naive_utc())?;
+                report.digests_sent += 1;
+                report.reminders_sent += rows.len();
+            }
+            Err(error) => {
+                tracing::warn!(recipient = %recipient, %error, "reminder digest not delivered; will retry");
+                outbox::mark_failed(conn, &rows, &run_id, &error, at)?;
+                report.reminders_failed += rows.len();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The template for `language`: `$FOI_CONFIG_DIR/templates/reminder.{language}.toml` if present,
+/// else the compiled-in one.
+pub fn template(config_dir: &str, language: &str) -> Result<Template, String> {
+    let path = std::path::Path::new(config_dir).join(format!("templates/reminder.{language}.toml"));
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) => crate::domain::reminders::default_template(language)
+            .ok_or_else(|| {
+                format!("mail.language `{language}`: no template (use zh or en, or add {})", path.display())
+            })?
+            .to_owned(),
+    };
+    Template::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The next run at `at` (China time) on a working day, strictly after `now`.
+pub fn next_run(now: DateTime<Utc>, at: NaiveTime, is_working_day: impl Fn(NaiveDate) -> bool) -> DateTime<Utc> {
+    let offset = crate::domain::china_offset();
+    let local = now.with_timezone(&offset);
+    let mut day = local.date_naive();
+    for _ in 0..400 {
+        let candidate = day.and_time(at).and_local_timezone(offset).single().expect("fixed offset").to_utc();
+        if candidate > now && is_working_day(day) {
+            return candidate;
+        }
+        day = day.succ_opt().expect("in range");
+    }
+    now + chrono::Duration::days(1)
+}
+
+/// Everything a run needs from the settings: thresholds, the template and (mail enabled) the mailer.
+pub struct Job {
+    pub thresholds: Vec<i64>,
+    pub template: Template,
+    pub mailer: Option<SmtpMailer>,
+}
+
+impl Job {
+    pub fn from_settings(settings: &crate::config::Settings) -> Result<Job, String> {
+        let config_dir = std::env::var("FOI_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
+        let mut thresholds = settings.reminders.thresholds.clone();
+        if thresholds.is_empty() || thresholds.iter().any(|t| !(0..=60).contains(t)) {
+            return Err("reminders.thresholds: give working days between 0 and 60, e.g. [5, 2, 0]".into());
+        }
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        let mailer = if settings.mail.enabled { Some(SmtpMailer::new(&settings.mail)?) } else { None };
+        Ok(Job { thresholds, template: template(&config_dir, &settings.mail.language)?, mailer })
+    }
+
+    pub fn run(
+        &self,
+        conn: &mut DbConnection,
+        calendars: &CalendarCache,
+        now: DateTime<Utc>,
+    ) -> Result<RunReport, AppError> {
+        let mailer = self.mailer.as_ref().map(|m| m as &dyn Mailer);
+        run_once(conn, calendars, &self.thresholds, &self.template, mailer, now)
+    }
+}
+
+/// Runs the job daily at `settings.reminders.at` (China time) on national working days, forever, on
+/// the calling thread (`serve` gives it a thread of its own).
+pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime) {
+    let calendars = CalendarCache::default();
+    loop {
+        let now = Utc::now();
+        let next = match db.conn() {
+            Ok(mut conn) => match calendars.rules(&mut conn, None) {
+                Ok(rules) => next_run(now, at, |d| rules.calendar.is_working_day(d).unwrap_or(true)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reminder scheduler: calendar unavailable");
+                    now + chrono::Duration::minutes(5)
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "reminder scheduler: database unavailable");
+                now + chrono::Duration::minutes(5)
+            }
+        };
+        tracing::info!(next = %next, "reminder job scheduled");
+        std::thread::sleep((next - now).to_std().unwrap_or_default());
+        match db.conn().map_err(AppError::from).and_then(|mut conn| job.run(&mut conn, &calendars, Utc::now())) {
+            Ok(report) => tracing::info!(?report, "reminder job done"),
+            Err(e) => tracing::error!(error = %e, "reminder job failed; the next run retries"),
+        }
+    }
+}
+
+/// Counts of the outbox by state, for logs.
+pub fn summary(report: &RunReport) -> BTreeMap<&'static str, usize> {
+    BTreeMap::from([
+        ("selected", report.selected),
+        ("recorded", report.recorded),
+        ("unaddressed", report.unaddressed),
+        ("digests_sent", report.digests_sent),
+        ("reminders_sent", report.reminders_sent),
+        ("reminders_failed", report.reminders_failed),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_run_is_the_next_working_morning_in_china() {
+        let at = NaiveTime::from_hms_opt(8, 30, 0).unwrap();
+        let weekday = |d: NaiveDate| chrono::Datelike::weekday(&d).number_from_monday() <= 5;
+        // Friday 2024-03-01 09:00 China time = 01:00 UTC: next is Monday 08:30 China = 00:30 UTC.
+        let now = DateTime::parse_from_rfc3339("2024-03-01T01:00:00Z").unwrap().to_utc();
+        assert_eq!(next_run(now, at, weekday).to_rfc3339(), "2024-03-04T00:30:00+00:00");
+        // Before 08:30 on a working day: the same morning.
+        let now = DateTime::parse_from_rfc3339("2024-03-04T00:00:00Z").unwrap().to_utc();
+        assert_eq!(next_run(now, at, weekday).to_rfc3339(), "2024-03-04T00:30:00+00:00");
+    }
+}

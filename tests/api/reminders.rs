@@ -1,0 +1,214 @@
+//! Deadline reminder e-mails against a real SMTP server on loopback: thresholds, digests per recipient,
+//! exactly once across runs and concurrent runs, SMTP down then up, a new reminder after an extension.
+
+use diesel::prelude::*;
+use foi_tracker::db::users;
+use foi_tracker::domain::role::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{intake, TestApp};
+use crate::smtp::{free_port, SmtpSink};
+
+crate::on_both_backends!(
+    digests_go_to_handlers_offices_and_office_heads_once_and_follow_an_extension,
+    two_runs_at_once_send_every_reminder_once,
+    a_failed_delivery_is_retried_and_delivered_once,
+);
+
+/// `foi-tracker remind --once --now NOW` against the test database and `smtp_url`.
+fn remind(app: &TestApp, smtp_url: &str, now: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(["remind", "--once", "--now", now])
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .env("FOI__MAIL__ENABLED", "true")
+        .env("FOI__MAIL__SMTP_URL", smtp_url)
+        .env("FOI__MAIL__TIMEOUT_SECONDS", "3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn remind_ok(app: &TestApp, smtp_url: &str, now: &str) -> String {
+    let out = remind(app, smtp_url, now).wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A user with an e-mail address; their token and id.
+async fn staff(app: &TestApp, name: &str, role: Role, email: &str) -> (String, String) {
+    let (user, token) = {
+        let mut conn = app.db.conn().unwrap();
+        users::create(&mut conn, name, role, Some("PJ"), Some(email)).unwrap()
+    };
+    (token, user.id)
+}
+
+async fn case_on(app: &TestApp, date: &str, name: &str) -> Value {
+    let mut body = intake("PJ");
+    body["arrived_at"] = json!(format!("{date}T10:00:00+08:00"));
+    body["applicant"]["name"] = json!(name);
+    let res = app.post_case(&app.admin, &body).await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+/// 09:00 China time on `date`.
+fn morning(date: &str) -> String {
+    format!("{date}T09:00:00+08:00")
+}
+
+/// The reminder outbox as the API shows it.
+async fn outbox(app: &TestApp) -> Vec<Value> {
+    app.get_json(&app.admin, "/api/v1/reminders?limit=200").await["items"].as_array().unwrap().clone()
+}
+
+async fn digests_go_to_handlers_offices_and_office_heads_once_and_follow_an_extension(app: TestApp) {
+    app.seed_city();
+    let sink = SmtpSink::start().await;
+    let (handler, handler_id) = staff(&app, "李科员", Role::Handler, "li@panjin.gov.cn").await;
+    let (head, _) = staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    let a = case_on(&app, "2024-03-01", "张三").await;
+    let b = case_on(&app, "2024-03-01", "赵六").await;
+    let unassigned = case_on(&app, "2024-03-01", "孙七").await;
+    let overdue = case_on(&app, "2024-01-02", "周八").await;
+    for case in [&a, &b] {
+        let id = case["id"].as_str().unwrap();
+        app.act_ok(&handler, id, json!({"action": {"type": "assign", "handler_id": handler_id}})).await;
+    }
+    let due = a["deadline"]["final_due_on"].as_str().unwrap().to_owned();
+    assert_eq!(due, "2024-03-29");
+
+    // Six working days before: nothing yet (thresholds 5, 2, 0), except the overdue case.
+    remind_ok(&app, &sink.url(), &morning("2024-03-21"));
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].to, ["wang@panjin.gov.cn"]);
+    // Five working days before: the handler's digest lists both cases, the office mailbox the unassigned one.
+    let printed = remind_ok(&app, &sink.url(), &morning("2024-03-22"));
+    assert!(printed.contains("digests_sent: 3"), "{printed}");
+    let mails = sink.mails();
+    let to_handler: Vec<_> = mails.iter().filter(|m| m.to == ["li@panjin.gov.cn"]).collect();
+    assert_eq!(to_handler.len(), 1);
+    let body = to_handler[0].body();
+    for case in [&a, &b] {
+        assert!(body.contains(case["tracking_number"].as_str().unwrap()), "{body}");
+    }
+    assert!(body.contains("审核中｜答复期限 2024-03-29｜剩余 5 个工作日｜申请人：张*"), "{body}");
+    assert!(!body.contains("张三") && !body.contains("15704271234"), "personal data is masked: {body}");
+    let to_office: Vec<_> = mails.iter().filter(|m| m.to == ["gk@panjin.gov.cn"]).collect();
+    assert_eq!(to_office.len(), 1);
+    assert!(to_office[0].body().contains(unassigned["tracking_number"].as_str().unwrap()));
+    // The overdue case goes to the office head again: daily.
+    let to_head: Vec<_> = mails.iter().filter(|m| m.to == ["wang@panjin.gov.cn"]).collect();
+    assert_eq!(to_head.len(), 2);
+    assert!(to_head[1].body().contains(overdue["tracking_number"].as_str().unwrap()));
+    assert!(to_head[1].body().contains("已超期"));
+
+    // The same run again sends nothing new.
+    remind_ok(&app, &sink.url(), &morning("2024-03-22"));
+    assert_eq!(sink.mails().len(), 4);
+    assert!(outbox(&app).await.iter().all(|r| r["state"] == "sent"));
+
+    // An extension moves A's deadline: a reminder of the new deadline comes when it is near.
+    let a_id = a["id"].as_str().unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{a_id}/clock-events")))
+        .bearer_auth(&head)
+        .header("If-Match", app.etag(a_id).await)
+        .json(&json!({"event": {"type": "extension_approved", "on": "2024-03-25", "days": 10, "reason": "需调取档案", "applicant_notified_on": "2024-03-25"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let new_due = app.get_json(&app.admin, &format!("/api/v1/cases/{a_id}")).await["deadline"]["final_due_on"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(new_due, "2024-04-15");
+    let before = sink.mails().len();
+    remind_ok(&app, &sink.url(), &morning(&new_due));
+    let mails = sink.mails()[before..].to_vec();
+    let to_handler: Vec<_> = mails.iter().filter(|m| m.to == ["li@panjin.gov.cn"]).collect();
+    assert_eq!(to_handler.len(), 1, "{mails:?}");
+    let body = to_handler[0].body();
+    assert!(body.contains(&format!("答复期限 {new_due}｜今日到期")), "{body}");
+    assert!(!body.contains(b["tracking_number"].as_str().unwrap()), "B is overdue now: the office head's");
+    let to_head: Vec<_> = mails.iter().filter(|m| m.to == ["wang@panjin.gov.cn"]).collect();
+    assert_eq!(to_head.len(), 1);
+    assert!(to_head[0].body().contains(b["tracking_number"].as_str().unwrap()));
+    let rows = outbox(&app).await;
+    assert!(rows
+        .iter()
+        .any(|r| r["case_id"] == a["id"] && r["due_on"] == json!(new_due) && r["recipient_role"] == "handler"));
+}
+
+async fn two_runs_at_once_send_every_reminder_once(app: TestApp) {
+    app.seed_city();
+    let sink = SmtpSink::start().await;
+    staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    for i in 0..6 {
+        case_on(&app, "2024-01-02", &format!("申请人{i}")).await;
+    }
+    case_on(&app, "2024-03-01", "张三").await;
+    let now = morning("2024-03-29");
+    let first = remind(&app, &sink.url(), &now);
+    let second = remind(&app, &sink.url(), &now);
+    for child in [first, second] {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // Six overdue cases to the office head, one due today to the office mailbox: each once.
+    let mails = sink.mails();
+    let mut listed = Vec::new();
+    for mail in &mails {
+        let body = mail.body();
+        listed.extend(body.lines().filter(|l| l.starts_with('·')).map(|l| (mail.to.clone(), l.to_owned())));
+    }
+    assert_eq!(listed.len(), 7, "{listed:#?}");
+    let mut unique = listed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 7, "no reminder twice");
+    let rows = outbox(&app).await;
+    assert_eq!(rows.len(), 7);
+    assert!(rows.iter().all(|r| r["state"] == "sent" && r["attempts"] == 1));
+    let count = {
+        use foi_tracker::db::schema::reminder_outbox;
+        let mut conn = app.db.conn().unwrap();
+        reminder_outbox::table.count().get_result::<i64>(&mut *conn).unwrap()
+    };
+    assert_eq!(count, 7);
+}
+
+async fn a_failed_delivery_is_retried_and_delivered_once(app: TestApp) {
+    app.seed_city();
+    staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    let overdue = case_on(&app, "2024-01-02", "周八").await;
+    let port = free_port();
+    let down = format!("smtp://127.0.0.1:{port}");
+    let printed = remind_ok(&app, &down, "2024-03-22T09:00:00+08:00");
+    assert!(printed.contains("reminders_failed: 1"), "{printed}");
+    let rows = outbox(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["state"], "failed");
+    assert_eq!(rows[0]["attempts"], 1);
+    assert_eq!(rows[0]["next_attempt_at"], "2024-03-22T01:01:00Z");
+    assert!(rows[0]["last_error"].as_str().is_some_and(|e| !e.is_empty()));
+    // The server comes back; before the retry time nothing is tried, after it the reminder goes once.
+    let sink = SmtpSink::start_on(port).await;
+    remind_ok(&app, &sink.url(), "2024-03-22T09:00:30+08:00");
+    assert!(sink.mails().is_empty());
+    remind_ok(&app, &sink.url(), "2024-03-22T09:02:00+08:00");
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body().contains(overdue["tracking_number"].as_str().unwrap()));
+    let rows = outbox(&app).await;
+    assert_eq!((rows[0]["state"].as_str(), rows[0]["attempts"].as_i64()), (Some("sent"), Some(2)));
+    remind_ok(&app, &sink.url(), "2024-03-22T10:00:00+08:00");
+    assert_eq!(sink.mails().len(), 1, "delivered exactly once");
+    // Only administrators see the outbox.
+    assert_eq!(app.get(&app.token(Role::Approver, "PJ"), "/api/v1/reminders").await.status(), 403);
+}
