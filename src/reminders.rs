@@ -321,7 +321,7 @@ pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime) {
         };
         tracing::info!(next = %next, "reminder job scheduled");
         std::thread::sleep((next - now).to_std().unwrap_or_default());
-        match db.conn().map_err(AppError::from).and_then(|mut conn| job.run(&mut conn, &calendars, Utc::now())) {
+        match db.conn().and_then(|mut conn| job.run(&mut conn, &calendars, Utc::now())) {
             Ok(report) => tracing::info!(?report, "reminder job done"),
             Err(e) => tracing::error!(error = %e, "reminder job failed; the next run retries"),
         }
