@@ -83,6 +83,8 @@ impl Mailer for SmtpMailer {
 pub struct RunReport {
     /// Open cases near or past a deadline.
     pub selected: usize,
+    /// How long selecting them took, in milliseconds (the query and reading its rows).
+    pub selection_ms: u128,
     /// New reminders recorded in the outbox.
     pub recorded: usize,
     /// Reminders without anybody to send them to (no handler, office head or office mailbox address).
@@ -112,7 +114,9 @@ pub fn run_once(
     let horizon = national.calendar.add_working_days(today, furthest).map_err(AppError::internal)?.date
         + chrono::Duration::days(7);
     let mut report = RunReport::default();
+    let started = std::time::Instant::now();
     let candidates = outbox::candidates(conn, horizon)?;
+    report.selection_ms = started.elapsed().as_millis();
     report.selected = candidates.len();
     let mut calendars_by_path: HashMap<String, std::sync::Arc<WorkingDayIndex>> = HashMap::new();
     let mut approvers: HashMap<String, Vec<String>> = HashMap::new();
@@ -332,6 +336,7 @@ pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime) {
 pub fn summary(report: &RunReport) -> BTreeMap<&'static str, usize> {
     BTreeMap::from([
         ("selected", report.selected),
+        ("selection_ms", report.selection_ms as usize),
         ("recorded", report.recorded),
         ("unaddressed", report.unaddressed),
         ("digests_sent", report.digests_sent),
