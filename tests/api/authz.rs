@@ -165,6 +165,8 @@ const ROUTES: &[Route] = &[
     Route { name: "GET /calendar?agency", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route { name: "GET /reports/{format}/{year}", roles: ALL, outside: 403, ok: 200, setup: Setup::Registered },
     Route { name: "POST /reports/locks", roles: STATISTICS, outside: 403, ok: 201, setup: Setup::Registered },
+    // The outbox takes no agency: an administrator sees its own subtree's reminders, whichever agency.
+    Route { name: "GET /reminders", roles: ADMIN, outside: 200, ok: 200, setup: Setup::Registered },
 ];
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
@@ -237,6 +239,7 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
             Some(json!({"agency": agency, "year": 2008 + n % 7, "subtree": false})),
             None,
         ),
+        "GET /reminders" => (Method::GET, "/api/v1/reminders".into(), None, None),
         "GET /calendar?agency" => {
             (Method::GET, format!("/api/v1/calendar?from=2015-01-01&to=2015-01-31&agency={agency}"), None, None)
         }
@@ -382,6 +385,7 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, "/api/v1/audit/verify".to_owned()),
         (Method::GET, "/api/v1/reports/y2021/2015?agency=PJ".to_owned()),
         (Method::POST, "/api/v1/reports/locks".to_owned()),
+        (Method::GET, "/api/v1/reminders".to_owned()),
         (Method::GET, "/api/v1/me".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
