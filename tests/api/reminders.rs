@@ -13,6 +13,8 @@ crate::on_both_backends!(
     digests_go_to_handlers_offices_and_office_heads_once_and_follow_an_extension,
     two_runs_at_once_send_every_reminder_once,
     a_failed_delivery_is_retried_and_delivered_once,
+    a_run_that_died_after_claiming_is_taken_over_once,
+    a_correction_period_about_to_end_is_reminded,
 );
 
 /// `foi-tracker remind --once --now NOW` against the test database and `smtp_url`.
@@ -211,4 +213,59 @@ async fn a_failed_delivery_is_retried_and_delivered_once(app: TestApp) {
     assert_eq!(sink.mails().len(), 1, "delivered exactly once");
     // Only administrators see the outbox.
     assert_eq!(app.get(&app.token(Role::Approver, "PJ"), "/api/v1/reminders").await.status(), 403);
+}
+
+async fn a_run_that_died_after_claiming_is_taken_over_once(app: TestApp) {
+    use foi_tracker::db::schema::reminder_outbox;
+    app.seed_city();
+    staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    case_on(&app, "2024-01-02", "周八").await;
+    // A run records the reminder but mail is down; then a run "dies" holding its claim.
+    let down = format!("smtp://127.0.0.1:{}", free_port());
+    remind_ok(&app, &down, "2024-03-22T09:00:00+08:00");
+    {
+        let mut conn = app.db.conn().unwrap();
+        let claimed_until = chrono::NaiveDate::from_ymd_opt(2024, 3, 22).unwrap().and_hms_opt(1, 15, 0).unwrap();
+        diesel::update(reminder_outbox::table)
+            .set((
+                reminder_outbox::state.eq("sending"),
+                reminder_outbox::claimed_by.eq("a-run-that-died"),
+                reminder_outbox::claimed_until.eq(claimed_until),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let sink = SmtpSink::start().await;
+    // While its lease holds, nobody else sends it; after it, the next run takes it over, once.
+    remind_ok(&app, &sink.url(), "2024-03-22T09:10:00+08:00");
+    assert!(sink.mails().is_empty());
+    remind_ok(&app, &sink.url(), "2024-03-22T09:20:00+08:00");
+    remind_ok(&app, &sink.url(), "2024-03-22T09:30:00+08:00");
+    assert_eq!(sink.mails().len(), 1);
+    assert_eq!(outbox(&app).await[0]["state"], "sent");
+}
+
+async fn a_correction_period_about_to_end_is_reminded(app: TestApp) {
+    app.seed_city();
+    let sink = SmtpSink::start().await;
+    let (handler, handler_id) = staff(&app, "李科员", Role::Handler, "li@panjin.gov.cn").await;
+    let case = case_on(&app, "2024-03-01", "张三").await;
+    let id = case["id"].as_str().unwrap();
+    app.act_ok(&handler, id, json!({"action": {"type": "assign", "handler_id": handler_id}})).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
+        .bearer_auth(&handler)
+        .header("If-Match", app.etag(id).await)
+        .json(&json!({"event": {"type": "correction_notice_sent", "on": "2024-03-04", "respond_by": "2024-03-18"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    remind_ok(&app, &sink.url(), "2024-03-14T09:00:00+08:00");
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0].to, ["li@panjin.gov.cn"]);
+    let body = mails[0].body();
+    assert!(body.contains("待补正｜补正/征求意见期限 2024-03-18｜剩余 2 个工作日"), "{body}");
 }
