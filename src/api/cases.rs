@@ -388,11 +388,11 @@ pub struct CaseList {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(id: &str) -> String {
+pub(crate) fn encode_cursor(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String, AppError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()

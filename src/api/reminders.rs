@@ -1,7 +1,6 @@
 //! `GET /api/v1/reminders`: the reminder outbox and each reminder's delivery state (administrators).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -88,19 +87,7 @@ pub async fn list(req: HttpRequest, Auth(user): Auth, db: web::Data<Db>) -> Resu
             return Err(AppError::validation("state", "must be pending, sending, sent or failed"));
         }
     }
-    let before_id = params
-        .cursor
-        .as_deref()
-        .map(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|id| uuid::Uuid::parse_str(&id).ok())
-                .map(|id| id.to_string())
-                .ok_or_else(|| AppError::validation("cursor", "is not a cursor this service issued"))
-        })
-        .transpose()?;
+    let before_id = params.cursor.as_deref().map(super::cases::decode_cursor).transpose()?;
     let filter = OutboxFilter {
         agency_path: user.scope_path().map(str::to_owned),
         state: params.state,
@@ -110,7 +97,7 @@ pub async fn list(req: HttpRequest, Auth(user): Auth, db: web::Data<Db>) -> Resu
     let mut rows = db.run(move |conn| reminders::list(conn, &filter)).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(|(r, _)| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&r.id))
+        rows.last().map(|(r, _)| super::cases::encode_cursor(&r.id))
     } else {
         None
     };
