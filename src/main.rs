@@ -194,6 +194,9 @@ enum AgencyCommand {
     List,
     /// Define or relabel a topic in an agency's taxonomy: `agency topic PJ urban 城建环保类`.
     Topic { agency: String, code: String, label: String },
+    /// Set the disclosure office's mailbox (reminders of unassigned cases go there); without an
+    /// address, clear it.
+    Email { agency: String, address: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -209,6 +212,10 @@ enum UserCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// List users: id, name, role, agency, e-mail.
+    List,
+    /// Set a user's e-mail address (where reminders reach them); without an address, clear it.
+    Email { user_id: String, address: Option<String> },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -261,6 +268,10 @@ fn main() -> anyhow::Result<()> {
                         let depth = a.path.matches('/').count().saturating_sub(2);
                         println!("{}{} {} {}", "  ".repeat(depth), a.code, a.name, a.email.unwrap_or_default());
                     }
+                }
+                AgencyCommand::Email { agency, address } => {
+                    let a = agencies::set_email(&mut conn, &agency, address.as_deref()).map_err(explain)?;
+                    println!("{} mailbox: {}", a.code, a.email.as_deref().unwrap_or("(none)"));
                 }
                 AgencyCommand::Topic { agency, code, label } => {
                     let a = agencies::find_by_code(&mut conn, &agency)
@@ -483,6 +494,28 @@ fn main() -> anyhow::Result<()> {
             for n in calendar::notices(&mut conn).map_err(explain)? {
                 println!("{} {} {}", n.year, n.source, n.papers);
             }
+            Ok(())
+        }
+        Command::User { command: UserCommand::List } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            for (user, agency) in users::list(&mut conn).map_err(explain)? {
+                println!(
+                    "{} {} {} {} {}",
+                    user.id,
+                    user.name,
+                    user.role,
+                    agency.unwrap_or_else(|| "(all)".into()),
+                    user.email.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::User { command: UserCommand::Email { user_id, address } } => {
+            let db = open_db(&settings)?;
+            let mut conn = db.conn().map_err(explain)?;
+            users::set_email(&mut conn, &user_id, address.as_deref()).map_err(explain)?;
+            println!("{user_id} e-mail: {}", address.as_deref().map(str::trim).unwrap_or("(none)"));
             Ok(())
         }
         Command::User { command: UserCommand::Add { name, role, agency, email } } => {

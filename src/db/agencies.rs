@@ -72,6 +72,28 @@ pub fn create(
     }
 }
 
+/// Sets (or, with None, clears) the disclosure office's mailbox of an agency: reminders of
+/// unassigned cases, and overdue ones where nobody heads the office, go there.
+pub fn set_email(conn: &mut DbConnection, code: &str, email: Option<&str>) -> Result<AgencyRow, AppError> {
+    let email = checked_email(email)?;
+    let updated = diesel::update(agencies::table.filter(agencies::code.eq(code)))
+        .set(agencies::email.eq(&email))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::validation("agency", format!("no agency has code `{code}`")));
+    }
+    find_by_code(conn, code)?.ok_or_else(|| AppError::Internal("agency vanished".into()))
+}
+
+/// An e-mail address as given, trimmed, or a validation error.
+pub fn checked_email(email: Option<&str>) -> Result<Option<String>, AppError> {
+    match email.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(e) if e.chars().count() <= 200 && crate::domain::intake::looks_like_email(e) => Ok(Some(e.to_owned())),
+        Some(_) => Err(AppError::validation("email", "is not an e-mail address")),
+    }
+}
+
 /// All agencies under `root_path` (all of them when None), in tree order.
 pub fn list(conn: &mut DbConnection, root_path: Option<&str>) -> Result<Vec<AgencyRow>, AppError> {
     let mut query = agencies::table.select(AgencyRow::as_select()).order(agencies::path.asc()).into_boxed();

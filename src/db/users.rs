@@ -86,6 +86,25 @@ pub fn create(
     Ok((user, token))
 }
 
+/// Sets (or, with None, clears) a user's e-mail address, where reminders reach them.
+pub fn set_email(conn: &mut DbConnection, user_id: &str, email: Option<&str>) -> Result<(), AppError> {
+    let email = super::agencies::checked_email(email)?;
+    let updated = diesel::update(users::table.find(user_id)).set(users::email.eq(&email)).execute(conn)?;
+    if updated == 0 {
+        return Err(AppError::validation("user", format!("no user has id `{user_id}`")));
+    }
+    Ok(())
+}
+
+/// Every user with the code of their agency (None: a global administrator), by name.
+pub fn list(conn: &mut DbConnection) -> Result<Vec<(UserRow, Option<String>)>, AppError> {
+    Ok(users::table
+        .left_join(agencies::table)
+        .select((UserRow::as_select(), agencies::code.nullable()))
+        .order((users::name.asc(), users::id.asc()))
+        .load(conn)?)
+}
+
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
 }

@@ -122,6 +122,17 @@ async fn cli_adds_agencies_topics_and_users_whose_token_works(backend: Backend) 
     let out = stdout(&foi(&url, &["user", "add", "王芳", "--role", "clerk", "--agency", "PJ-XLT"]));
     let token = out.lines().last().unwrap().to_owned();
     assert!(token.starts_with("foi_"));
+    // Addresses for reminders: the office mailbox and a user's, set and cleared later.
+    stdout(&foi(&url, &["agency", "email", "PJ-XLT", "xlt@panjin.gov.cn"]));
+    assert!(stdout(&foi(&url, &["agency", "list"])).contains("PJ-XLT 兴隆台区 xlt@panjin.gov.cn"));
+    let users = stdout(&foi(&url, &["user", "list"]));
+    let wang = users.lines().find(|l| l.contains("王芳")).unwrap().split(' ').next().unwrap().to_owned();
+    stdout(&foi(&url, &["user", "email", &wang, "wangfang@panjin.gov.cn"]));
+    assert!(stdout(&foi(&url, &["user", "list"])).contains("王芳 clerk PJ-XLT wangfang@panjin.gov.cn"));
+    let bad = foi(&url, &["user", "email", &wang, "not-an-address"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("email:"), "{}", String::from_utf8_lossy(&bad.stderr));
+    stdout(&foi(&url, &["agency", "email", "PJ-XLT"]));
+    assert!(!stdout(&foi(&url, &["agency", "list"])).contains("xlt@panjin.gov.cn"));
     // Bad input is explained and fails.
     let bad = foi(&url, &["agency", "add", "pj", "x"]);
     assert!(!bad.status.success());
