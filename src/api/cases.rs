@@ -126,15 +126,18 @@ pub fn stored_timeliness(
 ) -> Result<Timeliness, AppError> {
     let between = |a, b| calendar.working_days_between(a, b).map_err(|e| AppError::Internal(e.to_string()));
     if let (Some(on), Some(how)) = (d.closed_on, d.closed_as.as_deref()) {
-        return Ok(match how {
-            "on_time" => Timeliness::OnTime { replied_on: on },
-            "extended" => Timeliness::Extended { replied_on: on },
-            "withdrawn" => Timeliness::Withdrawn { withdrawn_on: on },
-            "late_reply" => Timeliness::LateReply {
+        use crate::domain::events::Closing;
+        let closing =
+            Closing::parse(how).ok_or_else(|| AppError::Internal(format!("stored case closed as `{how}`")))?;
+        return Ok(match closing {
+            Closing::OnTime => Timeliness::OnTime { replied_on: on },
+            Closing::Extended => Timeliness::Extended { replied_on: on },
+            Closing::Withdrawn => Timeliness::Withdrawn { withdrawn_on: on },
+            Closing::LateReply => Timeliness::LateReply {
                 replied_on: on,
                 days_late: d.final_due_on.map(|last| between(last, on)).transpose()?.unwrap_or(0),
             },
-            _ => Timeliness::DeemedAbandoned,
+            Closing::DeemedAbandoned => Timeliness::DeemedAbandoned,
         });
     }
     let Some(last) = d.final_due_on else { return Ok(Timeliness::Stopped) };

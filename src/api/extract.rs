@@ -130,7 +130,7 @@ pub fn lock_override(req: &HttpRequest, user: &Principal) -> Result<Option<Strin
     if reason.is_empty() || reason.chars().count() > 500 || reason.chars().any(char::is_control) {
         return Err(AppError::validation("Report-Lock-Override", "must be a reason of 1 to 500 characters"));
     }
-    if user.role != crate::domain::role::Role::Admin {
+    if !user.role.can_administer() {
         return Err(AppError::Forbidden("only an administrator may change a published year's numbers".into()));
     }
     Ok(Some(reason))

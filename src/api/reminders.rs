@@ -9,7 +9,6 @@ use super::extract::{query, Auth};
 use super::problem::Problem;
 use crate::db::reminders::{self, OutboxFilter};
 use crate::db::Db;
-use crate::domain::role::Role;
 use crate::error::AppError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -74,7 +73,7 @@ pub struct ReminderList {
     security(("bearer" = []))
 )]
 pub async fn list(req: HttpRequest, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    if user.role != Role::Admin {
+    if !user.role.can_administer() {
         return Err(AppError::Forbidden("only administrators see the reminder outbox".into()));
     }
     let params: ReminderParams = query(&req)?;

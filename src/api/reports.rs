@@ -148,8 +148,7 @@ pub async fn lock(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
-    use crate::domain::role::Role;
-    if !matches!(user.role, Role::Statistician | Role::Admin) {
+    if !user.role.can_lock_reports() {
         return Err(AppError::Forbidden(format!("the {} role cannot lock reports", user.role)));
     }
     let input: LockRequest = super::extract::json_body(&req, &body)?;

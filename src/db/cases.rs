@@ -555,7 +555,7 @@ pub fn register(
         insert_events(conn, &event_rows)?;
         let author = Author { user_id: Some(&actor.user_id), lock_override };
         let after = locks::facts(&row, &[]);
-        locks::guard(conn, &agency.path, &row.id, None, &after, &author, "registered").map_err(TxError::App)?;
+        locks::guard(conn, &agency.path, &row.id, |_| Ok(None), &after, &author, "registered").map_err(TxError::App)?;
         let record = CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() };
         let body = render(&record).map_err(TxError::App)?;
         if let Some(request) = idempotency {
@@ -657,9 +657,9 @@ pub fn append(
         if updated != 1 {
             return Err(TxError::App(changed_meanwhile(record)));
         }
-        let before = locks::facts(&record.row, &appeals(conn, &id).map_err(TxError::App)?);
+        let before = |conn: &mut DbConnection| Ok(Some(locks::facts(&record.row, &appeals(conn, &id)?)));
         let after = locks::facts(&row, &appeal_rows);
-        locks::guard(conn, &record.agency_path, &id, Some(&before), &after, author, &kinds).map_err(TxError::App)?;
+        locks::guard(conn, &record.agency_path, &id, before, &after, author, &kinds).map_err(TxError::App)?;
         insert_events(conn, &rows)?;
         if touches_appeals {
             diesel::delete(case_appeals::table.filter(case_appeals::case_id.eq(&id))).execute(conn)?;

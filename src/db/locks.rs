@@ -89,19 +89,23 @@ pub fn covering(conn: &mut DbConnection, agency_path: &str) -> Result<Vec<(LockR
 
 /// Refuses a change of a case (from `before` to `after`) that alters the numbers of a locked year,
 /// or records it as a post-publication correction when the author overrides. Runs inside the
-/// write's transaction.
+/// write's transaction. `before` is read only when a lock covers the agency.
 pub fn guard(
     conn: &mut DbConnection,
     agency_path: &str,
     case_id: &str,
-    before: Option<&CaseFacts>,
+    before: impl FnOnce(&mut DbConnection) -> Result<Option<CaseFacts>, AppError>,
     after: &CaseFacts,
     author: &Author<'_>,
     events: &str,
 ) -> Result<(), AppError> {
     let locks = covering(conn, agency_path)?;
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let before = before(conn)?;
     for (lock, code) in locks {
-        if counted_in(before, lock.year) == counted_in(Some(after), lock.year) {
+        if counted_in(before.as_ref(), lock.year) == counted_in(Some(after), lock.year) {
             continue;
         }
         let Some(reason) = author.lock_override else {

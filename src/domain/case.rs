@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::calendar::WorkingDayIndex;
 use super::deadline::{compute, ClockEvent, Deadline, DeadlineError, RegimeRules, Timeliness};
-use super::events::{CaseEvent, DeadlineChange, DeadlineSummary, Registration};
+use super::events::{CaseEvent, Closing, DeadlineChange, DeadlineSummary, Registration};
 use super::fees::FeeAssessment;
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use super::outcome::{OtherReason, Outcome, UnableReason};
@@ -345,11 +345,11 @@ impl DeadlineSummary {
     /// (`timeliness` is the deadline's timeliness, which for a closed case does not depend on today).
     pub fn of(d: &Deadline, timeliness: &Timeliness) -> Self {
         let (closed_on, closed_as) = match (&d.clock, timeliness) {
-            (crate::domain::deadline::Clock::DeemedAbandoned { on }, _) => (Some(*on), Some("deemed_abandoned")),
-            (_, Timeliness::OnTime { replied_on }) => (Some(*replied_on), Some("on_time")),
-            (_, Timeliness::Extended { replied_on }) => (Some(*replied_on), Some("extended")),
-            (_, Timeliness::LateReply { replied_on, .. }) => (Some(*replied_on), Some("late_reply")),
-            (_, Timeliness::Withdrawn { withdrawn_on }) => (Some(*withdrawn_on), Some("withdrawn")),
+            (crate::domain::deadline::Clock::DeemedAbandoned { on }, _) => (Some(*on), Some(Closing::DeemedAbandoned)),
+            (_, Timeliness::OnTime { replied_on }) => (Some(*replied_on), Some(Closing::OnTime)),
+            (_, Timeliness::Extended { replied_on }) => (Some(*replied_on), Some(Closing::Extended)),
+            (_, Timeliness::LateReply { replied_on, .. }) => (Some(*replied_on), Some(Closing::LateReply)),
+            (_, Timeliness::Withdrawn { withdrawn_on }) => (Some(*withdrawn_on), Some(Closing::Withdrawn)),
             _ => (None, None),
         };
         let stop_ends_on = match &d.clock {
@@ -362,7 +362,7 @@ impl DeadlineSummary {
             final_due_on: d.final_due_on,
             provisional: d.provisional,
             closed_on,
-            closed_as: closed_as.map(str::to_owned),
+            closed_as: closed_as.map(|c| c.as_str().to_owned()),
             stop_ends_on,
         }
     }

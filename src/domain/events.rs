@@ -80,6 +80,37 @@ pub struct DeadlineSummary {
     pub stop_ends_on: Option<NaiveDate>,
 }
 
+/// How a closed case closed: the values of `DeadlineSummary::closed_as`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Closing {
+    /// 按时办结: replied by the plain deadline.
+    OnTime,
+    /// 延期办结: replied within an approved extension or delay.
+    Extended,
+    /// Replied after the final deadline.
+    LateReply,
+    DeemedAbandoned,
+    Withdrawn,
+}
+
+impl Closing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closing::OnTime => "on_time",
+            Closing::Extended => "extended",
+            Closing::LateReply => "late_reply",
+            Closing::DeemedAbandoned => "deemed_abandoned",
+            Closing::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Closing> {
+        [Closing::OnTime, Closing::Extended, Closing::LateReply, Closing::DeemedAbandoned, Closing::Withdrawn]
+            .into_iter()
+            .find(|c| c.as_str() == text)
+    }
+}
+
 /// A new deadline, the one it replaces and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlineChange {

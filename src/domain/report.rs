@@ -32,28 +32,7 @@ string_enum! {
     }
 }
 
-/// How a closed case closed, as stored (`closed_as`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Closing {
-    OnTime,
-    Extended,
-    LateReply,
-    DeemedAbandoned,
-    Withdrawn,
-}
-
-impl Closing {
-    pub fn parse(text: &str) -> Option<Closing> {
-        Some(match text {
-            "on_time" => Closing::OnTime,
-            "extended" => Closing::Extended,
-            "late_reply" => Closing::LateReply,
-            "deemed_abandoned" => Closing::DeemedAbandoned,
-            "withdrawn" => Closing::Withdrawn,
-            _ => return None,
-        })
-    }
-}
+pub use super::events::Closing;
 
 /// Cases closed in the year with the same applicant type, outcome and closing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,14 +314,10 @@ impl Tallies {
             by_channel.insert(channel.as_str().to_owned(), self.received_by_channel(channel));
         }
         let mut closings = BTreeMap::new();
-        for (name, closing) in [
-            ("on_time", Closing::OnTime),
-            ("extended", Closing::Extended),
-            ("late_reply", Closing::LateReply),
-            ("deemed_abandoned", Closing::DeemedAbandoned),
-            ("withdrawn", Closing::Withdrawn),
-        ] {
-            closings.insert(name.to_owned(), self.closed_where(|c| c.closing == closing));
+        for closing in
+            [Closing::OnTime, Closing::Extended, Closing::LateReply, Closing::DeemedAbandoned, Closing::Withdrawn]
+        {
+            closings.insert(closing.as_str().to_owned(), self.closed_where(|c| c.closing == closing));
         }
         Extras {
             by_channel,

@@ -32,9 +32,15 @@ impl Role {
         matches!(self, Role::Clerk | Role::Handler | Role::Approver | Role::Admin)
     }
 
-    /// May change agencies, users and taxonomies.
+    /// May change agencies, users and taxonomies, see the reminder outbox, and record changes to a
+    /// published year's numbers (report-lock overrides).
     pub fn can_administer(self) -> bool {
         self == Role::Admin
+    }
+
+    /// May lock a published year's report.
+    pub fn can_lock_reports(self) -> bool {
+        matches!(self, Role::Statistician | Role::Admin)
     }
 }
 
