@@ -163,6 +163,13 @@ enum RegimeCommand {
         /// information-processing fee).
         #[arg(long, default_value = "processing_2020", value_parser = parse_fee_scheme)]
         fee_scheme: foi_tracker::domain::fees::FeeScheme,
+        /// The agency may not set a later reply date itself (no 2019 Art. 35 delay).
+        #[arg(long)]
+        no_agency_delay: bool,
+        /// Which consultations stop the clock, comma-separated: `third_party`, `other_agency`
+        /// (2019 Art. 33(3): both; 2008 Art. 24: third_party only). Empty: none.
+        #[arg(long, default_value = "third_party,other_agency")]
+        paused_consultations: String,
         /// Scope the regime to this agency's subtree.
         #[arg(long)]
         agency: Option<String>,
@@ -350,7 +357,7 @@ fn main() -> anyhow::Result<()> {
             let mut conn = db.conn().map_err(explain)?;
             for (r, scope) in calendar::list_regimes(&mut conn).map_err(explain)? {
                 println!(
-                    "{} {} from {} until {} reply {} + at most {} working days{}, fees {} {}",
+                    "{} {} from {} until {} reply {} + at most {} working days{}, fees {}, Art. 35 delay {}, clock stops for consulting {} {}",
                     r.code,
                     scope.unwrap_or_else(|| "national".into()),
                     r.effective_from,
@@ -359,6 +366,11 @@ fn main() -> anyhow::Result<()> {
                     r.max_extension_days,
                     if r.fee_notice_stops_clock { ", fee time not counted" } else { "" },
                     r.fee_scheme,
+                    if r.agency_delay_allowed { "yes" } else { "no" },
+                    match foi_tracker::domain::deadline::consultations_to_text(&r.paused_consultations) {
+                        text if text.is_empty() => "nobody".to_owned(),
+                        text => text,
+                    },
                     r.name
                 );
             }
@@ -377,6 +389,8 @@ fn main() -> anyhow::Result<()> {
                     consultation_lapse_days,
                     fee_stops_clock,
                     fee_scheme,
+                    no_agency_delay,
+                    paused_consultations,
                     agency,
                 },
         } => {
@@ -401,6 +415,13 @@ fn main() -> anyhow::Result<()> {
                 consultation_lapse_days,
                 fee_notice_stops_clock: fee_stops_clock,
                 fee_scheme,
+                agency_delay_allowed: !no_agency_delay,
+                paused_consultations: foi_tracker::domain::deadline::consultations_from_text(&paused_consultations)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "--paused-consultations `{paused_consultations}`: use third_party, other_agency or both, comma-separated"
+                        )
+                    })?,
             };
             calendar::add_regime(&mut conn, &rules, agency.as_ref()).map_err(explain)?;
             println!("added regime {}", rules.code);

@@ -10,10 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{idempotency_key, json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
-use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered};
+use crate::db::calendar::Rules;
+use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered, StoredResponse};
 use crate::db::{agencies, Db};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::CaseState;
+use crate::domain::case::{actions_now, Case};
+use crate::domain::deadline::ClockEvent;
 use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
@@ -21,7 +24,7 @@ use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, Recei
 use crate::domain::masking::{mask_applicant, mask_free_text};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
-use crate::domain::workflow::{allowed_actions, Action, Appeal, ServiceMethod};
+use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 
 /// A case as the API shows it.
@@ -70,8 +73,9 @@ pub struct CaseResponse {
     pub fee: CaseFee,
     /// Reconsiderations, lawsuits and complaints (only on single-case reads; null in lists).
     pub appeals: Option<Vec<Appeal>>,
-    /// What can be done next (workflow actions and clock events), whatever the caller's role.
-    pub allowed_actions: Vec<Action>,
+    /// What the caller could do next and succeed (workflow actions and clock events), given their
+    /// role, the channel, appeals, fee and the clock (only on single-case reads; null in lists).
+    pub allowed_actions: Option<Vec<Action>>,
 }
 
 /// A case's fee, in fen.
@@ -197,22 +201,52 @@ impl CaseResponse {
             transferred_from: v.transferred_from,
             fee: CaseFee { charged_fen: v.fee_charged_fen, waived_fen: v.fee_waived_fen },
             appeals: None,
-            allowed_actions: allowed_actions(v.state),
+            allowed_actions: None,
         })
     }
 
-    /// A single case as read on its own: with its appeals.
+    /// A single case as read on its own by `user`: with its appeals and what the user could do next.
     pub fn with_details(
         conn: &mut crate::db::DbConnection,
         record: &CaseRecord,
-        show_personal_data: bool,
-        calendar: &WorkingDayIndex,
+        user: &Principal,
+        rules: &Rules,
     ) -> Result<CaseResponse, AppError> {
-        let mut response = CaseResponse::from_record(record, show_personal_data, calendar)?;
-        let appeals = cases::appeals(conn, &record.row.id)?;
-        response.appeals = Some(appeals.iter().map(|a| a.appeal()).collect::<Result<_, _>>()?);
+        let events = cases::events(conn, &record.row.id)?;
+        let case = cases::project(&events)?;
+        let clock = cases::clock_history(&events)?;
+        CaseResponse::for_reader(record, &case, &clock, user, rules)
+    }
+
+    /// The answer for `user` about `case` (the projection of `record`'s events, whose clock events
+    /// are `clock`).
+    pub fn for_reader(
+        record: &CaseRecord,
+        case: &Case,
+        clock: &[ClockEvent],
+        user: &Principal,
+        rules: &Rules,
+    ) -> Result<CaseResponse, AppError> {
+        let mut response = CaseResponse::from_record(record, user.role.sees_personal_data(), &rules.calendar)?;
+        response.appeals = Some(case.appeals.clone());
+        response.allowed_actions = Some(allowed_actions(record, case, clock, user, rules)?);
         Ok(response)
     }
+}
+
+/// What `user` could do to the case now and succeed.
+pub(crate) fn allowed_actions(
+    record: &CaseRecord,
+    case: &Case,
+    clock: &[ClockEvent],
+    user: &Principal,
+    rules: &Rules,
+) -> Result<Vec<Action>, AppError> {
+    let regime = rules
+        .regime(&record.row.regime)
+        .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime", record.row.id)))?;
+    let today = crate::domain::china_date(Utc::now());
+    Ok(actions_now(case, regime, &rules.calendar, clock, user.role, today))
 }
 
 pub(crate) fn etag(record: &CaseRecord) -> String {
@@ -255,7 +289,6 @@ pub async fn create(
     let lock_override = super::extract::lock_override(&req, &user)?;
     let input: IntakeInput = json_body(&req, &body)?;
     let intake = input.validate(Utc::now())?;
-    let show = user.role.sees_personal_data();
     let outcome = db
         .run(move |conn| {
             let agency = agencies::find_by_code(conn, &intake.agency)?
@@ -285,27 +318,35 @@ pub async fn create(
                 calendar: &rules.calendar,
                 transferred_from: None,
             };
-            cases::register(conn, &user, lock_override.as_deref(), new, idempotency.as_ref(), |record| {
-                let mut response = CaseResponse::from_record(record, show, &rules.calendar)?;
-                // A new case has no appeals yet: answer as a later read of it would.
-                response.appeals = Some(Vec::new());
-                serde_json::to_string(&response).map_err(AppError::internal)
+            cases::register(conn, &user, lock_override.as_deref(), new, idempotency.as_ref(), |record, case| {
+                // Answer as a later read by the same user would.
+                let response = CaseResponse::for_reader(record, case, &[], &user, &rules)?;
+                Ok(StoredResponse {
+                    status: 201,
+                    body: serde_json::to_string(&response).map_err(AppError::internal)?,
+                    location: Some(format!("/api/v1/cases/{}", record.row.id)),
+                    etag: Some(etag(record)),
+                })
             })
         })
         .await?;
-    Ok(match outcome {
-        Registered::Created { record, body } => HttpResponse::Created()
-            .insert_header((header::LOCATION, format!("/api/v1/cases/{}", record.row.id)))
-            .insert_header((header::ETAG, etag(&record)))
-            .content_type("application/json")
-            .body(body),
-        Registered::Replayed { status, body } => HttpResponse::build(
-            actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED),
-        )
-        .insert_header(("Idempotent-Replayed", "true"))
-        .content_type("application/json")
-        .body(body),
-    })
+    // A retry gets the first answer exactly: its status, body, Location and ETag.
+    let (response, replayed) = match outcome {
+        Registered::Created { response, .. } => (response, false),
+        Registered::Replayed(response) => (response, true),
+    };
+    let status = actix_web::http::StatusCode::from_u16(response.status).unwrap_or(actix_web::http::StatusCode::CREATED);
+    let mut builder = HttpResponse::build(status);
+    if let Some(location) = response.location {
+        builder.insert_header((header::LOCATION, location));
+    }
+    if let Some(tag) = response.etag {
+        builder.insert_header((header::ETAG, tag));
+    }
+    if replayed {
+        builder.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(builder.content_type("application/json").body(response.body))
 }
 
 /// Loads a case the caller may see; 404 for unknown ids and for cases outside the caller's scope
@@ -343,11 +384,10 @@ pub async fn get(
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let record = visible_case(&db, &user, &path).await?;
-    let show = user.role.sees_personal_data();
     let (response, etag) = db
         .run(move |conn| {
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
-            Ok((CaseResponse::with_details(conn, &record, show, &rules.calendar)?, etag(&record)))
+            Ok((CaseResponse::with_details(conn, &record, &user, &rules)?, etag(&record)))
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag)).json(response))

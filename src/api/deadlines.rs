@@ -11,7 +11,7 @@ use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::cases::CaseRecord;
 use crate::db::locks::Author;
 use crate::db::{agencies, cases, Db, DbConnection};
-use crate::domain::case::{check_clock_event, ClockRefusal};
+use crate::domain::case::{check_clock_event, settle_extension, ClockRefusal};
 use crate::domain::deadline::{
     calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, RegimeRules, Timeliness,
 };
@@ -162,8 +162,10 @@ pub struct ClockEventInput {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub evidence: Option<String>,
-    /// An approver's reason to accept what the rules would refuse (a correction notice after the
-    /// 7-working-day window).
+    /// An approver's reason to accept what the rules would refuse: a correction notice after the
+    /// 7-working-day window, or an extension granted or notified after the reply period ended, beyond
+    /// the regime's cap or while the clock was stopped (recorded, but it does not move the deadline:
+    /// a reply after the original date is late).
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub override_reason: Option<String>,
@@ -234,7 +236,7 @@ pub async fn record_clock_event(
             let today = crate::domain::china_date(Utc::now());
             let notice_due =
                 correction_notice_due(regime, &rules.calendar, case.received_on).map_err(AppError::internal)?;
-            let clock = ClockRecord { event: input.event, evidence, override_reason };
+            let mut clock = ClockRecord { event: input.event, evidence, override_reason };
             check_clock_event(&case, &clock, notice_due, user.role == Role::Approver, today).map_err(|e| match e {
                 ClockRefusal::ApproverOnly(_) => AppError::Forbidden(e.to_string()),
                 ClockRefusal::Illegal(illegal) => illegal.into(),
@@ -244,6 +246,9 @@ pub async fn record_clock_event(
                 ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
                 _ => AppError::validation("event.on", e.to_string()),
             })?;
+            let history = cases::clock_events(conn, &record.row.id)?;
+            settle_extension(regime, &rules.calendar, case.received_on, &history, &mut clock, today)
+                .map_err(cases::deadline_problem)?;
             // A change between the If-Match check and the write makes this a 412 as well.
             let author = Author { user_id: Some(&user.user_id), lock_override: lock_override.as_deref() };
             let updated = cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, &author, today)?;

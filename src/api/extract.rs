@@ -93,8 +93,50 @@ pub fn idempotency_key(
         .ok_or_else(|| AppError::BadRequest("Idempotency-Key must be 1-255 visible ASCII characters".into()))?;
     Ok(Some(crate::db::cases::IdempotencyRequest {
         key: key.to_owned(),
-        request_hash: hex::encode(Sha256::digest(body)),
+        request_hash: hex::encode(Sha256::digest(canonical_body(body))),
     }))
+}
+
+/// The form of a request body that retries are compared in: JSON re-serialized with object keys
+/// sorted (so whitespace, `\u` escapes and key order do not matter); anything else as sent.
+fn canonical_body(body: &[u8]) -> Vec<u8> {
+    fn write(value: &serde_json::Value, out: &mut String) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut entries: Vec<_> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push('{');
+                for (i, (key, value)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(value, out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => {
+            let mut out = String::new();
+            write(&value, &mut out);
+            out.into_bytes()
+        }
+        Err(_) => body.to_vec(),
+    }
 }
 
 /// The request's `If-Match` header, if any (as text; unreadable bytes count as no match).
@@ -173,6 +215,16 @@ impl FromRequest for Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn semantically_equal_json_bodies_share_a_canonical_form() {
+        let a = canonical_body(br#"{"b": 1, "a": {"y": [1, 2], "x": "\u5f20"}}"#);
+        let b = canonical_body("{\"a\":{\"x\":\"张\",\"y\":[1,2]},\"b\":1}".as_bytes());
+        assert_eq!(a, b);
+        assert_ne!(a, canonical_body(br#"{"b": 2, "a": {"y": [1, 2], "x": "\u5f20"}}"#));
+        assert_ne!(canonical_body(br#"{"a": [1, 2]}"#), canonical_body(br#"{"a": [2, 1]}"#));
+        assert_eq!(canonical_body(b"not json"), b"not json".to_vec());
+    }
 
     #[test]
     fn missing_and_unknown_fields_are_named_in_the_path() {

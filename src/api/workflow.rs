@@ -16,10 +16,11 @@ use crate::db::cases::{self, CaseRecord};
 use crate::db::locks::Author;
 use crate::db::{agencies, users, Db, DbConnection};
 use crate::domain::case::Case;
+use crate::domain::events::Closing;
 use crate::domain::events::{CaseEvent, WorkflowRecord};
 use crate::domain::fees::{assess, CostRates, FeeBasis};
 use crate::domain::intake::{Intake, ReceiptBasis};
-use crate::domain::outcome::{NotProcessedReason, Outcome};
+use crate::domain::outcome::{EarlierRequest, NotProcessedReason, Outcome};
 use crate::domain::role::{Principal, Role};
 use crate::domain::validation::Validator;
 use crate::domain::workflow::{permitted, transition, Action, AppealKind, AppealOutcome, ServiceMethod, WorkflowEvent};
@@ -57,12 +58,15 @@ pub enum ActionInput {
     /// The applicant withdrew the request on `on`.
     Withdraw { on: NaiveDate },
     /// Approver: screening (Art. 35, 36 (六), 39): the applicant was told on `on` that the request will
-    /// not be processed. A repeat request names the earlier case.
+    /// not be processed. A repeat request names the earlier, answered request: a case here
+    /// (`repeat_of`) or one answered before the office used this service (`repeat_of_earlier`).
     NotProcess {
         on: NaiveDate,
         ground: NotProcessedReason,
         #[serde(default)]
         repeat_of: Option<uuid::Uuid>,
+        #[serde(default)]
+        repeat_of_earlier: Option<EarlierRequest>,
     },
     /// Another agency's information: the request continues at `to_agency` as a linked case received
     /// on `on`, the day the applicant was told.
@@ -169,15 +173,19 @@ pub async fn act(
     let if_match = if_match_header(&req);
     require_if_match(if_match.as_deref(), &etag(&record))?;
     let rates = **fee_rates;
-    let show = user.role.sees_personal_data();
     let (response, new_etag) = db
         .run(move |conn| {
             // Judge the action against the case as it is now, not as the first read found it.
             let (record, case) =
                 cases::load(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
             require_if_match(if_match.as_deref(), &etag(&record))?;
-            transition(case.state, action, case.resume)?;
             let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            if let Err(mut illegal) = transition(case.state, action, case.resume) {
+                // Name what this caller could do instead, as the case read does.
+                let clock = cases::clock_events(conn, &record.row.id)?;
+                illegal.allowed = super::cases::allowed_actions(&record, &case, &clock, &user, &rules)?;
+                return Err(illegal.into());
+            }
             let regime = rules
                 .regime(&record.row.regime)
                 .cloned()
@@ -218,7 +226,7 @@ pub async fn act(
                     cases::record_event(conn, &record, event, &regime, &rules.calendar, &author, today)?
                 }
             };
-            let response = super::cases::CaseResponse::with_details(conn, &updated, show, &rules.calendar)?;
+            let response = super::cases::CaseResponse::with_details(conn, &updated, &user, &rules)?;
             Ok((response, etag(&updated)))
         })
         .await?;
@@ -292,8 +300,12 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
             WorkflowEvent::AnsweredOnTheSpot { on: ctx.case.received_on, outcome: reply_outcome(conn, ctx, outcome)? }
         }
         ActionInput::Withdraw { on } => WorkflowEvent::Withdrawn { on: ctx.date("action.on", on)? },
-        ActionInput::NotProcess { on, ground, repeat_of } => {
-            let outcome = Outcome::NotProcessed { reason: ground, repeat_of: repeat_of.map(|id| id.to_string()) };
+        ActionInput::NotProcess { on, ground, repeat_of, repeat_of_earlier } => {
+            let outcome = Outcome::NotProcessed {
+                reason: ground,
+                repeat_of: repeat_of.map(|id| id.to_string()),
+                repeat_of_earlier,
+            };
             WorkflowEvent::NotProcessed { on: ctx.date("action.on", on)?, outcome: reply_outcome(conn, ctx, outcome)? }
         }
         ActionInput::Transfer { .. } => unreachable!("transfers are handled by the caller"),
@@ -363,30 +375,82 @@ fn reply_outcome(conn: &mut DbConnection, ctx: &Context<'_>, outcome: Outcome) -
             "a lapse or withdrawal is recorded by its own action or clock event, not as a reply",
         ));
     }
-    if let Outcome::NotProcessed { reason, repeat_of } = &outcome {
-        match (reason, repeat_of) {
-            (NotProcessedReason::RepeatRequest, None) => {
-                return Err(AppError::validation("action.repeat_of", "a repeat request names the earlier case"))
+    if let Outcome::NotProcessed { reason, repeat_of, repeat_of_earlier } = outcome {
+        let repeat_of_earlier = match (reason, &repeat_of, repeat_of_earlier) {
+            (NotProcessedReason::RepeatRequest, None, None) => {
+                return Err(AppError::validation(
+                    "action.repeat_of",
+                    "a repeat request names the earlier, answered request: `repeat_of` (a case) or `repeat_of_earlier` (one answered before this service)",
+                ))
             }
-            (NotProcessedReason::RepeatRequest, Some(earlier)) => {
-                let missing =
-                    || AppError::validation("action.repeat_of", format!("no earlier case `{earlier}` in your scope"));
-                let id = uuid::Uuid::parse_str(earlier).map_err(|_| missing())?.to_string();
-                let found = cases::find(conn, &id)?.filter(|c| ctx.user.covers(&c.agency_path)).ok_or_else(missing)?;
-                if found.row.id == ctx.record.row.id || found.row.received_on > ctx.case.received_on {
-                    return Err(AppError::validation(
-                        "action.repeat_of",
-                        "the earlier case must have been received before this one",
-                    ));
-                }
+            (NotProcessedReason::RepeatRequest, Some(_), Some(_)) => {
+                return Err(AppError::validation(
+                    "action.repeat_of_earlier",
+                    "name the earlier request once: a case id or an external reference, not both",
+                ))
             }
-            (_, Some(_)) => {
+            (NotProcessedReason::RepeatRequest, Some(earlier), None) => {
+                repeated_case(conn, ctx, earlier)?;
+                None
+            }
+            (NotProcessedReason::RepeatRequest, None, Some(earlier)) => Some(earlier_request(ctx, earlier)?),
+            (_, None, None) => None,
+            (_, Some(_), _) => {
                 return Err(AppError::validation("action.repeat_of", "only a repeat request names an earlier case"))
             }
-            (_, None) => {}
-        }
+            (_, None, Some(_)) => {
+                return Err(AppError::validation(
+                    "action.repeat_of_earlier",
+                    "only a repeat request names an earlier request",
+                ))
+            }
+        };
+        return Ok(Outcome::NotProcessed { reason, repeat_of, repeat_of_earlier });
     }
     Ok(outcome)
+}
+
+/// Checks the case a repeat request names (2019 Art. 36 (六)): in the caller's scope, received before
+/// this one, and answered (closed with a reply: not withdrawn, abandoned, transferred or still open).
+fn repeated_case(conn: &mut DbConnection, ctx: &Context<'_>, earlier: &str) -> Result<(), AppError> {
+    let missing = || AppError::validation("action.repeat_of", format!("no earlier case `{earlier}` in your scope"));
+    let id = uuid::Uuid::parse_str(earlier).map_err(|_| missing())?.to_string();
+    let found = cases::find(conn, &id)?.filter(|c| ctx.user.covers(&c.agency_path)).ok_or_else(missing)?;
+    if found.row.id == ctx.record.row.id || found.row.received_on > ctx.case.received_on {
+        return Err(AppError::validation(
+            "action.repeat_of",
+            "the earlier case must have been received before this one",
+        ));
+    }
+    let answered = found.row.served_on.is_some()
+        && found.row.transferred_to_case_id.is_none()
+        && found.row.closed_as.as_deref().and_then(Closing::parse).is_some_and(Closing::is_reply);
+    if !answered {
+        return Err(AppError::validation(
+            "action.repeat_of",
+            format!(
+                "case {} ({}) was not answered: a repeat request repeats a request that had a reply",
+                found.row.tracking_number, found.row.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an earlier request answered outside this service: a reference, and an answer dated by the
+/// time this request arrived.
+fn earlier_request(ctx: &Context<'_>, earlier: EarlierRequest) -> Result<EarlierRequest, AppError> {
+    let mut v = Validator::new();
+    let reference = v.text("action.repeat_of_earlier.reference", &earlier.reference, 200);
+    let note = v.optional_text("action.repeat_of_earlier.note", earlier.note.as_deref(), 2000);
+    if earlier.answered_on > ctx.case.received_on {
+        v.error(
+            "action.repeat_of_earlier.answered_on",
+            format!("{} is after this request's receipt date {}", earlier.answered_on, ctx.case.received_on),
+        );
+    }
+    v.finish()?;
+    Ok(EarlierRequest { reference, answered_on: earlier.answered_on, note })
 }
 
 /// The receiving agency and the intake of the linked case: the same applicant and request, received

@@ -54,6 +54,8 @@ struct RegimeRow {
     consultation_lapse_days: Option<i32>,
     fee_notice_stops_clock: bool,
     fee_scheme: String,
+    agency_delay_allowed: bool,
+    paused_consultations: String,
 }
 
 fn days(n: i32) -> u32 {
@@ -230,6 +232,8 @@ pub fn add_regime(
         consultation_lapse_days: rules.consultation_lapse_days.map(|d| d as i32),
         fee_notice_stops_clock: rules.fee_notice_stops_clock,
         fee_scheme: rules.fee_scheme.as_str().to_owned(),
+        agency_delay_allowed: rules.agency_delay_allowed,
+        paused_consultations: crate::domain::deadline::consultations_to_text(&rules.paused_consultations),
     };
     let result = conn.transaction::<_, diesel::result::Error, _>(|conn| {
         diesel::insert_into(regimes::table).values(&row).execute(conn)?;
@@ -261,6 +265,13 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
             let fee_scheme = crate::domain::fees::FeeScheme::parse(&r.fee_scheme).ok_or_else(|| {
                 AppError::Internal(format!("regime {} has unknown fee scheme {}", r.code, r.fee_scheme))
             })?;
+            let paused_consultations = crate::domain::deadline::consultations_from_text(&r.paused_consultations)
+                .ok_or_else(|| {
+                    AppError::Internal(format!(
+                        "regime {} has unknown paused consultations {}",
+                        r.code, r.paused_consultations
+                    ))
+                })?;
             let rules = RegimeRules {
                 code: r.code,
                 name: r.name,
@@ -272,6 +283,8 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
                 consultation_lapse_days: r.consultation_lapse_days.map(days),
                 fee_notice_stops_clock: r.fee_notice_stops_clock,
                 fee_scheme,
+                agency_delay_allowed: r.agency_delay_allowed,
+                paused_consultations,
             };
             Ok((rules, path))
         })

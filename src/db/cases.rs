@@ -65,6 +65,8 @@ pub struct CaseRow {
     pub fee_charged_fen: i64,
     pub fee_waived_fen: i64,
     pub stop_ends_on: Option<NaiveDate>,
+    /// A repeat request's earlier request answered outside this service, as JSON.
+    pub repeat_of_earlier: Option<String>,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
@@ -128,6 +130,8 @@ struct IdempotencyRow {
     status_code: i32,
     response_body: String,
     created_at: chrono::NaiveDateTime,
+    response_location: Option<String>,
+    response_etag: Option<String>,
 }
 
 /// A case row with the code and path of its agency.
@@ -221,6 +225,10 @@ impl CaseRecord {
                         r.outcome_reason.as_deref(),
                         r.already_public,
                         r.repeat_of_case_id.as_deref(),
+                        r.repeat_of_earlier
+                            .as_deref()
+                            .map(|json| serde_json::from_str(json).map_err(|_| corrupt("earlier request", json)))
+                            .transpose()?,
                     )
                     .ok_or_else(|| corrupt("outcome", kind))?,
                 ),
@@ -318,6 +326,12 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         fee_charged_fen: case.fee.as_ref().map_or(0, |f| f.charged_fen),
         fee_waived_fen: case.fee.as_ref().map_or(0, |f| f.waived_fen),
         stop_ends_on: case.deadline.stop_ends_on,
+        repeat_of_earlier: match &case.outcome {
+            Some(Outcome::NotProcessed { repeat_of_earlier: Some(earlier), .. }) => {
+                Some(serde_json::to_string(earlier).map_err(AppError::internal)?)
+            }
+            _ => None,
+        },
     })
 }
 
@@ -476,10 +490,19 @@ pub struct IdempotencyRequest {
 }
 
 pub enum Registered {
-    /// A new case, and the response body stored for retries.
-    Created { record: Box<CaseRecord>, body: String },
+    /// A new case, and the response stored for retries.
+    Created { record: Box<CaseRecord>, response: StoredResponse },
     /// A retry: the first response, unchanged.
-    Replayed { status: u16, body: String },
+    Replayed(StoredResponse),
+}
+
+/// A registration's response as first sent: status, body and the headers a retry must repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+    pub etag: Option<String>,
 }
 
 fn replay(stored: IdempotencyRow, request: &IdempotencyRequest) -> Result<Registered, AppError> {
@@ -489,7 +512,12 @@ fn replay(stored: IdempotencyRow, request: &IdempotencyRequest) -> Result<Regist
             request.key
         )));
     }
-    Ok(Registered::Replayed { status: stored.status_code as u16, body: stored.response_body })
+    Ok(Registered::Replayed(StoredResponse {
+        status: stored.status_code as u16,
+        body: stored.response_body,
+        location: stored.response_location,
+        etag: stored.response_etag,
+    }))
 }
 
 fn find_idempotent(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
@@ -514,14 +542,14 @@ pub struct NewCase<'a> {
 }
 
 /// Registers a validated intake: numbers it, writes its events and the case row (their projection)
-/// in one transaction. `render` produces the 201 response body, stored with the Idempotency-Key.
+/// in one transaction. `render` produces the 201 response, stored with the Idempotency-Key.
 pub fn register(
     conn: &mut DbConnection,
     actor: &Principal,
     lock_override: Option<&str>,
     new: NewCase<'_>,
     idempotency: Option<&IdempotencyRequest>,
-    render: impl FnOnce(&CaseRecord) -> Result<String, AppError>,
+    render: impl FnOnce(&CaseRecord, &Case) -> Result<StoredResponse, AppError>,
 ) -> Result<Registered, AppError> {
     if let Some(request) = idempotency {
         if let Some(stored) = find_idempotent(conn, &actor.user_id, &request.key)? {
@@ -557,20 +585,22 @@ pub fn register(
         let after = locks::facts(&row, &[]);
         locks::guard(conn, &agency.path, &row.id, |_| Ok(None), &after, &author, "registered").map_err(TxError::App)?;
         let record = CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() };
-        let body = render(&record).map_err(TxError::App)?;
+        let response = render(&record, &case).map_err(TxError::App)?;
         if let Some(request) = idempotency {
             diesel::insert_into(idempotency_keys::table)
                 .values(&IdempotencyRow {
                     user_id: actor.user_id.clone(),
                     idempotency_key: request.key.clone(),
                     request_hash: request.request_hash.clone(),
-                    status_code: 201,
-                    response_body: body.clone(),
+                    status_code: i32::from(response.status),
+                    response_body: response.body.clone(),
                     created_at: at,
+                    response_location: response.location.clone(),
+                    response_etag: response.etag.clone(),
                 })
                 .execute(conn)?;
         }
-        Ok(Registered::Created { record: Box::new(record), body })
+        Ok(Registered::Created { record: Box::new(record), response })
     });
     match result {
         Ok(registered) => Ok(registered),
@@ -765,11 +795,12 @@ pub fn transfer(
     today: NaiveDate,
 ) -> Result<(CaseRecord, CaseRecord), AppError> {
     let result = conn.transaction::<_, TxError, _>(|conn| {
-        let linked = match register(conn, actor, lock_override, new, None, |_| Ok(String::new()))
-            .map_err(TxError::App)?
-        {
+        let no_response = |_: &CaseRecord, _: &Case| {
+            Ok(StoredResponse { status: 201, body: String::new(), location: None, etag: None })
+        };
+        let linked = match register(conn, actor, lock_override, new, None, no_response).map_err(TxError::App)? {
             Registered::Created { record, .. } => *record,
-            Registered::Replayed { .. } => return Err(TxError::App(AppError::Internal("transfer replayed".into()))),
+            Registered::Replayed(_) => return Err(TxError::App(AppError::Internal("transfer replayed".into()))),
         };
         let (regime, calendar) = this_case;
         let author = Author { user_id: Some(&actor.user_id), lock_override };
@@ -871,8 +902,16 @@ pub fn recompute_open_deadlines(
             return Err(AppError::Internal(format!("case {id} has unknown regime {}", record.row.regime)));
         };
         let clock = clock_events(conn, &id)?;
-        let deadline = crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today)
-            .map_err(|e| AppError::Internal(format!("case {id}: {e}")))?;
+        let deadline =
+            match crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today) {
+                Ok(deadline) => deadline,
+                // A history recorded before a rule tightened (an Art. 35 delay on a 2008 case, say)
+                // keeps its stored deadline: one such case must not stop every other recomputation.
+                Err(e) => {
+                    tracing::warn!(case = %record.row.tracking_number, error = %e, "deadline not recomputed");
+                    continue;
+                }
+            };
         let view = record.view()?;
         let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
         let after = DeadlineSummary::of(&deadline, &timeliness);
@@ -902,7 +941,8 @@ pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockE
     clock_history(&events(conn, case_id)?)
 }
 
-fn clock_history(rows: &[EventRow]) -> Result<Vec<ClockEvent>, AppError> {
+/// The clock events among a case's stored events, in order.
+pub fn clock_history(rows: &[EventRow]) -> Result<Vec<ClockEvent>, AppError> {
     let mut clock = Vec::new();
     for row in rows {
         let event = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)?;

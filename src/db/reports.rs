@@ -116,7 +116,7 @@ pub fn tallies(
         .load(conn)?;
     for (applicant, outcome, reason, already_public, closed_as, cases, fee_fen) in closed {
         let outcome_text = outcome.unwrap_or_default();
-        let outcome = Outcome::from_columns(&outcome_text, reason.as_deref(), already_public, None)
+        let outcome = Outcome::from_columns(&outcome_text, reason.as_deref(), already_public, None, None)
             .ok_or_else(|| corrupt("outcome of a closed case", &outcome_text))?;
         let closed_as = closed_as.unwrap_or_default();
         let closing = Closing::parse(&closed_as).ok_or_else(|| corrupt("closing", &closed_as))?;

@@ -94,6 +94,7 @@ diesel::table! {
         fee_charged_fen -> BigInt,
         fee_waived_fen -> BigInt,
         stop_ends_on -> Nullable<Date>,
+        repeat_of_earlier -> Nullable<Text>,
     }
 }
 
@@ -155,6 +156,8 @@ diesel::table! {
         status_code -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+        response_location -> Nullable<Text>,
+        response_etag -> Nullable<Text>,
     }
 }
 
@@ -171,6 +174,8 @@ diesel::table! {
         consultation_lapse_days -> Nullable<Integer>,
         fee_notice_stops_clock -> Bool,
         fee_scheme -> Text,
+        agency_delay_allowed -> Bool,
+        paused_consultations -> Text,
     }
 }
 

@@ -12,7 +12,10 @@ use super::events::{CaseEvent, Closing, DeadlineChange, DeadlineSummary, Registr
 use super::fees::FeeAssessment;
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use super::outcome::{OtherReason, Outcome, UnableReason};
-use super::workflow::{transition, Action, Appeal, AppealOutcome, IllegalTransition, ServiceMethod, WorkflowEvent};
+use super::workflow::{
+    available_actions, transition, Action, ActionFacts, Appeal, AppealOutcome, ClockFacts, IllegalTransition,
+    ServiceMethod, WorkflowEvent,
+};
 
 string_enum! {
     /// Where a case stands in its lifecycle (Art. 45: 登记, 审核, 办理, 答复, 归档).
@@ -140,6 +143,65 @@ pub fn check_clock_event(
         _ => {}
     }
     Ok(())
+}
+
+/// Settles an extension against the case's clock (`history`: its clock events so far). Within the
+/// rules (2008 Art. 24, 2019 Art. 33: approved and notified within the period, within the cap, while
+/// the clock runs) it is recorded as it is. Outside them it is refused, unless the record carries an
+/// approver's override reason: then it is marked `overridden`, kept as evidence, and leaves the
+/// deadline where it was. A client can never mark an extension overridden itself.
+pub fn settle_extension(
+    rules: &RegimeRules,
+    calendar: &WorkingDayIndex,
+    received_on: NaiveDate,
+    history: &[ClockEvent],
+    record: &mut super::events::ClockRecord,
+    today: NaiveDate,
+) -> Result<(), DeadlineError> {
+    let ClockEvent::ExtensionApproved { overridden, .. } = &mut record.event else {
+        return Ok(());
+    };
+    *overridden = false;
+    let mut events = history.to_vec();
+    events.push(record.event.clone());
+    match compute(rules, calendar, received_on, &events, today) {
+        Err(e) if e.is_overridable() && record.override_reason.as_deref().is_some_and(|r| !r.trim().is_empty()) => {
+            if let ClockEvent::ExtensionApproved { overridden, .. } = &mut record.event {
+                *overridden = true;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The actions `role` could take on `case` on `today` and succeed: the state machine and role table,
+/// narrowed by the channel, appeals, fee and the clock (`clock_events`: the case's clock history). A
+/// history that no longer computes under today's rules offers no clock events.
+pub fn actions_now(
+    case: &Case,
+    rules: &RegimeRules,
+    calendar: &WorkingDayIndex,
+    clock_events: &[ClockEvent],
+    role: super::role::Role,
+    today: NaiveDate,
+) -> Vec<Action> {
+    let clock = compute(rules, calendar, case.received_on, clock_events, today)
+        .ok()
+        .map(|deadline| {
+            let notice_due = super::deadline::correction_notice_due(rules, calendar, case.received_on).ok().flatten();
+            ClockFacts::of(&deadline, rules, notice_due, today)
+        })
+        .unwrap_or_default();
+    let facts = ActionFacts {
+        state: case.state,
+        in_person: case.channel == Channel::InPerson,
+        fee_to_notify: case.fee.as_ref().is_some_and(|f| f.charged_fen > 0),
+        pending_appeal: case.appeals.iter().any(|a| a.outcome == AppealOutcome::Pending),
+        clock,
+    };
+    available_actions(role, &facts)
 }
 
 /// The projected state of one case.

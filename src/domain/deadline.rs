@@ -43,6 +43,13 @@ pub struct RegimeRules {
     pub fee_notice_stops_clock: bool,
     /// Which fee law applies: the 2008 cost fees or the 2020 information-processing fee.
     pub fee_scheme: super::fees::FeeScheme,
+    /// Whether the agency may set a later reply date itself (2019 Art. 35: 申请数量、频次明显超过
+    /// 合理范围的，行政机关可以确定延迟答复的合理期限). The 2008 Regulation has no such delay.
+    pub agency_delay_allowed: bool,
+    /// Which consultations stop the clock: 2008 Art. 24 leaves out only the time spent consulting a
+    /// third party; 2019 Art. 33(3) also the time spent consulting other agencies (Art. 34). Any other
+    /// consultation is recorded but the clock keeps running.
+    pub paused_consultations: Vec<ConsultedParty>,
 }
 
 impl RegimeRules {
@@ -66,14 +73,24 @@ pub fn select_regime<'a>(
         .map(|(r, _)| r)
 }
 
-/// Who is consulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConsultedParty {
-    /// A third party whose rights are concerned (2019 Art. 32).
-    ThirdParty,
-    /// Another agency (2019 Art. 34).
-    OtherAgency,
+super::intake::string_enum! {
+    /// Who is consulted.
+    ConsultedParty {
+        /// A third party whose rights are concerned (2008 Art. 23, 2019 Art. 32).
+        ThirdParty => "third_party",
+        /// Another agency (2019 Art. 34).
+        OtherAgency => "other_agency",
+    }
+}
+
+/// The stored form of a regime's paused consultations: their names, comma-separated.
+pub fn consultations_to_text(parties: &[ConsultedParty]) -> String {
+    parties.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Reads the stored form back (None: an unknown name).
+pub fn consultations_from_text(text: &str) -> Option<Vec<ConsultedParty>> {
+    text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(ConsultedParty::parse).collect()
 }
 
 /// Something that happened to a case's clock, with the date it happened.
@@ -100,12 +117,20 @@ pub enum ClockEvent {
     ConsultationAnswered {
         on: NaiveDate,
     },
-    /// Approved by the office head; the applicant was told on `applicant_notified_on`.
+    /// Approved by the office head; the applicant was told on `applicant_notified_on`. Both must
+    /// fall within the period being extended (2008 Art. 24, 2019 Art. 33).
     ExtensionApproved {
         on: NaiveDate,
         days: u32,
         reason: String,
         applicant_notified_on: NaiveDate,
+        /// Set by the service, never by a client: the extension broke the rules (granted or notified
+        /// after the deadline, beyond the regime's cap, or while the clock was stopped) and was
+        /// recorded on an approver's override. It is kept as evidence but does not move the
+        /// deadline, so a reply after the original date is late, never 延期办结.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[schema(read_only)]
+        overridden: bool,
     },
     /// Art. 35: the agency sets a reasonable later reply date.
     DelaySet {
@@ -173,6 +198,29 @@ pub enum DeadlineError {
     CorrectionDeadlineNotAfterNotice { on: NaiveDate, respond_by: NaiveDate },
     #[error("the Art. 35 date {until} must be later than the current deadline {current}")]
     DelayNotLater { until: NaiveDate, current: NaiveDate },
+    #[error("an extension must be approved and the applicant notified within the reply period, which ends on {due} ({what} is {on}); an approver may record a late extension with an override reason, but it will not move the deadline")]
+    ExtensionOutsidePeriod { due: NaiveDate, what: &'static str, on: NaiveDate },
+    #[error("the applicant cannot be notified ({notified}) before the extension is approved ({on})")]
+    ExtensionNotifiedBeforeApproval { on: NaiveDate, notified: NaiveDate },
+    #[error("the clock is stopped ({stop}): only a running reply period can be extended; an approver may record it with an override reason, but it will not move the deadline")]
+    ExtensionWhileStopped { stop: &'static str },
+    #[error(
+        "{regime} has no agency-set delay (Art. 35 of the 2019 Regulation): the reply period can only be extended"
+    )]
+    DelayNotInRegime { regime: String },
+}
+
+impl DeadlineError {
+    /// Whether an approver may record the event anyway, on an override with a reason, where it is
+    /// kept as evidence without moving the deadline (a late, excessive or stopped-clock extension).
+    pub fn is_overridable(&self) -> bool {
+        matches!(
+            self,
+            DeadlineError::ExtensionOutsidePeriod { .. }
+                | DeadlineError::ExtensionOverCap { .. }
+                | DeadlineError::ExtensionWhileStopped { .. }
+        )
+    }
 }
 
 /// Where the clock stands.
@@ -333,6 +381,8 @@ struct Run<'a> {
     extension_days: u32,
     delay_until: Option<NaiveDate>,
     clock: Clock,
+    /// A consultation the regime does not pause for is under way (the clock runs meanwhile).
+    unpaused_consultation: bool,
     provisional: bool,
     steps: Vec<Step>,
 }
@@ -441,6 +491,7 @@ pub fn compute(
         extension_days: 0,
         delay_until: None,
         clock: Clock::Running,
+        unpaused_consultation: false,
         provisional: false,
         steps: Vec::new(),
     };
@@ -511,8 +562,26 @@ pub fn compute(
                 );
             }
             ClockEvent::ConsultationSent { party, .. } => {
-                if run.clock != Clock::Running {
+                if run.clock != Clock::Running || run.unpaused_consultation {
                     return Err(run.not_now(name));
+                }
+                if !rules.paused_consultations.contains(party) {
+                    // Recorded as evidence; under this regime the consultation's time counts.
+                    run.unpaused_consultation = true;
+                    run.step(
+                        on,
+                        "consultation_not_pausing",
+                        format!(
+                            "{party} consulted: under {} only the time spent consulting {} is left out of the reply period, so the clock keeps running",
+                            rules.code,
+                            if rules.paused_consultations.is_empty() {
+                                "nobody".to_owned()
+                            } else {
+                                consultations_to_text(&rules.paused_consultations).replace(',', " and ")
+                            }
+                        ),
+                    );
+                    continue;
                 }
                 let current = run.due.expect("running clock has a deadline");
                 let remaining = run.between(on, current)?;
@@ -540,17 +609,54 @@ pub fn compute(
                 } => {
                     run.resume(on, "consultation answered")?;
                 }
+                Clock::Running if run.unpaused_consultation => {
+                    run.unpaused_consultation = false;
+                    run.step(on, "consultation_answered", "consultation answered (the clock kept running)".into());
+                }
                 _ => return Err(run.not_now(name)),
             },
-            ClockEvent::ExtensionApproved { days, reason, applicant_notified_on, .. } => {
-                if run.clock != Clock::Running {
-                    return Err(run.not_now(name));
-                }
+            ClockEvent::ExtensionApproved { days, reason, applicant_notified_on, overridden, .. } => {
                 if reason.trim().is_empty() {
                     return Err(DeadlineError::ExtensionWithoutReason);
                 }
                 if *days == 0 {
                     return Err(DeadlineError::EmptyExtension);
+                }
+                if *applicant_notified_on < on {
+                    return Err(DeadlineError::ExtensionNotifiedBeforeApproval {
+                        on,
+                        notified: *applicant_notified_on,
+                    });
+                }
+                if *applicant_notified_on > super::calendar::index_end() {
+                    return Err(CalendarError::DateOutOfRange(*applicant_notified_on).into());
+                }
+                if *overridden {
+                    let kept = final_due(&run)?
+                        .map(|d| format!("; the deadline stays {d}, and a reply after it is late"))
+                        .unwrap_or_default();
+                    run.step(
+                        on,
+                        "extension_overridden",
+                        format!("extension of {days} working day(s) ({reason}) recorded on an approver's override, outside what {} allows: it does not move the deadline{kept}", rules.code),
+                    );
+                    continue;
+                }
+                if run.clock != Clock::Running {
+                    return Err(DeadlineError::ExtensionWhileStopped { stop: run.state_name() });
+                }
+                // 2008 Art. 24, 2019 Art. 33: approved and notified within the period it extends (for
+                // a second extension, the period as already extended).
+                let current = final_due(&run)?.expect("a running clock has a deadline");
+                if on > current {
+                    return Err(DeadlineError::ExtensionOutsidePeriod { due: current, what: "the approval date", on });
+                }
+                if *applicant_notified_on > current {
+                    return Err(DeadlineError::ExtensionOutsidePeriod {
+                        due: current,
+                        what: "the date the applicant was notified",
+                        on: *applicant_notified_on,
+                    });
                 }
                 let total = run.extension_days.saturating_add(*days);
                 if total > rules.max_extension_days {
@@ -569,6 +675,9 @@ pub fn compute(
                 );
             }
             ClockEvent::DelaySet { until, .. } => {
+                if !rules.agency_delay_allowed {
+                    return Err(DeadlineError::DelayNotInRegime { regime: rules.code.clone() });
+                }
                 if run.clock != Clock::Running {
                     return Err(run.not_now(name));
                 }
@@ -780,6 +889,8 @@ pub(crate) mod tests {
                 consultation_lapse_days: None,
                 fee_notice_stops_clock: false,
                 fee_scheme: crate::domain::fees::FeeScheme::Cost2008,
+                agency_delay_allowed: false,
+                paused_consultations: vec![ConsultedParty::ThirdParty],
             },
             RegimeRules {
                 code: "ogi2019".into(),
@@ -792,6 +903,8 @@ pub(crate) mod tests {
                 consultation_lapse_days: Some(15),
                 fee_notice_stops_clock: true,
                 fee_scheme: crate::domain::fees::FeeScheme::Processing2020,
+                agency_delay_allowed: true,
+                paused_consultations: vec![ConsultedParty::ThirdParty, ConsultedParty::OtherAgency],
             },
         ]
     }
@@ -837,6 +950,7 @@ pub(crate) mod tests {
             days: 15,
             reason: "材料较多".into(),
             applicant_notified_on: d(2015, 9, 21),
+            overridden: false,
         };
         let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext], d(2015, 9, 21)).unwrap();
         assert_eq!(dl.due_on, Some(d(2015, 9, 23)));
@@ -853,6 +967,7 @@ pub(crate) mod tests {
             days,
             reason: reason.into(),
             applicant_notified_on: d(2015, 9, 10),
+            overridden: false,
         };
         let err = compute(&ogi2008(), &cal, d(2015, 9, 1), &[ext(10, "a"), ext(6, "b")], d(2015, 9, 10)).unwrap_err();
         assert_eq!(err, DeadlineError::ExtensionOverCap { total: 16, max: 15, regime: "ogi2008".into() });
@@ -866,11 +981,169 @@ pub(crate) mod tests {
             days: 20,
             reason: "r".into(),
             applicant_notified_on: d(2024, 10, 8),
+            overridden: false,
         };
         assert_eq!(
             compute(&ogi2019(), &cal, d(2024, 9, 27), &[ext_2019], d(2024, 10, 8)).unwrap().extended_due_on,
             Some(d(2024, 11, 27))
         );
+    }
+
+    fn extension(on: NaiveDate, days: u32, notified: NaiveDate, overridden: bool) -> ClockEvent {
+        ClockEvent::ExtensionApproved {
+            on,
+            days,
+            reason: "需调取档案".into(),
+            applicant_notified_on: notified,
+            overridden,
+        }
+    }
+
+    #[test]
+    fn an_extension_approved_after_the_due_date_is_refused_naming_it() {
+        let cal = shipped_index();
+        // 2008: received 2015-09-01, due 2015-09-23.
+        let late = extension(d(2015, 9, 24), 15, d(2015, 9, 24), false);
+        let err = compute(&ogi2008(), &cal, d(2015, 9, 1), &[late], d(2015, 9, 24)).unwrap_err();
+        assert_eq!(
+            err,
+            DeadlineError::ExtensionOutsidePeriod {
+                due: d(2015, 9, 23),
+                what: "the approval date",
+                on: d(2015, 9, 24)
+            }
+        );
+        assert!(err.to_string().contains("2015-09-23"), "{err}");
+        assert!(err.is_overridable());
+        // 2019: received 2024-09-27, due 2024-10-30.
+        let late = extension(d(2024, 10, 31), 20, d(2024, 10, 31), false);
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[late], d(2024, 10, 31)),
+            Err(DeadlineError::ExtensionOutsidePeriod { due, .. }) if due == d(2024, 10, 30)
+        ));
+        // On the due date itself it is still in time.
+        let last_day = extension(d(2024, 10, 30), 20, d(2024, 10, 30), false);
+        assert!(compute(&ogi2019(), &cal, d(2024, 9, 27), &[last_day], d(2024, 10, 30)).is_ok());
+    }
+
+    #[test]
+    fn an_extension_notified_after_the_due_date_is_refused() {
+        let cal = shipped_index();
+        let notified_late = extension(d(2015, 9, 22), 15, d(2015, 9, 24), false);
+        assert_eq!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[notified_late], d(2015, 9, 24)).unwrap_err(),
+            DeadlineError::ExtensionOutsidePeriod {
+                due: d(2015, 9, 23),
+                what: "the date the applicant was notified",
+                on: d(2015, 9, 24)
+            }
+        );
+        let notified_first = extension(d(2015, 9, 22), 15, d(2015, 9, 21), false);
+        assert!(matches!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[notified_first], d(2015, 9, 24)),
+            Err(DeadlineError::ExtensionNotifiedBeforeApproval { .. })
+        ));
+    }
+
+    #[test]
+    fn a_second_extension_must_fall_within_the_period_already_extended() {
+        let cal = shipped_index();
+        // 2019: due 2024-10-30; +10 -> 2024-11-13; a second +10 on 11-13 is in time, on 11-14 not.
+        let first = extension(d(2024, 10, 29), 10, d(2024, 10, 29), false);
+        let in_time = extension(d(2024, 11, 13), 10, d(2024, 11, 13), false);
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &[first.clone(), in_time], d(2024, 11, 13)).unwrap();
+        assert_eq!(dl.final_due_on, Some(d(2024, 11, 27)));
+        let too_late = extension(d(2024, 11, 14), 10, d(2024, 11, 14), false);
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[first, too_late], d(2024, 11, 14)),
+            Err(DeadlineError::ExtensionOutsidePeriod { due, .. }) if due == d(2024, 11, 13)
+        ));
+    }
+
+    #[test]
+    fn an_overridden_extension_keeps_the_original_deadline_so_a_later_reply_is_late() {
+        let cal = shipped_index();
+        for (regime, received, due, late_on) in [
+            (ogi2008(), d(2015, 9, 1), d(2015, 9, 23), d(2015, 9, 24)),
+            (ogi2019(), d(2024, 9, 27), d(2024, 10, 30), d(2024, 10, 31)),
+        ] {
+            let events = [extension(late_on, 5, late_on, true), ClockEvent::Replied { on: late_on }];
+            let dl = compute(&regime, &cal, received, &events, late_on).unwrap();
+            assert_eq!(dl.due_on, Some(due));
+            assert_eq!(dl.final_due_on, Some(due), "{}", regime.code);
+            assert_eq!(dl.extension_days_used, 0);
+            assert!(dl.steps.iter().any(|s| s.kind == "extension_overridden"));
+            assert!(matches!(dl.timeliness(&cal, late_on).unwrap(), Timeliness::LateReply { .. }), "{}", regime.code);
+        }
+    }
+
+    #[test]
+    fn an_extension_beyond_the_cap_or_of_a_stopped_clock_is_refused_but_overridable() {
+        let cal = shipped_index();
+        let over =
+            [extension(d(2015, 9, 10), 15, d(2015, 9, 10), false), extension(d(2015, 9, 11), 1, d(2015, 9, 11), false)];
+        let err = compute(&ogi2008(), &cal, d(2015, 9, 1), &over, d(2015, 9, 11)).unwrap_err();
+        assert!(err.is_overridable(), "{err}");
+        let overridden = [over[0].clone(), extension(d(2015, 9, 11), 1, d(2015, 9, 11), true)];
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &overridden, d(2015, 9, 11)).unwrap();
+        assert_eq!((dl.extension_days_used, dl.final_due_on), (15, Some(d(2015, 10, 20))));
+
+        let consulting = ClockEvent::ConsultationSent { on: d(2024, 10, 8), party: ConsultedParty::ThirdParty };
+        let stopped = [consulting.clone(), extension(d(2024, 10, 9), 20, d(2024, 10, 9), false)];
+        let err = compute(&ogi2019(), &cal, d(2024, 9, 27), &stopped, d(2024, 10, 9)).unwrap_err();
+        assert!(matches!(err, DeadlineError::ExtensionWhileStopped { .. }), "{err}");
+        assert!(err.is_overridable());
+        let recorded = [consulting, extension(d(2024, 10, 9), 20, d(2024, 10, 9), true)];
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &recorded, d(2024, 10, 9)).unwrap();
+        assert_eq!(dl.extension_days_used, 0);
+        assert!(matches!(dl.clock, Clock::Paused { .. }));
+    }
+
+    #[test]
+    fn only_the_2019_regime_has_an_agency_set_delay() {
+        let cal = shipped_index();
+        let delay = ClockEvent::DelaySet { on: d(2015, 9, 10), until: d(2015, 12, 1) };
+        assert_eq!(
+            compute(&ogi2008(), &cal, d(2015, 9, 1), &[delay], d(2015, 9, 10)).unwrap_err(),
+            DeadlineError::DelayNotInRegime { regime: "ogi2008".into() }
+        );
+        let delay = ClockEvent::DelaySet { on: d(2024, 10, 8), until: d(2024, 12, 20) };
+        assert_eq!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[delay], d(2024, 10, 8)).unwrap().final_due_on,
+            Some(d(2024, 12, 20))
+        );
+    }
+
+    #[test]
+    fn consulting_another_agency_stops_the_clock_only_under_the_2019_regime() {
+        let cal = shipped_index();
+        let other = |on| ClockEvent::ConsultationSent { on, party: ConsultedParty::OtherAgency };
+        // 2008 Art. 24: only the third party's time is left out.
+        let events = [other(d(2015, 9, 8)), ClockEvent::ConsultationAnswered { on: d(2015, 9, 18) }];
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &events[..1], d(2015, 9, 10)).unwrap();
+        assert_eq!(dl.clock, Clock::Running);
+        assert_eq!(dl.final_due_on, Some(d(2015, 9, 23)));
+        let step = dl.steps.last().unwrap();
+        assert_eq!(step.kind, "consultation_not_pausing");
+        assert!(step.detail.contains("keeps running"), "{}", step.detail);
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &events, d(2015, 9, 18)).unwrap();
+        assert_eq!(dl.final_due_on, Some(d(2015, 9, 23)));
+        // The third party's time is left out under both.
+        let third = ClockEvent::ConsultationSent { on: d(2015, 9, 8), party: ConsultedParty::ThirdParty };
+        let dl = compute(&ogi2008(), &cal, d(2015, 9, 1), &[third], d(2015, 9, 10)).unwrap();
+        assert!(matches!(dl.clock, Clock::Paused { .. }));
+        // 2019 Art. 33(3): other agencies too.
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &[other(d(2024, 10, 8))], d(2024, 10, 9)).unwrap();
+        assert!(matches!(dl.clock, Clock::Paused { reason: PauseReason::OtherAgencyConsultation, .. }));
+    }
+
+    #[test]
+    fn consultation_parties_round_trip_through_their_stored_text() {
+        let both = vec![ConsultedParty::ThirdParty, ConsultedParty::OtherAgency];
+        assert_eq!(consultations_to_text(&both), "third_party,other_agency");
+        assert_eq!(consultations_from_text("third_party, other_agency"), Some(both));
+        assert_eq!(consultations_from_text(""), Some(vec![]));
+        assert_eq!(consultations_from_text("third_party,ghost"), None);
     }
 
     #[test]
@@ -991,6 +1264,7 @@ pub(crate) mod tests {
             days: 15,
             reason: "r".into(),
             applicant_notified_on: d(2015, 9, 21),
+            overridden: false,
         };
         let replied = |on| ClockEvent::Replied { on };
         let t = |events: &[ClockEvent], today| {
@@ -1018,14 +1292,15 @@ pub(crate) mod tests {
             days: u32::MAX,
             reason: "r".into(),
             applicant_notified_on: d(2015, 9, 2),
+            overridden: false,
         };
         assert!(matches!(
             compute(&ogi2008(), &cal, d(2015, 9, 1), &[huge], d(2015, 9, 2)),
             Err(DeadlineError::ExtensionOverCap { .. })
         ));
-        let far = ClockEvent::DelaySet { on: d(2015, 9, 2), until: NaiveDate::MAX };
+        let far = ClockEvent::DelaySet { on: d(2024, 9, 30), until: NaiveDate::MAX };
         assert!(matches!(
-            compute(&ogi2008(), &cal, d(2015, 9, 1), &[far], d(2015, 9, 2)),
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[far], d(2024, 9, 30)),
             Err(DeadlineError::Calendar(_))
         ));
         let far = ClockEvent::CorrectionNoticeSent { on: d(2015, 9, 2), respond_by: NaiveDate::MAX };

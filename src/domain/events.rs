@@ -104,6 +104,12 @@ impl Closing {
         }
     }
 
+    /// Whether the applicant was answered (on time, after an extension, or late), rather than the
+    /// request ending without a reply.
+    pub fn is_reply(self) -> bool {
+        matches!(self, Closing::OnTime | Closing::Extended | Closing::LateReply)
+    }
+
     pub fn parse(text: &str) -> Option<Closing> {
         [Closing::OnTime, Closing::Extended, Closing::LateReply, Closing::DeemedAbandoned, Closing::Withdrawn]
             .into_iter()

@@ -89,6 +89,21 @@ string_enum! {
     }
 }
 
+/// A request answered before the office used this service, as a repeat request names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarlierRequest {
+    /// The earlier request's tracking number or the reply's document number (文号).
+    #[schema(max_length = 200)]
+    pub reference: String,
+    /// The day the earlier request was answered.
+    pub answered_on: chrono::NaiveDate,
+    /// Anything else that identifies it.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
 /// The one final outcome of a closed case, with its legal reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -108,12 +123,16 @@ pub enum Outcome {
     Withheld { reason: WithholdReason },
     /// 无法提供.
     Unable { reason: UnableReason },
-    /// 不予处理. A repeat request names the earlier case.
+    /// 不予处理. A repeat request (2019 Art. 36 (六)) names the earlier request it repeats, which must
+    /// have been answered: a case in this service (`repeat_of`), or one answered before the office
+    /// used it (`repeat_of_earlier`).
     NotProcessed {
         reason: NotProcessedReason,
         #[serde(default)]
         #[schema(value_type = Option<String>, format = Uuid)]
         repeat_of: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repeat_of_earlier: Option<EarlierRequest>,
     },
     /// 其他处理.
     Other { reason: OtherReason },
@@ -148,12 +167,14 @@ impl Outcome {
         matches!(self, Outcome::Disclosed { already_public: true } | Outcome::PartlyDisclosed { already_public: true })
     }
 
-    /// Rebuilds an outcome from its stored columns (kind, reason, flag, linked earlier case).
+    /// Rebuilds an outcome from its stored columns (kind, reason, flag, the earlier request a repeat
+    /// request names: a case id or an external reference).
     pub fn from_columns(
         kind: &str,
         reason: Option<&str>,
         already_public: bool,
         repeat_of: Option<&str>,
+        repeat_of_earlier: Option<EarlierRequest>,
     ) -> Option<Outcome> {
         Some(match kind {
             "disclosed" => Outcome::Disclosed { already_public },
@@ -163,6 +184,7 @@ impl Outcome {
             "not_processed" => Outcome::NotProcessed {
                 reason: NotProcessedReason::parse(reason?)?,
                 repeat_of: repeat_of.map(str::to_owned),
+                repeat_of_earlier,
             },
             "other" => Outcome::Other { reason: OtherReason::parse(reason?)? },
             _ => return None,
@@ -190,6 +212,7 @@ impl Outcome {
         all.extend(NotProcessedReason::ALL.iter().map(|&reason| Outcome::NotProcessed {
             reason,
             repeat_of: (reason == NotProcessedReason::RepeatRequest).then(|| "earlier".to_owned()),
+            repeat_of_earlier: None,
         }));
         all.extend(OtherReason::ALL.iter().map(|&reason| Outcome::Other { reason }));
         all
@@ -423,6 +446,7 @@ mod tests {
         let n = |reason| Outcome::NotProcessed {
             reason,
             repeat_of: (reason == NotProcessedReason::RepeatRequest).then(|| "earlier".to_owned()),
+            repeat_of_earlier: None,
         };
         let o = |reason| Outcome::Other { reason };
         use NotProcessedReason as NP;
@@ -520,12 +544,19 @@ mod tests {
     #[test]
     fn outcomes_round_trip_through_their_columns() {
         for outcome in Outcome::all() {
-            let repeat_of = match &outcome {
-                Outcome::NotProcessed { repeat_of, .. } => repeat_of.clone(),
-                _ => None,
+            let (repeat_of, earlier) = match &outcome {
+                Outcome::NotProcessed { repeat_of, repeat_of_earlier, .. } => {
+                    (repeat_of.clone(), repeat_of_earlier.clone())
+                }
+                _ => (None, None),
             };
-            let back =
-                Outcome::from_columns(outcome.kind(), outcome.reason(), outcome.already_public(), repeat_of.as_deref());
+            let back = Outcome::from_columns(
+                outcome.kind(),
+                outcome.reason(),
+                outcome.already_public(),
+                repeat_of.as_deref(),
+                earlier,
+            );
             assert_eq!(back, Some(outcome));
         }
     }

@@ -135,6 +135,77 @@ pub fn allowed_actions(state: CaseState) -> Vec<Action> {
     Action::ALL.iter().copied().filter(|&a| target(state, a, None).is_some()).collect()
 }
 
+/// What decides, beyond the state machine and the role table, whether an action would succeed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionFacts {
+    pub state: CaseState,
+    /// Only a request handed in at the office can be answered on the spot.
+    pub in_person: bool,
+    /// A fee is assessed with something to pay, so a fee notice can go out.
+    pub fee_to_notify: bool,
+    /// An appeal awaits its decision.
+    pub pending_appeal: bool,
+    pub clock: ClockFacts,
+}
+
+/// The clock's side of [`ActionFacts`], from the case's computed deadline on the day asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClockFacts {
+    /// The reply period runs (not stopped for a correction, consultation or fee; not ended).
+    pub running: bool,
+    /// Today is within the reply period (as already extended): an extension is still in time
+    /// (2008 Art. 24, 2019 Art. 33).
+    pub within_period: bool,
+    /// Working days the regime's extension cap still allows.
+    pub extension_days_left: u32,
+    /// The regime lets the agency set a later reply date (2019 Art. 35).
+    pub agency_delay_allowed: bool,
+    /// A correction notice sent today is within the regime's window (or it has none).
+    pub correction_notice_in_time: bool,
+}
+
+impl ClockFacts {
+    /// The facts on `today` for a case whose deadline is `deadline` under `rules`. `notice_due`: the
+    /// last day for a correction notice, if the regime sets one.
+    pub fn of(
+        deadline: &super::deadline::Deadline,
+        rules: &super::deadline::RegimeRules,
+        notice_due: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> ClockFacts {
+        let running = deadline.clock == super::deadline::Clock::Running;
+        ClockFacts {
+            running,
+            within_period: running && deadline.final_due_on.is_some_and(|last| today <= last),
+            extension_days_left: rules.max_extension_days.saturating_sub(deadline.extension_days_used),
+            agency_delay_allowed: rules.agency_delay_allowed,
+            correction_notice_in_time: notice_due.is_none_or(|due| today <= due),
+        }
+    }
+}
+
+/// The actions `role` could take on the case now and succeed (with valid input): the state machine,
+/// the role table, and the facts the state alone does not show. A console shows exactly these.
+pub fn available_actions(role: Role, facts: &ActionFacts) -> Vec<Action> {
+    use Action as A;
+    let clock = facts.clock;
+    Action::ALL
+        .iter()
+        .copied()
+        .filter(|&action| target(facts.state, action, None).is_some() && permitted(role, action))
+        .filter(|&action| match action {
+            A::AnswerOnTheSpot => facts.in_person,
+            A::DecideAppeal => facts.pending_appeal,
+            A::FeeNoticeSent => facts.fee_to_notify && clock.running,
+            A::ExtensionApproved => clock.running && clock.within_period && clock.extension_days_left > 0,
+            A::DelaySet => clock.running && clock.agency_delay_allowed,
+            A::CorrectionNoticeSent => clock.running && clock.correction_notice_in_time,
+            A::ConsultationSent => clock.running,
+            _ => true,
+        })
+        .collect()
+}
+
 /// An action the state machine does not allow in the case's current state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{action}` is not possible while the case is {state}; possible now: {}", list(.allowed))]
@@ -405,6 +476,69 @@ mod tests {
         }
         for &action in Action::ALL {
             assert!(!permitted(Role::Statistician, action), "{action}");
+        }
+    }
+
+    fn facts(state: CaseState) -> ActionFacts {
+        ActionFacts {
+            state,
+            in_person: false,
+            fee_to_notify: false,
+            pending_appeal: false,
+            clock: ClockFacts {
+                running: state.is_open(),
+                within_period: true,
+                extension_days_left: 20,
+                agency_delay_allowed: true,
+                correction_notice_in_time: true,
+            },
+        }
+    }
+
+    #[test]
+    fn available_actions_follow_the_role_and_never_exceed_the_state_machine() {
+        for &state in CaseState::ALL {
+            for &role in Role::ALL {
+                for action in available_actions(role, &facts(state)) {
+                    assert!(
+                        target(state, action, None).is_some() && permitted(role, action),
+                        "{state} {role} {action}"
+                    );
+                }
+            }
+        }
+        let registered = facts(S::Registered);
+        assert!(available_actions(Role::Statistician, &registered).is_empty());
+        assert!(!available_actions(Role::Clerk, &registered).contains(&Action::ExtensionApproved));
+        assert!(available_actions(Role::Approver, &registered).contains(&Action::ExtensionApproved));
+        assert_eq!(available_actions(Role::Admin, &registered).iter().filter(|a| !a.is_clock_event()).count(), 1);
+    }
+
+    #[test]
+    fn available_actions_depend_on_channel_appeals_fee_and_clock() {
+        let mut f = facts(S::UnderReview);
+        let has = |f: &ActionFacts, a| available_actions(Role::Approver, f).contains(&a);
+        assert!(!has(&f, Action::AnswerOnTheSpot));
+        f.in_person = true;
+        assert!(has(&f, Action::AnswerOnTheSpot));
+        assert!(!has(&f, Action::FeeNoticeSent));
+        f.fee_to_notify = true;
+        assert!(has(&f, Action::FeeNoticeSent));
+        assert!(!has(&f, Action::DecideAppeal) && has(&f, Action::FileAppeal));
+        f.pending_appeal = true;
+        assert!(has(&f, Action::DecideAppeal));
+        f.clock.within_period = false;
+        assert!(!has(&f, Action::ExtensionApproved), "past the period");
+        f.clock = facts(S::UnderReview).clock;
+        f.clock.extension_days_left = 0;
+        assert!(!has(&f, Action::ExtensionApproved), "cap used up");
+        f.clock.agency_delay_allowed = false;
+        assert!(!has(&f, Action::DelaySet), "no Art. 35 delay under 2008");
+        f.clock.correction_notice_in_time = false;
+        assert!(!has(&f, Action::CorrectionNoticeSent));
+        f.clock.running = false;
+        for a in [Action::ConsultationSent, Action::ExtensionApproved, Action::FeeNoticeSent] {
+            assert!(!has(&f, a), "{a} on a stopped clock");
         }
     }
 

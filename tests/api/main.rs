@@ -9,6 +9,7 @@ mod cli;
 mod clock;
 mod deadlines;
 mod errors;
+mod fidelity;
 mod intake;
 mod interfaces;
 mod reads;

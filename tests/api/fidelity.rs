@@ -1,0 +1,366 @@
+//! Statutory fidelity: the rules the annual tables depend on, each played through the API and
+//! checked in the response and in the report cell it decides.
+
+use foi_tracker::domain::role::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, intake, TestApp};
+
+crate::on_both_backends!(
+    a_late_extension_is_refused_and_an_overridden_one_leaves_the_reply_late,
+    an_extension_of_a_stopped_clock_or_beyond_the_cap_is_refused_unless_overridden,
+    a_2008_case_has_no_art35_delay_and_other_agencies_do_not_stop_its_clock,
+    a_replayed_registration_repeats_status_body_and_headers_for_any_equal_json,
+    a_repeat_request_names_an_answered_case_or_an_earlier_reference,
+    allowed_actions_are_exactly_what_this_caller_could_do,
+);
+
+/// A case received on `date` (China time, 10:00) at PJ; its id.
+async fn case_received(app: &TestApp, date: &str) -> String {
+    let mut body = intake("PJ");
+    body["arrived_at"] = json!(format!("{date}T10:00:00+08:00"));
+    let res = app.post_case(&app.admin, &body).await;
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+async fn clock(app: &TestApp, token: &str, id: &str, body: &Value) -> reqwest::Response {
+    let tag = app.etag(id).await;
+    app.client
+        .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
+        .bearer_auth(token)
+        .header("If-Match", tag)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn clock_ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+    let res = clock(app, token, id, &body).await;
+    let status = res.status();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{body} -> {answer}");
+    answer
+}
+
+async fn case(app: &TestApp, id: &str) -> Value {
+    app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await
+}
+
+/// The values of the row `code` in the first table of a report.
+async fn report_row(app: &TestApp, format: &str, year: i32, code: &str) -> Value {
+    let report = app.get_json(&app.admin, &format!("/api/v1/reports/{format}/{year}?agency=PJ")).await;
+    let rows = report["tables"][0]["rows"].as_array().unwrap();
+    rows.iter().find(|r| r["code"] == code).unwrap_or_else(|| panic!("no row {code}"))["values"].clone()
+}
+
+async fn report(app: &TestApp, format: &str, year: i32) -> Value {
+    app.get_json(&app.admin, &format!("/api/v1/reports/{format}/{year}?agency=PJ")).await
+}
+
+fn extension(on: &str, days: u32, notified: &str) -> Value {
+    json!({"event": {"type": "extension_approved", "on": on, "days": days, "reason": "需调取档案", "applicant_notified_on": notified}})
+}
+
+async fn a_late_extension_is_refused_and_an_overridden_one_leaves_the_reply_late(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    // 2008: received 2015-09-01, due 2015-09-23.
+    let id = case_received(&app, "2015-09-01").await;
+    let problem = assert_problem(
+        clock(&app, &approver, &id, &extension("2015-09-24", 15, "2015-09-24")).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("2015-09-23"), "{problem}");
+    // Approved in time but notified late: refused too.
+    let problem = assert_problem(
+        clock(&app, &approver, &id, &extension("2015-09-22", 15, "2015-09-25")).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("notified"), "{problem}");
+    assert_eq!(case(&app, &id).await["deadline"]["final_due_on"], "2015-09-23", "nothing changed");
+    // The office head insists: recorded with the reason, the deadline stays.
+    let mut late = extension("2015-09-24", 15, "2015-09-24");
+    late["override_reason"] = json!("负责人9月24日补签延期审批单");
+    let d = clock_ok(&app, &approver, &id, late).await;
+    assert_eq!(d["deadline"]["final_due_on"], "2015-09-23");
+    assert_eq!(d["deadline"]["extension_days_used"], 0);
+    let step = d["explanation"]["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(step["kind"], "extension_overridden", "{step}");
+    let events = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
+    let recorded = events.as_array().unwrap().iter().find(|e| e["kind"] == "clock").unwrap().clone();
+    assert_eq!(recorded["payload"]["event"]["overridden"], true, "{recorded}");
+    assert_eq!(recorded["payload"]["override_reason"], "负责人9月24日补签延期审批单");
+    // A client cannot mark an extension overridden itself.
+    let in_time = case_received(&app, "2015-09-01").await;
+    let mut sneaky = extension("2015-09-21", 10, "2015-09-21");
+    sneaky["event"]["overridden"] = json!(true);
+    let d = clock_ok(&app, &approver, &in_time, sneaky).await;
+    assert_eq!(d["deadline"]["final_due_on"], "2015-10-13", "an extension in time moves the deadline");
+    app.reply(&in_time, "PJ", "2015-10-12", json!({"kind": "disclosed"})).await;
+    // Replied after the original date: a late reply, never 延期办结.
+    app.reply(&id, "PJ", "2015-10-12", json!({"kind": "disclosed"})).await;
+    let c = case(&app, &id).await;
+    assert_eq!(c["deadline"]["timeliness"]["status"], "late_reply", "{}", c["deadline"]);
+    assert_eq!(report_row(&app, "pre2019", 2015, "closed_extended").await, json!([1]));
+    assert_eq!(report_row(&app, "pre2019", 2015, "closed_on_time").await, json!([0]));
+    let r = report(&app, "pre2019", 2015).await;
+    assert_eq!(r["extras"]["closings"]["late_reply"], 1);
+    assert_eq!(r["extras"]["closings"]["extended"], 1);
+}
+
+async fn an_extension_of_a_stopped_clock_or_beyond_the_cap_is_refused_unless_overridden(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let handler = app.token(Role::Handler, "PJ");
+    // 2019: received 2024-09-27, due 2024-10-30.
+    let id = case_received(&app, "2024-09-27").await;
+    clock_ok(&app, &approver, &id, extension("2024-10-08", 20, "2024-10-08")).await;
+    let problem =
+        assert_problem(clock(&app, &approver, &id, &extension("2024-10-09", 1, "2024-10-09")).await, 422, "validation")
+            .await;
+    assert!(problem["detail"].as_str().unwrap().contains("at most 20"), "{problem}");
+    let mut over = extension("2024-10-09", 1, "2024-10-09");
+    over["override_reason"] = json!("另行审批");
+    let d = clock_ok(&app, &approver, &id, over).await;
+    assert_eq!(
+        (d["deadline"]["extension_days_used"].clone(), d["deadline"]["final_due_on"].clone()),
+        (json!(20), json!("2024-11-27"))
+    );
+
+    let stopped = case_received(&app, "2024-09-27").await;
+    clock_ok(
+        &app,
+        &handler,
+        &stopped,
+        json!({"event": {"type": "consultation_sent", "on": "2024-10-08", "party": "third_party"}}),
+    )
+    .await;
+    let problem = assert_problem(
+        clock(&app, &approver, &stopped, &extension("2024-10-09", 5, "2024-10-09")).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("stopped"), "{problem}");
+    let mut anyway = extension("2024-10-09", 5, "2024-10-09");
+    anyway["override_reason"] = json!("征求意见期间已批准延期");
+    let d = clock_ok(&app, &approver, &stopped, anyway).await;
+    assert_eq!(d["deadline"]["extension_days_used"], 0);
+    let kinds: Vec<&str> =
+        d["explanation"]["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..3], ["received", "paused", "extension_overridden"]);
+    // An override reason does not let a handler approve extensions.
+    let mut by_handler = extension("2024-10-09", 5, "2024-10-09");
+    by_handler["override_reason"] = json!("x");
+    assert_problem(clock(&app, &handler, &stopped, &by_handler).await, 403, "forbidden").await;
+}
+
+async fn a_2008_case_has_no_art35_delay_and_other_agencies_do_not_stop_its_clock(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let handler = app.token(Role::Handler, "PJ");
+    let old = case_received(&app, "2015-09-01").await;
+    let delay = json!({"event": {"type": "delay_set", "on": "2015-09-10", "until": "2015-12-01"}});
+    let problem = assert_problem(clock(&app, &approver, &old, &delay).await, 422, "validation").await;
+    assert!(problem["detail"].as_str().unwrap().contains("ogi2008"), "{problem}");
+    // Consulting another agency: recorded (evidence kept), the clock keeps running, and the answer says so.
+    let d = clock_ok(&app, &handler, &old, json!({"event": {"type": "consultation_sent", "on": "2015-09-08", "party": "other_agency"}, "evidence": "征求意见函 2015-7"})).await;
+    assert_eq!(d["deadline"]["clock"]["state"], "running");
+    assert_eq!(d["deadline"]["final_due_on"], "2015-09-23");
+    let step = d["explanation"]["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(step["kind"], "consultation_not_pausing");
+    assert!(step["detail"].as_str().unwrap().contains("keeps running"), "{step}");
+    assert_eq!(case(&app, &old).await["state"], "consulting");
+    let d =
+        clock_ok(&app, &handler, &old, json!({"event": {"type": "consultation_answered", "on": "2015-09-18"}})).await;
+    assert_eq!(d["deadline"]["final_due_on"], "2015-09-23");
+    // Replied on 09-24: late, as the consultation's days counted.
+    app.reply(&old, "PJ", "2015-09-24", json!({"kind": "disclosed"})).await;
+    assert_eq!(case(&app, &old).await["deadline"]["timeliness"]["status"], "late_reply");
+    assert_eq!(report_row(&app, "pre2019", 2015, "closed_on_time").await, json!([0]));
+    // Under 2019 the same consultation pauses the clock, and a delay may be set.
+    let new = case_received(&app, "2024-09-27").await;
+    let d = clock_ok(
+        &app,
+        &handler,
+        &new,
+        json!({"event": {"type": "consultation_sent", "on": "2024-10-08", "party": "other_agency"}}),
+    )
+    .await;
+    assert_eq!(d["explanation"]["steps"][1]["kind"], "paused");
+    clock_ok(&app, &handler, &new, json!({"event": {"type": "consultation_answered", "on": "2024-10-10"}})).await;
+    clock_ok(&app, &approver, &new, json!({"event": {"type": "delay_set", "on": "2024-10-11", "until": "2024-12-31"}}))
+        .await;
+}
+
+async fn a_replayed_registration_repeats_status_body_and_headers_for_any_equal_json(app: TestApp) {
+    app.seed_city();
+    let clerk = app.token(Role::Clerk, "PJ");
+    let send = |body: String| {
+        app.client
+            .post(app.url("/api/v1/cases"))
+            .bearer_auth(&clerk)
+            .header("Idempotency-Key", "letter-2015-0042")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let compact = serde_json::to_string(&intake("PJ")).unwrap();
+    let first = send(compact.clone()).await.unwrap();
+    assert_eq!(first.status(), 201);
+    let (location, etag) = (first.headers()["location"].clone(), first.headers()["etag"].clone());
+    let first_body = first.text().await.unwrap();
+    // The case moves on after registration; a retry still gets the first answer exactly.
+    let id = serde_json::from_str::<Value>(&first_body).unwrap()["id"].as_str().unwrap().to_owned();
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&approver).await;
+    app.act_ok(&approver, &id, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    // The same JSON, pretty-printed, keys reordered, Chinese as \u escapes.
+    let mut pretty = serde_json::to_string_pretty(&intake("PJ")).unwrap();
+    pretty = pretty.replace("张三", "\\u5f20\\u4e09");
+    let reordered: String = {
+        let value: Value = serde_json::from_str(&compact).unwrap();
+        let map = value.as_object().unwrap();
+        let mut keys: Vec<&String> = map.keys().collect();
+        keys.reverse();
+        let parts: Vec<String> = keys.iter().map(|k| format!("{}: {}", json!(k), map[k.as_str()])).collect();
+        format!("{{ {} }}", parts.join(", "))
+    };
+    for body in [compact, pretty, reordered] {
+        let retry = send(body.clone()).await.unwrap();
+        assert_eq!(retry.status(), 201, "{body}");
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        assert_eq!(retry.headers()["location"], location);
+        assert_eq!(retry.headers()["etag"], etag);
+        assert_eq!(retry.text().await.unwrap(), first_body);
+    }
+    assert_eq!(app.case_count(), 1);
+}
+
+async fn a_repeat_request_names_an_answered_case_or_an_earlier_reference(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&approver).await;
+    let open = case_received(&app, "2024-03-01").await;
+    let repeat = case_received(&app, "2024-03-11").await;
+    let screen = |repeat: Value| {
+        let mut action = json!({"type": "not_process", "on": "2024-03-12", "ground": "repeat_request"});
+        for (k, v) in repeat.as_object().unwrap() {
+            action[k] = v.clone();
+        }
+        json!({"action": action, "reason": "重复申请"})
+    };
+    // An earlier case still open, withdrawn or transferred is no answer to repeat.
+    let problem =
+        assert_problem(app.act(&approver, &repeat, screen(json!({"repeat_of": open}))).await, 422, "validation").await;
+    assert!(problem["detail"].as_str().unwrap().contains("not answered"), "{problem}");
+    let withdrawn = case_received(&app, "2024-03-01").await;
+    app.act_ok(
+        &approver,
+        &withdrawn,
+        json!({"action": {"type": "withdraw", "on": "2024-03-04"}, "reason": "申请人撤回"}),
+    )
+    .await;
+    assert_problem(app.act(&approver, &repeat, screen(json!({"repeat_of": withdrawn}))).await, 422, "validation").await;
+    // Both ways at once, or an earlier reference answered after this request arrived: refused.
+    let earlier = json!({"reference": "盘政公开〔2023〕15号", "answered_on": "2023-11-20", "note": "纸质台账第12页"});
+    let problem = assert_problem(
+        app.act(&approver, &repeat, screen(json!({"repeat_of": open, "repeat_of_earlier": earlier}))).await,
+        422,
+        "validation",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["path"], "action.repeat_of_earlier");
+    let future = json!({"reference": "x", "answered_on": "2024-03-20"});
+    assert_problem(app.act(&approver, &repeat, screen(json!({"repeat_of_earlier": future}))).await, 422, "validation")
+        .await;
+    let blank = json!({"reference": " ", "answered_on": "2023-11-20"});
+    assert_problem(app.act(&approver, &repeat, screen(json!({"repeat_of_earlier": blank}))).await, 422, "validation")
+        .await;
+    // A request answered before the office used this service, by its reference.
+    let c = app.act_ok(&approver, &repeat, screen(json!({"repeat_of_earlier": earlier}))).await;
+    assert_eq!(c["outcome"]["repeat_of_earlier"], earlier);
+    assert_eq!(case(&app, &repeat).await["outcome"]["repeat_of_earlier"], earlier, "kept on later reads");
+    assert_eq!(c["report_rows"]["y2021"], "2.重复申请");
+    // Once the earlier case is answered, it can be named.
+    app.act_ok(&approver, &open, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    app.reply(&open, "PJ", "2024-03-08", json!({"kind": "disclosed"})).await;
+    let again = case_received(&app, "2024-03-11").await;
+    app.act_ok(&approver, &again, screen(json!({"repeat_of": open}))).await;
+    let report = app.get_json(&app.admin, "/api/v1/reports/y2021/2024?agency=PJ").await;
+    let row =
+        report["tables"][0]["rows"].as_array().unwrap().iter().find(|r| r["code"] == "not_processed_repeat").cloned();
+    assert_eq!(row.expect("repeat row")["values"][6], 2);
+}
+
+async fn allowed_actions_are_exactly_what_this_caller_could_do(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let handler = app.token(Role::Handler, "PJ");
+    let clerk = app.token(Role::Clerk, "PJ");
+    let statistician = app.token(Role::Statistician, "PJ");
+    let actions = |v: &Value| -> Vec<String> {
+        v["allowed_actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect()
+    };
+    let read = |token: String, id: String| {
+        let app = &app;
+        async move { app.get_json(&token, &format!("/api/v1/cases/{id}")).await }
+    };
+    // A 2008 letter received long ago: past its period, no Art. 35 delay, no on-the-spot reply.
+    let old = case_received(&app, "2015-09-01").await;
+    let head = actions(&read(approver.clone(), old.clone()).await);
+    for absent in ["answer_on_the_spot", "extension_approved", "delay_set", "decide_appeal", "fee_notice_sent", "serve"]
+    {
+        assert!(!head.iter().any(|a| a == absent), "{absent} in {head:?}");
+    }
+    for present in
+        ["assign", "withdraw", "not_process", "transfer", "correction_notice_sent", "consultation_sent", "file_appeal"]
+    {
+        assert!(head.iter().any(|a| a == present), "{present} missing from {head:?}");
+    }
+    assert!(actions(&read(statistician.clone(), old.clone()).await).is_empty());
+    let by_clerk = actions(&read(clerk.clone(), old.clone()).await);
+    assert!(by_clerk.iter().all(|a| ["withdraw"].contains(&a.as_str())), "{by_clerk:?}");
+    // Every listed action works, and one not listed is refused: the list is exact.
+    let mut request = intake("PJ");
+    request["channel"] = json!("in_person");
+    let now = chrono::Utc::now();
+    request["arrived_at"] = json!(now.format("%Y-%m-%dT%H:%M:%S+00:00").to_string());
+    let china_today = (now + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string();
+    let res = app.post_case(&clerk, &request).await;
+    assert_eq!(res.status(), 201);
+    let fresh: Value = res.json().await.unwrap();
+    let id = fresh["id"].as_str().unwrap().to_owned();
+    assert!(
+        actions(&fresh).contains(&"answer_on_the_spot".to_owned()),
+        "the registration answer lists it for the clerk"
+    );
+    let head = actions(&read(approver.clone(), id.clone()).await);
+    for present in ["answer_on_the_spot", "extension_approved", "delay_set"] {
+        assert!(head.iter().any(|a| a == present), "{present} missing from {head:?}");
+    }
+    // A handler sees the fee notice only once a fee is assessed, and the appeal decision only with an appeal pending.
+    let me = app.user_id(&handler).await;
+    app.act_ok(&handler, &id, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    assert!(!actions(&read(handler.clone(), id.clone()).await).contains(&"fee_notice_sent".to_owned()));
+    app.act_ok(&handler, &id, json!({"action": {"type": "assess_fee", "basis": {"method": "per_page", "pages": 40}}}))
+        .await;
+    assert!(actions(&read(handler.clone(), id.clone()).await).contains(&"fee_notice_sent".to_owned()));
+    let served = app.reply(&id, "PJ", &china_today, json!({"kind": "disclosed"})).await;
+    assert_eq!(actions(&served), ["archive", "file_appeal"]);
+    let filed = app
+        .act_ok(
+            &approver,
+            &id,
+            json!({"action": {"type": "file_appeal", "kind": "reconsideration", "filed_on": china_today}}),
+        )
+        .await;
+    assert_eq!(actions(&filed), ["archive", "file_appeal", "decide_appeal"]);
+    assert_eq!(actions(&read(clerk.clone(), id.clone()).await), ["archive"]);
+}
