@@ -85,6 +85,9 @@ pub struct CaseFee {
     pub charged_fen: i64,
     /// What was waived (减免).
     pub waived_fen: i64,
+    /// The payment, once made: amount, day, receipt number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid: Option<crate::domain::fees::FeePayment>,
 }
 
 /// The row of each annual-report format that a closed case's outcome is counted in.
@@ -199,7 +202,7 @@ impl CaseResponse {
             service_method: v.service_method,
             transferred_to: v.transferred_to,
             transferred_from: v.transferred_from,
-            fee: CaseFee { charged_fen: v.fee_charged_fen, waived_fen: v.fee_waived_fen },
+            fee: CaseFee { charged_fen: v.fee_charged_fen, waived_fen: v.fee_waived_fen, paid: v.fee_payment },
             appeals: None,
             allowed_actions: None,
         })

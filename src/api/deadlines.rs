@@ -11,7 +11,7 @@ use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::cases::CaseRecord;
 use crate::db::locks::Author;
 use crate::db::{agencies, cases, Db, DbConnection};
-use crate::domain::case::{check_clock_event, settle_extension, ClockRefusal};
+use crate::domain::case::{check_clock_event, settle_extension, settle_fee_payment, ClockRefusal};
 use crate::domain::deadline::{
     calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, RegimeRules, Timeliness,
 };
@@ -216,10 +216,13 @@ pub async fn record_clock_event(
     if !matches!(user.role, Role::Handler | Role::Approver | Role::Admin) {
         return Err(AppError::Forbidden(format!("the {} role cannot record clock events", user.role)));
     }
-    let input: ClockEventInput = json_body(&req, &body)?;
+    let mut input: ClockEventInput = json_body(&req, &body)?;
     let mut v = Validator::new();
     let evidence = v.optional_text("evidence", input.evidence.as_deref(), 2000);
     let override_reason = v.optional_text("override_reason", input.override_reason.as_deref(), 2000);
+    if let ClockEvent::FeePaid { receipt_number, .. } = &mut input.event {
+        *receipt_number = v.optional_text("event.receipt_number", receipt_number.as_deref(), 100);
+    }
     v.finish()?;
     let lock_override = super::extract::lock_override(&req, &user)?;
     let record = super::cases::visible_case(&db, &user, &path).await?;
@@ -244,8 +247,10 @@ pub async fn record_clock_event(
                     AppError::Conflict(e.to_string())
                 }
                 ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
+                ClockRefusal::FeeAmountMismatch { .. } => AppError::validation("event.amount_fen", e.to_string()),
                 _ => AppError::validation("event.on", e.to_string()),
             })?;
+            settle_fee_payment(&case, &mut clock);
             let history = cases::clock_events(conn, &record.row.id)?;
             settle_extension(regime, &rules.calendar, case.received_on, &history, &mut clock, today)
                 .map_err(cases::deadline_problem)?;

@@ -36,6 +36,11 @@ pub struct ActionRequest {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub reason: Option<String>,
+    /// For a step entered after the fact (assign, draft_reply, return_draft, approve_reply, archive,
+    /// assess_fee): the day it was really taken. Not in the future, not before the receipt date or the
+    /// previous step's date. Kept beside the recorded time; a fee waiver counts in its year.
+    #[serde(default)]
+    pub effective_on: Option<NaiveDate>,
 }
 
 /// What to do. `type` names the action; see `allowed_actions` on the case for what is possible now.
@@ -167,6 +172,20 @@ pub async fn act(
     {
         v.error("reason", format!("`{action}` needs a reason"));
     }
+    let effective_on = input.effective_on;
+    if effective_on.is_some()
+        && !matches!(
+            action,
+            Action::Assign
+                | Action::DraftReply
+                | Action::ReturnDraft
+                | Action::ApproveReply
+                | Action::Archive
+                | Action::AssessFee
+        )
+    {
+        v.error("effective_on", format!("`{action}` carries its own date; effective_on is for steps without one"));
+    }
     v.finish()?;
     let lock_override = super::extract::lock_override(&req, &user)?;
     let record = super::cases::visible_case(&db, &user, &path).await?;
@@ -192,6 +211,7 @@ pub async fn act(
                 .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime", record.row.id)))?;
             let today = crate::domain::china_date(Utc::now());
             let ctx = Context { user: &user, record: &record, case: &case, today, rates, regime: &regime };
+            let effective_on = effective_on.map(|on| ctx.step_date("effective_on", on)).transpose()?;
             let updated = match input.action {
                 ActionInput::Transfer { on, to_agency } => {
                     let (target, intake) = transfer_intake(conn, &ctx, on, &to_agency)?;
@@ -214,14 +234,18 @@ pub async fn act(
                                 to_case_id: to_case_id.to_owned(),
                             },
                             reason: reason.clone(),
+                            effective_on: None,
                         })
                     };
                     let by = (&user, lock_override.as_deref());
                     cases::transfer(conn, by, &record, step, (&regime, &rules.calendar), new, today)?.0
                 }
                 other => {
-                    let event = build_event(conn, &ctx, other)?;
-                    let event = CaseEvent::Workflow(WorkflowRecord { event, reason });
+                    let mut event = build_event(conn, &ctx, other)?;
+                    if let (WorkflowEvent::FeeAssessed(assessment), Some(on)) = (&mut event, effective_on) {
+                        assessment.assessed_on = Some(on);
+                    }
+                    let event = CaseEvent::Workflow(WorkflowRecord { event, reason, effective_on });
                     let author = Author { user_id: Some(&user.user_id), lock_override: lock_override.as_deref() };
                     cases::record_event(conn, &record, event, &regime, &rules.calendar, &author, today)?
                 }
@@ -257,6 +281,17 @@ impl Context<'_> {
         }
         Ok(on)
     }
+
+    /// The date of a workflow step: as `date`, and not before the previous step's date.
+    fn step_date(&self, path: &str, on: NaiveDate) -> Result<NaiveDate, AppError> {
+        let on = self.date(path, on)?;
+        match self.case.last_step_on {
+            Some(previous) if on < previous => {
+                Err(AppError::validation(path, format!("{on} is before the previous step's date {previous}")))
+            }
+            _ => Ok(on),
+        }
+    }
 }
 
 fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -> Result<WorkflowEvent, AppError> {
@@ -289,7 +324,7 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
         }
         ActionInput::ReturnDraft => WorkflowEvent::DraftReturned,
         ActionInput::ApproveReply => WorkflowEvent::ReplyApproved,
-        ActionInput::Serve { on, method } => WorkflowEvent::Served { on: ctx.date("action.on", on)?, method },
+        ActionInput::Serve { on, method } => WorkflowEvent::Served { on: ctx.step_date("action.on", on)?, method },
         ActionInput::AnswerOnTheSpot { outcome } => {
             if ctx.case.channel != crate::domain::intake::Channel::InPerson {
                 return Err(AppError::validation(
@@ -299,18 +334,27 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
             }
             WorkflowEvent::AnsweredOnTheSpot { on: ctx.case.received_on, outcome: reply_outcome(conn, ctx, outcome)? }
         }
-        ActionInput::Withdraw { on } => WorkflowEvent::Withdrawn { on: ctx.date("action.on", on)? },
+        ActionInput::Withdraw { on } => WorkflowEvent::Withdrawn { on: ctx.step_date("action.on", on)? },
         ActionInput::NotProcess { on, ground, repeat_of, repeat_of_earlier } => {
             let outcome = Outcome::NotProcessed {
                 reason: ground,
                 repeat_of: repeat_of.map(|id| id.to_string()),
                 repeat_of_earlier,
             };
-            WorkflowEvent::NotProcessed { on: ctx.date("action.on", on)?, outcome: reply_outcome(conn, ctx, outcome)? }
+            WorkflowEvent::NotProcessed {
+                on: ctx.step_date("action.on", on)?,
+                outcome: reply_outcome(conn, ctx, outcome)?,
+            }
         }
         ActionInput::Transfer { .. } => unreachable!("transfers are handled by the caller"),
         ActionInput::Archive => WorkflowEvent::Archived,
         ActionInput::AssessFee { basis, waived_fen, waiver_reason } => {
+            if let Some(paid) = &ctx.case.fee_payment {
+                return Err(AppError::Conflict(format!(
+                    "the fee was paid on {} ({} fen): a paid fee is not assessed again",
+                    paid.on, paid.amount_fen
+                )));
+            }
             if waived_fen != 0 && ctx.user.role != Role::Approver {
                 return Err(AppError::Forbidden("only an approver (the office head) may waive fees (Art. 28)".into()));
             }
@@ -319,8 +363,9 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
             v.finish()?;
             let number = cases::applicant_requests_in_month(conn, &ctx.record.row)?;
             let number = u32::try_from(number).unwrap_or(u32::MAX);
-            let assessment = assess(ctx.regime.fee_scheme, ctx.rates, basis, number, waived_fen, waiver_reason)
+            let mut assessment = assess(ctx.regime.fee_scheme, ctx.rates, basis, number, waived_fen, waiver_reason)
                 .map_err(|e| AppError::validation("action", e.to_string()))?;
+            assessment.assessed_on = Some(ctx.today);
             WorkflowEvent::FeeAssessed(assessment)
         }
         ActionInput::FileAppeal { kind, filed_on, reference } => {
@@ -461,7 +506,7 @@ fn transfer_intake(
     on: NaiveDate,
     to_agency: &str,
 ) -> Result<(agencies::AgencyRow, Intake), AppError> {
-    let on = ctx.date("action.on", on)?;
+    let on = ctx.step_date("action.on", on)?;
     let target = agencies::find_by_code(conn, to_agency)?
         .ok_or_else(|| AppError::validation("action.to_agency", format!("no agency has code `{to_agency}`")))?;
     if target.code == ctx.record.agency_code {

@@ -67,6 +67,12 @@ pub struct CaseRow {
     pub stop_ends_on: Option<NaiveDate>,
     /// A repeat request's earlier request answered outside this service, as JSON.
     pub repeat_of_earlier: Option<String>,
+    /// The fee as paid: amount, day and receipt number (reports count it in the year paid).
+    pub fee_paid_fen: i64,
+    pub fee_paid_on: Option<NaiveDate>,
+    pub fee_receipt_number: Option<String>,
+    /// The day a waiver was decided (it counts in that year's waiver figure).
+    pub fee_waived_on: Option<NaiveDate>,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
@@ -172,6 +178,7 @@ pub struct CaseView {
     pub transferred_from: Option<String>,
     pub fee_charged_fen: i64,
     pub fee_waived_fen: i64,
+    pub fee_payment: Option<crate::domain::fees::FeePayment>,
 }
 
 fn corrupt(what: &str, value: &str) -> AppError {
@@ -249,6 +256,11 @@ impl CaseRecord {
             transferred_from: r.transferred_from_case_id.clone(),
             fee_charged_fen: r.fee_charged_fen,
             fee_waived_fen: r.fee_waived_fen,
+            fee_payment: r.fee_paid_on.map(|on| crate::domain::fees::FeePayment {
+                on,
+                amount_fen: r.fee_paid_fen,
+                receipt_number: r.fee_receipt_number.clone(),
+            }),
         })
     }
 }
@@ -326,6 +338,15 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         fee_charged_fen: case.fee.as_ref().map_or(0, |f| f.charged_fen),
         fee_waived_fen: case.fee.as_ref().map_or(0, |f| f.waived_fen),
         stop_ends_on: case.deadline.stop_ends_on,
+        fee_paid_fen: case.fee_payment.as_ref().map_or(0, |p| p.amount_fen),
+        fee_paid_on: case.fee_payment.as_ref().map(|p| p.on),
+        fee_receipt_number: case.fee_payment.as_ref().and_then(|p| p.receipt_number.clone()),
+        // A waiver recorded before decision dates were kept counts when the case closed.
+        fee_waived_on: case
+            .fee
+            .as_ref()
+            .filter(|f| f.waived_fen > 0)
+            .and_then(|f| f.assessed_on.or(case.deadline.closed_on)),
         repeat_of_earlier: match &case.outcome {
             Some(Outcome::NotProcessed { repeat_of_earlier: Some(earlier), .. }) => {
                 Some(serde_json::to_string(earlier).map_err(AppError::internal)?)

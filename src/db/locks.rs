@@ -61,16 +61,12 @@ pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> CaseFacts {
         applicant_kind: row.applicant_kind.clone(),
         topic: row.topic.clone(),
         closed_on: row.closed_on,
-        closing: row.closed_on.map(|_| {
-            (
-                row.outcome.clone(),
-                row.outcome_reason.clone(),
-                row.already_public,
-                row.closed_as.clone(),
-                row.fee_charged_fen,
-            )
-        }),
+        closing: row
+            .closed_on
+            .map(|_| (row.outcome.clone(), row.outcome_reason.clone(), row.already_public, row.closed_as.clone())),
         appeals: appeals.iter().map(|a| (a.kind.clone(), a.filed_on, a.outcome.clone(), a.decided_on)).collect(),
+        fee_paid: row.fee_paid_on.map(|on| (on, row.fee_paid_fen)),
+        fee_waived: row.fee_waived_on.map(|on| (on, row.fee_waived_fen)),
     }
 }
 

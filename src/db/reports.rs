@@ -13,7 +13,7 @@ use super::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::intake::{ApplicantKind, Channel};
 use crate::domain::outcome::Outcome;
-use crate::domain::report::{AppealTally, ClosedTally, Closing, OpenCase, Tallies};
+use crate::domain::report::{AppealTally, ClosedTally, Closing, FeeTally, OpenCase, Tallies};
 use crate::domain::workflow::{AppealKind, AppealOutcome};
 use crate::error::AppError;
 
@@ -92,7 +92,7 @@ pub fn tallies(
         t.carried_forward.insert(kind(&applicant)?, n);
     }
 
-    type ClosedGroup = (String, Option<String>, Option<String>, bool, Option<String>, i64, i64);
+    type ClosedGroup = (String, Option<String>, Option<String>, bool, Option<String>, i64);
     let closed: Vec<ClosedGroup> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
@@ -111,17 +111,31 @@ pub fn tallies(
             cases::already_public,
             cases::closed_as,
             count_star(),
-            sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_charged_fen), 0) AS BIGINT)"),
         ))
         .load(conn)?;
-    for (applicant, outcome, reason, already_public, closed_as, cases, fee_fen) in closed {
+    for (applicant, outcome, reason, already_public, closed_as, cases) in closed {
         let outcome_text = outcome.unwrap_or_default();
         let outcome = Outcome::from_columns(&outcome_text, reason.as_deref(), already_public, None, None)
             .ok_or_else(|| corrupt("outcome of a closed case", &outcome_text))?;
         let closed_as = closed_as.unwrap_or_default();
         let closing = Closing::parse(&closed_as).ok_or_else(|| corrupt("closing", &closed_as))?;
-        t.closed.push(ClosedTally { applicant: kind(&applicant)?, outcome, closing, cases, fee_fen });
+        t.closed.push(ClosedTally { applicant: kind(&applicant)?, outcome, closing, cases });
     }
+
+    // Fees count in the year they were paid; waivers in the year they were decided.
+    let (collected_fen, requests_charged): (i64, i64) = cases::table
+        .inner_join(agencies::table)
+        .filter(agencies::path.like(&pattern))
+        .filter(cases::fee_paid_on.between(start, end))
+        .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_paid_fen), 0) AS BIGINT)"), count_star()))
+        .first(conn)?;
+    let (waived_fen, requests_waived): (i64, i64) = cases::table
+        .inner_join(agencies::table)
+        .filter(agencies::path.like(&pattern))
+        .filter(cases::fee_waived_on.between(start, end))
+        .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_waived_fen), 0) AS BIGINT)"), count_star()))
+        .first(conn)?;
+    t.fees = FeeTally { collected_fen, requests_charged, waived_fen, requests_waived };
 
     let appeals: Vec<(String, String, Option<NaiveDate>, i64)> = case_appeals::table
         .inner_join(cases::table.inner_join(agencies::table))

@@ -95,6 +95,10 @@ diesel::table! {
         fee_waived_fen -> BigInt,
         stop_ends_on -> Nullable<Date>,
         repeat_of_earlier -> Nullable<Text>,
+        fee_paid_fen -> BigInt,
+        fee_paid_on -> Nullable<Date>,
+        fee_receipt_number -> Nullable<Text>,
+        fee_waived_on -> Nullable<Date>,
     }
 }
 

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::calendar::WorkingDayIndex;
 use super::deadline::{compute, ClockEvent, Deadline, DeadlineError, RegimeRules, Timeliness};
 use super::events::{CaseEvent, Closing, DeadlineChange, DeadlineSummary, Registration};
-use super::fees::FeeAssessment;
+use super::fees::{FeeAssessment, FeePayment};
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use super::outcome::{OtherReason, Outcome, UnableReason};
 use super::workflow::{
@@ -92,6 +92,8 @@ pub enum ClockRefusal {
     Illegal(#[from] super::workflow::IllegalTransition),
     #[error("a fee notice needs an assessed fee to pay (assess_fee first)")]
     NoFeeToNotify,
+    #[error("the fee notice asked for {charged} fen; {paid} fen is not that fee")]
+    FeeAmountMismatch { charged: i64, paid: i64 },
     #[error(transparent)]
     Deadline(#[from] DeadlineError),
 }
@@ -128,6 +130,12 @@ pub fn check_clock_event(
         ClockEvent::FeeNoticeSent { .. } if case.fee.as_ref().is_none_or(|f| f.charged_fen <= 0) => {
             return Err(ClockRefusal::NoFeeToNotify)
         }
+        ClockEvent::FeePaid { amount_fen: Some(paid), .. } => {
+            let charged = case.fee.as_ref().map_or(0, |f| f.charged_fen);
+            if *paid != charged {
+                return Err(ClockRefusal::FeeAmountMismatch { charged, paid: *paid });
+            }
+        }
         ClockEvent::CorrectionNoticeSent { on, .. } => {
             if let Some(due) = correction_notice_due.filter(|due| on > due) {
                 match &record.override_reason {
@@ -143,6 +151,14 @@ pub fn check_clock_event(
         _ => {}
     }
     Ok(())
+}
+
+/// Completes a fee payment as recorded: the amount is the charged fee when the clerk leaves it out
+/// (checked against it otherwise, by `check_clock_event`).
+pub fn settle_fee_payment(case: &Case, record: &mut super::events::ClockRecord) {
+    if let ClockEvent::FeePaid { amount_fen: amount @ None, .. } = &mut record.event {
+        *amount = Some(case.fee.as_ref().map_or(0, |f| f.charged_fen));
+    }
 }
 
 /// Settles an extension against the case's clock (`history`: its clock events so far). Within the
@@ -198,6 +214,7 @@ pub fn actions_now(
         state: case.state,
         in_person: case.channel == Channel::InPerson,
         fee_to_notify: case.fee.as_ref().is_some_and(|f| f.charged_fen > 0),
+        fee_paid: case.fee_payment.is_some(),
         pending_appeal: case.appeals.iter().any(|a| a.outcome == AppealOutcome::Pending),
         clock,
     };
@@ -233,6 +250,10 @@ pub struct Case {
     pub transferred_to: Option<String>,
     /// The latest fee assessment.
     pub fee: Option<FeeAssessment>,
+    /// The fee as paid.
+    pub fee_payment: Option<FeePayment>,
+    /// The latest business date of a workflow step so far: a later step may not be dated before it.
+    pub last_step_on: Option<NaiveDate>,
     pub appeals: Vec<Appeal>,
     /// The state a stopped clock (correction, consultation, fee) returns the case to.
     pub resume: Option<CaseState>,
@@ -279,6 +300,8 @@ impl Case {
             service_method: None,
             transferred_to: None,
             fee: None,
+            fee_payment: None,
+            last_step_on: None,
             appeals: Vec::new(),
             resume: None,
         }
@@ -312,7 +335,16 @@ impl Case {
                 let action = Action::of_clock(&record.event)
                     .ok_or(ProjectionError::OutOfOrder { state: self.state, event: record.event.type_name() })?;
                 self.advance(action)?;
-                match record.event {
+                match &record.event {
+                    ClockEvent::FeePaid { on, amount_fen, receipt_number } => {
+                        // Events recorded before amounts were kept paid the charged fee.
+                        let charged = self.fee.as_ref().map_or(0, |f| f.charged_fen);
+                        self.fee_payment = Some(FeePayment {
+                            on: *on,
+                            amount_fen: amount_fen.unwrap_or(charged),
+                            receipt_number: receipt_number.clone(),
+                        });
+                    }
                     ClockEvent::CorrectionLapsed { .. } => {
                         self.outcome = Some(Outcome::Other { reason: OtherReason::CorrectionLapsed })
                     }
@@ -325,6 +357,9 @@ impl Case {
             (_, CaseEvent::Workflow(record)) => {
                 self.advance(record.event.action())?;
                 self.apply_workflow(&record.event)?;
+                if let Some(on) = record.business_date() {
+                    self.last_step_on = self.last_step_on.max(Some(on));
+                }
             }
             (state, event) => return Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
@@ -525,7 +560,11 @@ mod tests {
     }
 
     fn step(event: WorkflowEvent) -> CaseEvent {
-        CaseEvent::Workflow(crate::domain::events::WorkflowRecord { event, reason: Some("r".into()) })
+        CaseEvent::Workflow(crate::domain::events::WorkflowRecord {
+            event,
+            reason: Some("r".into()),
+            effective_on: None,
+        })
     }
 
     fn clock(event: ClockEvent) -> CaseEvent {

@@ -140,8 +140,16 @@ pub enum ClockEvent {
     FeeNoticeSent {
         on: NaiveDate,
     },
+    /// The fee was paid (2008 cost fees and the 2020 processing fee alike): the amount (filled in
+    /// with the charged amount when not given) and the receipt (票据) number. Reports count fees in
+    /// the year they are paid.
     FeePaid {
         on: NaiveDate,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount_fen: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(max_length = 100)]
+        receipt_number: Option<String>,
     },
     /// The fee was not paid in time: deemed abandoned.
     FeeLapsed {
@@ -170,7 +178,7 @@ impl ClockEvent {
             | ClockEvent::ExtensionApproved { on, .. }
             | ClockEvent::DelaySet { on, .. }
             | ClockEvent::FeeNoticeSent { on }
-            | ClockEvent::FeePaid { on }
+            | ClockEvent::FeePaid { on, .. }
             | ClockEvent::FeeLapsed { on }
             | ClockEvent::Replied { on }
             | ClockEvent::Withdrawn { on } => *on,
@@ -1215,7 +1223,10 @@ pub(crate) mod tests {
     #[test]
     fn the_fee_notice_stops_the_clock_only_where_the_regime_says_so() {
         let cal = shipped_index();
-        let events = [ClockEvent::FeeNoticeSent { on: d(2024, 10, 8) }, ClockEvent::FeePaid { on: d(2024, 10, 15) }];
+        let events = [
+            ClockEvent::FeeNoticeSent { on: d(2024, 10, 8) },
+            ClockEvent::FeePaid { on: d(2024, 10, 15), amount_fen: None, receipt_number: None },
+        ];
         let stopped = compute(&ogi2019(), &cal, d(2024, 9, 27), &events, d(2024, 10, 15)).unwrap();
         // The six working days 9-15 October (Saturday 10-12 included) did not count.
         assert_eq!(stopped.due_on, Some(d(2024, 11, 7)));

@@ -38,6 +38,26 @@ pub struct WorkflowRecord {
     #[serde(flatten)]
     pub event: WorkflowEvent,
     pub reason: Option<String>,
+    /// The business date of a step entered after the fact (an office entering last year's ledger):
+    /// the day the step was really taken, beside the event's recorded time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_on: Option<NaiveDate>,
+}
+
+impl WorkflowRecord {
+    /// The day the step happened, where it has one: its own date (service, withdrawal, screening,
+    /// transfer, on-the-spot reply) or its business date.
+    pub fn business_date(&self) -> Option<NaiveDate> {
+        use WorkflowEvent as W;
+        match &self.event {
+            W::Served { on, .. }
+            | W::AnsweredOnTheSpot { on, .. }
+            | W::Withdrawn { on }
+            | W::NotProcessed { on, .. }
+            | W::Transferred { on, .. } => Some(*on),
+            _ => self.effective_on,
+        }
+    }
 }
 
 /// A clock event as recorded: what happened, the evidence for it, and any approver's override.

@@ -80,6 +80,18 @@ pub struct FeeAssessment {
     /// What the applicant is asked to pay: total minus waived.
     pub charged_fen: i64,
     pub waiver_reason: Option<String>,
+    /// The day the fee (and any waiver) was decided; a waiver counts in that year's figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessed_on: Option<chrono::NaiveDate>,
+}
+
+/// A fee as paid: the `fee_paid` clock event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FeePayment {
+    pub on: chrono::NaiveDate,
+    pub amount_fen: i64,
+    /// The receipt (票据) number.
+    pub receipt_number: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +214,7 @@ pub fn assess(
         waived_fen,
         charged_fen: total_fen - waived_fen,
         waiver_reason,
+        assessed_on: None,
     })
 }
 

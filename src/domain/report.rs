@@ -41,8 +41,16 @@ pub struct ClosedTally {
     pub outcome: Outcome,
     pub closing: Closing,
     pub cases: i64,
-    /// Fees charged on these cases, in fen.
-    pub fee_fen: i64,
+}
+
+/// The year's fees: paid in the year (money collected) and waived in the year, in fen, with the
+/// number of requests each concerns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeeTally {
+    pub collected_fen: i64,
+    pub requests_charged: i64,
+    pub waived_fen: i64,
+    pub requests_waived: i64,
 }
 
 /// Appeals filed in the year of one kind, with their outcome as of 31 December.
@@ -76,11 +84,12 @@ pub struct Tallies {
     /// Replies in the year by working days from receipt to reply: (working days, cases).
     pub reply_days: Vec<(i64, i64)>,
     pub oldest_open: Vec<OpenCase>,
+    pub fees: FeeTally,
 }
 
-/// How a closed case closed, as the reports count it: outcome, reason, the already-public flag, the
-/// timeliness (`closed_as`) and the fee in fen.
-pub type ClosingFacts = (Option<String>, Option<String>, bool, Option<String>, i64);
+/// How a closed case closed, as the reports count it: outcome, reason, the already-public flag and the
+/// timeliness (`closed_as`).
+pub type ClosingFacts = (Option<String>, Option<String>, bool, Option<String>);
 
 /// What of one case the reports count: the facts a lock compares before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +102,9 @@ pub struct CaseFacts {
     pub closing: Option<ClosingFacts>,
     /// Each appeal: kind, filing date, outcome, decision date.
     pub appeals: Vec<(String, NaiveDate, String, Option<NaiveDate>)>,
+    /// The fee paid (day, fen) and the fee waived (day decided, fen).
+    pub fee_paid: Option<(NaiveDate, i64)>,
+    pub fee_waived: Option<(NaiveDate, i64)>,
 }
 
 /// The part of a case the report of one year counts.
@@ -104,6 +116,8 @@ pub struct YearFacts {
     closed: Option<(String, NaiveDate, NaiveDate, ClosingFacts)>,
     carried_forward: Option<String>,
     appeals: Vec<(String, String)>,
+    fee_paid: Option<i64>,
+    fee_waived: Option<i64>,
 }
 
 /// What the report of `year` counts of a case (None: the case does not exist). A change alters that
@@ -134,6 +148,8 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
                 (kind.clone(), as_of_end)
             })
             .collect(),
+        fee_paid: f.fee_paid.filter(|(on, _)| on.year() == year).map(|(_, fen)| fen),
+        fee_waived: f.fee_waived.filter(|(on, _)| on.year() == year).map(|(_, fen)| fen),
     })
     .filter(|y| {
         y.received.is_some()
@@ -141,6 +157,8 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
             || y.closed.is_some()
             || y.carried_forward.is_some()
             || !y.appeals.is_empty()
+            || y.fee_paid.is_some()
+            || y.fee_waived.is_some()
     })
 }
 
@@ -207,6 +225,31 @@ pub struct TopicCount {
     pub count: i64,
 }
 
+/// The year's fees: money collected (paid in the year, whatever year the case closed) and fees
+/// waived (decided in the year). A fee assessed or notified but never paid counts nowhere. The
+/// 2019/2021 reports state these under 六、其他需要报告的事项 (信息处理费); the pre-2019 table's
+/// 依申请公开信息收取的费用 is `collected`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FeeFigures {
+    pub collected_fen: i64,
+    /// Requests whose fee was paid in the year.
+    pub requests_charged: i64,
+    pub waived_fen: i64,
+    /// Requests whose fee was waived (in part or whole) in the year.
+    pub requests_waived: i64,
+}
+
+impl FeeFigures {
+    fn of(t: FeeTally) -> FeeFigures {
+        FeeFigures {
+            collected_fen: t.collected_fen,
+            requests_charged: t.requests_charged,
+            waived_fen: t.waived_fen,
+            requests_waived: t.requests_waived,
+        }
+    }
+}
+
 /// Beyond the statute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Extras {
@@ -219,6 +262,9 @@ pub struct Extras {
     pub closings: BTreeMap<String, i64>,
     /// The ten oldest cases still open on 31 December.
     pub oldest_open: Vec<OpenCase>,
+    /// Fees collected and waived in the year.
+    #[serde(default)]
+    pub fees: FeeFigures,
 }
 
 /// A computed report (the API adds who asked and any lock).
@@ -295,15 +341,6 @@ impl Tallies {
         self.closed.iter().filter(|c| keep(c)).map(|c| c.cases).sum()
     }
 
-    /// Fees collected: charged on cases not abandoned over the fee.
-    fn fees_fen(&self) -> i64 {
-        self.closed
-            .iter()
-            .filter(|c| c.outcome != Outcome::Other { reason: super::outcome::OtherReason::FeeLapsed })
-            .map(|c| c.fee_fen)
-            .sum()
-    }
-
     fn appeals_where(&self, keep: impl Fn(&AppealTally) -> bool) -> i64 {
         self.appeals.iter().filter(|a| keep(a)).map(|a| a.count).sum()
     }
@@ -333,6 +370,7 @@ impl Tallies {
             },
             closings,
             oldest_open: self.oldest_open.clone(),
+            fees: FeeFigures::of(self.fees),
         }
     }
 }
@@ -395,7 +433,12 @@ fn pre2019(t: &Tallies) -> (Vec<Table>, Vec<Check>) {
     for r in [R::NotThisAgency, R::DoesNotExist, R::ToldToAmend, R::OtherRoute] {
         rows.push(count_row(r.def().code, r.def().label, reply(r)));
     }
-    rows.push(row("fees", "(四)依申请公开信息收取的费用", Some("万元"), vec![Cell::Amount(wan_yuan(t.fees_fen()))]));
+    rows.push(row(
+        "fees",
+        "(四)依申请公开信息收取的费用",
+        Some("万元"),
+        vec![Cell::Amount(wan_yuan(t.fees.collected_fen))],
+    ));
     let appeal_rows = |code: &str, title: &str, upheld: &str, kinds: &[AppealKind]| {
         let of = |outcome: Option<AppealOutcome>| {
             t.appeals_where(|a| kinds.contains(&a.kind) && outcome.is_none_or(|o| a.outcome == o))
@@ -576,7 +619,28 @@ fn national(t: &Tallies, current: bool) -> (Vec<Table>, Vec<Check>) {
         columns: appeal_columns,
         rows: vec![row("appeals", "件数", None, counts(&appeal_values))],
     };
-    (vec![applications, appeals], checks)
+    // Section 六 states the information-processing fee (国办函〔2020〕109号) in figures of its own.
+    let fees = Table {
+        title: "六、其他需要报告的事项：信息处理费".into(),
+        columns: vec!["单位".into(), "数量".into()],
+        rows: vec![
+            row(
+                "fees_collected",
+                "收取信息处理费金额",
+                Some("万元"),
+                vec![Cell::Amount(wan_yuan(t.fees.collected_fen))],
+            ),
+            row(
+                "fees_requests_charged",
+                "收取信息处理费的申请",
+                Some("件"),
+                vec![Cell::Count(t.fees.requests_charged)],
+            ),
+            row("fees_waived", "减免信息处理费金额", Some("万元"), vec![Cell::Amount(wan_yuan(t.fees.waived_fen))]),
+            row("fees_requests_waived", "减免信息处理费的申请", Some("件"), vec![Cell::Count(t.fees.requests_waived)]),
+        ],
+    };
+    (vec![applications, appeals, fees], checks)
 }
 
 #[cfg(test)]
@@ -585,7 +649,7 @@ mod tests {
     use crate::domain::outcome::{OtherReason, UnableReason, WithholdReason};
 
     fn closed(applicant: ApplicantKind, outcome: Outcome, closing: Closing, cases: i64) -> ClosedTally {
-        ClosedTally { applicant, outcome, closing, cases, fee_fen: 0 }
+        ClosedTally { applicant, outcome, closing, cases }
     }
 
     fn sample() -> Tallies {
@@ -615,7 +679,7 @@ mod tests {
                 1,
             ),
         ];
-        t.closed[0].fee_fen = 12_340;
+        t.fees = FeeTally { collected_fen: 12_340, requests_charged: 1, waived_fen: 5_000, requests_waived: 1 };
         t.appeals = vec![
             AppealTally { kind: AppealKind::Reconsideration, outcome: AppealOutcome::Upheld, count: 2 },
             AppealTally { kind: AppealKind::LitigationAfterReconsideration, outcome: AppealOutcome::Pending, count: 1 },
@@ -637,9 +701,45 @@ mod tests {
             applicant_kind: "natural_person".into(),
             topic: None,
             closed_on: closed.map(d),
-            closing: closed.map(|_| (Some("disclosed".into()), None, false, Some("on_time".into()), 0)),
+            closing: closed.map(|_| (Some("disclosed".into()), None, false, Some("on_time".into()))),
             appeals: vec![],
+            fee_paid: None,
+            fee_waived: None,
         }
+    }
+
+    #[test]
+    fn a_fee_counts_in_the_year_it_was_paid_not_the_year_the_case_closed() {
+        let mut f = facts((2020, 12, 1), Some((2021, 1, 10)));
+        let before = counted_in(Some(&f), 2020);
+        f.fee_paid = Some((NaiveDate::from_ymd_opt(2020, 12, 20).unwrap(), 10_000));
+        assert_ne!(counted_in(Some(&f), 2020), before, "the payment changes 2020's numbers");
+        let closed_year = counted_in(Some(&f), 2021);
+        f.fee_paid = Some((NaiveDate::from_ymd_opt(2020, 12, 21).unwrap(), 10_000));
+        assert_eq!(counted_in(Some(&f), 2021), closed_year, "2021 does not count it");
+        // A paid fee alone makes the year count the case.
+        let mut paid_late = facts((2019, 3, 1), Some((2019, 4, 1)));
+        paid_late.fee_paid = Some((NaiveDate::from_ymd_opt(2020, 1, 5).unwrap(), 500));
+        assert!(counted_in(Some(&paid_late), 2020).is_some());
+    }
+
+    #[test]
+    fn fees_collected_and_waived_are_reported_in_every_format() {
+        let t = sample();
+        let pre = build(ReportFormat::Pre2019, 2015, &t);
+        assert_eq!(value(&pre.tables[0], "fees"), vec![Cell::Amount("0.01234".into())]);
+        for format in [ReportFormat::Y2019, ReportFormat::Y2021] {
+            let r = build(format, 2021, &t);
+            let fees = r.tables.iter().find(|t| t.title.contains("信息处理费")).expect("fee table");
+            assert_eq!(value(fees, "fees_collected"), vec![Cell::Amount("0.01234".into())]);
+            assert_eq!(value(fees, "fees_requests_charged"), vec![Cell::Count(1)]);
+            assert_eq!(value(fees, "fees_waived"), vec![Cell::Amount("0.005".into())]);
+            assert_eq!(value(fees, "fees_requests_waived"), vec![Cell::Count(1)]);
+        }
+        assert_eq!(
+            pre.extras.fees,
+            FeeFigures { collected_fen: 12_340, requests_charged: 1, waived_fen: 5_000, requests_waived: 1 }
+        );
     }
 
     #[test]

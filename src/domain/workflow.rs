@@ -143,6 +143,8 @@ pub struct ActionFacts {
     pub in_person: bool,
     /// A fee is assessed with something to pay, so a fee notice can go out.
     pub fee_to_notify: bool,
+    /// The fee was paid: it is not assessed again.
+    pub fee_paid: bool,
     /// An appeal awaits its decision.
     pub pending_appeal: bool,
     pub clock: ClockFacts,
@@ -196,7 +198,8 @@ pub fn available_actions(role: Role, facts: &ActionFacts) -> Vec<Action> {
         .filter(|&action| match action {
             A::AnswerOnTheSpot => facts.in_person,
             A::DecideAppeal => facts.pending_appeal,
-            A::FeeNoticeSent => facts.fee_to_notify && clock.running,
+            A::FeeNoticeSent => facts.fee_to_notify && !facts.fee_paid && clock.running,
+            A::AssessFee => !facts.fee_paid,
             A::ExtensionApproved => clock.running && clock.within_period && clock.extension_days_left > 0,
             A::DelaySet => clock.running && clock.agency_delay_allowed,
             A::CorrectionNoticeSent => clock.running && clock.correction_notice_in_time,
@@ -484,6 +487,7 @@ mod tests {
             state,
             in_person: false,
             fee_to_notify: false,
+            fee_paid: false,
             pending_appeal: false,
             clock: ClockFacts {
                 running: state.is_open(),

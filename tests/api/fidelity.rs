@@ -13,6 +13,8 @@ crate::on_both_backends!(
     a_replayed_registration_repeats_status_body_and_headers_for_any_equal_json,
     a_repeat_request_names_an_answered_case_or_an_earlier_reference,
     allowed_actions_are_exactly_what_this_caller_could_do,
+    fees_count_when_paid_in_the_year_paid_and_waivers_apart,
+    back_entered_steps_keep_their_business_dates,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ; its id.
@@ -363,4 +365,143 @@ async fn allowed_actions_are_exactly_what_this_caller_could_do(app: TestApp) {
         .await;
     assert_eq!(actions(&filed), ["archive", "file_appeal", "decide_appeal"]);
     assert_eq!(actions(&read(clerk.clone(), id.clone()).await), ["archive"]);
+}
+
+/// The values of the row `code` in the report table whose title contains `table`.
+async fn table_row(app: &TestApp, format: &str, year: i32, table: &str, code: &str) -> Value {
+    let report = report(app, format, year).await;
+    let tables = report["tables"].as_array().unwrap();
+    let t = tables.iter().find(|t| t["title"].as_str().unwrap().contains(table)).expect("table");
+    t["rows"].as_array().unwrap().iter().find(|r| r["code"] == code).expect("row")["values"].clone()
+}
+
+async fn fees_count_when_paid_in_the_year_paid_and_waivers_apart(app: TestApp) {
+    app.seed_city();
+    let handler = app.token(Role::Handler, "PJ");
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&handler).await;
+    let assign = json!({"action": {"type": "assign", "handler_id": me}});
+    // 2008 cost fees: one search and twelve pages (5 元 + 12 × 0.2 元 = 7.40 元), paid in December
+    // 2015 with a receipt; the case is answered in January 2016.
+    let paid = case_received(&app, "2015-12-14").await;
+    app.act_ok(&handler, &paid, assign.clone()).await;
+    let cost = json!({"action": {"type": "assess_fee", "basis": {"method": "cost", "search_items": 1, "pages": 12}}, "effective_on": "2015-12-15"});
+    assert_eq!(app.act_ok(&handler, &paid, cost.clone()).await["fee"]["charged_fen"], 740);
+    clock_ok(&app, &handler, &paid, json!({"event": {"type": "fee_notice_sent", "on": "2015-12-15"}})).await;
+    let wrong =
+        json!({"event": {"type": "fee_paid", "on": "2015-12-28", "amount_fen": 700, "receipt_number": "辽财0012345"}});
+    let problem = assert_problem(clock(&app, &handler, &paid, &wrong).await, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["path"], "event.amount_fen");
+    clock_ok(
+        &app,
+        &handler,
+        &paid,
+        json!({"event": {"type": "fee_paid", "on": "2015-12-28", "receipt_number": "辽财0012345"}}),
+    )
+    .await;
+    let c = case(&app, &paid).await;
+    assert_eq!(c["fee"]["paid"], json!({"on": "2015-12-28", "amount_fen": 740, "receipt_number": "辽财0012345"}));
+    // A paid fee is not assessed again.
+    assert_problem(app.act(&handler, &paid, cost.clone()).await, 409, "conflict").await;
+    app.reply(&paid, "PJ", "2016-01-05", json!({"kind": "disclosed"})).await;
+    // Assessed and notified, then withdrawn: never paid, counted nowhere.
+    let withdrawn = case_received(&app, "2015-12-14").await;
+    app.act_ok(&handler, &withdrawn, assign.clone()).await;
+    app.act_ok(&handler, &withdrawn, cost).await;
+    clock_ok(&app, &handler, &withdrawn, json!({"event": {"type": "fee_notice_sent", "on": "2015-12-15"}})).await;
+    app.act_ok(
+        &handler,
+        &withdrawn,
+        json!({"action": {"type": "withdraw", "on": "2015-12-20"}, "reason": "申请人撤回"}),
+    )
+    .await;
+    assert_eq!(report_row(&app, "pre2019", 2015, "fees").await, json!(["0.00074"]), "collected in 2015");
+    assert_eq!(report_row(&app, "pre2019", 2016, "fees").await, json!(["0"]), "not where the case closed");
+    assert_eq!(report(&app, "pre2019", 2015).await["extras"]["fees"]["requests_charged"], 1);
+
+    // 2020 processing fee: 40 pages = 100 元, half waived by the office head in 2024, the rest paid.
+    let waived = case_received(&app, "2024-09-27").await;
+    app.act_ok(&handler, &waived, assign.clone()).await;
+    let fee = |waived_fen: i64| json!({"action": {"type": "assess_fee", "basis": {"method": "per_page", "pages": 40}, "waived_fen": waived_fen, "waiver_reason": "低保户，负责人同意减半"}, "effective_on": "2024-10-08"});
+    assert_problem(app.act(&handler, &waived, fee(5_000)).await, 403, "forbidden").await;
+    app.act_ok(&approver, &waived, fee(5_000)).await;
+    clock_ok(&app, &handler, &waived, json!({"event": {"type": "fee_notice_sent", "on": "2024-10-08"}})).await;
+    clock_ok(
+        &app,
+        &handler,
+        &waived,
+        json!({"event": {"type": "fee_paid", "on": "2024-10-15", "amount_fen": 5000, "receipt_number": "R-2024-88"}}),
+    )
+    .await;
+    // A fee that lapses is never collected.
+    let lapsed = case_received(&app, "2024-09-27").await;
+    app.act_ok(&handler, &lapsed, assign).await;
+    app.act_ok(&handler, &lapsed, fee(0)).await;
+    clock_ok(&app, &handler, &lapsed, json!({"event": {"type": "fee_notice_sent", "on": "2024-10-08"}})).await;
+    clock_ok(&app, &handler, &lapsed, json!({"event": {"type": "fee_lapsed", "on": "2024-11-08"}})).await;
+    for format in ["y2019", "y2021"] {
+        assert_eq!(table_row(&app, format, 2024, "信息处理费", "fees_collected").await, json!(["0.005"]), "{format}");
+        assert_eq!(table_row(&app, format, 2024, "信息处理费", "fees_requests_charged").await, json!([1]));
+        assert_eq!(table_row(&app, format, 2024, "信息处理费", "fees_waived").await, json!(["0.005"]));
+        assert_eq!(table_row(&app, format, 2024, "信息处理费", "fees_requests_waived").await, json!([1]));
+    }
+    let csv = app.get(&app.admin, "/api/v1/reports/y2021/2024?agency=PJ&output=csv").await.text().await.unwrap();
+    assert!(csv.contains("六、其他需要报告的事项：信息处理费"), "{csv}");
+    assert!(csv.contains("收取信息处理费金额,万元,0.005"), "{csv}");
+}
+
+async fn back_entered_steps_keep_their_business_dates(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&approver).await;
+    let id = case_received(&app, "2015-09-01").await;
+    let step = |action: Value, on: &str| json!({"action": action, "effective_on": on});
+    let assign = json!({"type": "assign", "handler_id": me});
+    // Not before receipt, not in the future.
+    let problem =
+        assert_problem(app.act(&approver, &id, step(assign.clone(), "2015-08-31")).await, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["path"], "effective_on");
+    assert_problem(app.act(&approver, &id, step(assign.clone(), "2099-01-01")).await, 422, "validation").await;
+    app.act_ok(&approver, &id, step(assign, "2015-09-02")).await;
+    let draft = json!({"type": "draft_reply", "outcome": {"kind": "disclosed"}});
+    // Not before the previous step.
+    let problem =
+        assert_problem(app.act(&approver, &id, step(draft.clone(), "2015-09-01")).await, 422, "validation").await;
+    assert!(problem["detail"].as_str().unwrap().contains("2015-09-02"), "{problem}");
+    app.act_ok(&approver, &id, step(draft, "2015-09-10")).await;
+    app.act_ok(&approver, &id, step(json!({"type": "approve_reply"}), "2015-09-15")).await;
+    // The reply cannot be served before it was approved.
+    let early = json!({"action": {"type": "serve", "on": "2015-09-14", "method": "post"}});
+    assert_problem(app.act(&approver, &id, early).await, 422, "validation").await;
+    // Steps with their own date take no effective_on.
+    let both = json!({"action": {"type": "serve", "on": "2015-09-16", "method": "post"}, "effective_on": "2015-09-16"});
+    let problem = assert_problem(app.act(&approver, &id, both).await, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["path"], "effective_on");
+    app.act_ok(&approver, &id, json!({"action": {"type": "serve", "on": "2015-09-16", "method": "post"}})).await;
+    app.act_ok(&approver, &id, step(json!({"type": "archive"}), "2015-09-30")).await;
+    // The timeline keeps both dates: when it happened and when it was recorded.
+    let events = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
+    let dated: Vec<(String, Value)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "workflow")
+        .map(|e| (e["payload"]["type"].as_str().unwrap().to_owned(), e["payload"]["effective_on"].clone()))
+        .collect();
+    assert_eq!(
+        dated,
+        [
+            ("handler_assigned".to_owned(), json!("2015-09-02")),
+            ("reply_drafted".to_owned(), json!("2015-09-10")),
+            ("reply_approved".to_owned(), json!("2015-09-15")),
+            ("served".to_owned(), Value::Null),
+            ("archived".to_owned(), json!("2015-09-30")),
+        ]
+    );
+    assert!(events.as_array().unwrap().iter().all(|e| e["occurred_at"].as_str().unwrap().starts_with("20")));
+    // The report reads as if the office had worked live: answered on time in 2015.
+    assert_eq!(report_row(&app, "pre2019", 2015, "closed_on_time").await, json!([1]));
+    let r = report(&app, "pre2019", 2015).await;
+    // 2015-09-02, the 6th (a make-up working day) to the 11th, the 14th to the 16th: 10 working days.
+    assert_eq!(r["extras"]["reply_times"]["median_working_days"], 10);
 }

@@ -12,3 +12,12 @@ ALTER TABLE idempotency_keys ADD COLUMN response_etag TEXT;
 
 -- A repeat request (2019 Art. 36 (六)) may name a request answered before the office used this service.
 ALTER TABLE cases ADD COLUMN repeat_of_earlier TEXT;
+
+-- Fees count in the year they are paid (the pre-2019 row 依申请公开信息收取的费用 is money collected);
+-- waivers in the year they are decided.
+ALTER TABLE cases ADD COLUMN fee_paid_fen BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN fee_paid_on DATE;
+ALTER TABLE cases ADD COLUMN fee_receipt_number TEXT;
+ALTER TABLE cases ADD COLUMN fee_waived_on DATE;
+CREATE INDEX cases_fee_paid_on_idx ON cases (fee_paid_on);
+CREATE INDEX cases_fee_waived_on_idx ON cases (fee_waived_on);

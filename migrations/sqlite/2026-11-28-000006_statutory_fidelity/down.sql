@@ -1,3 +1,9 @@
+DROP INDEX cases_fee_waived_on_idx;
+DROP INDEX cases_fee_paid_on_idx;
+ALTER TABLE cases DROP COLUMN fee_waived_on;
+ALTER TABLE cases DROP COLUMN fee_receipt_number;
+ALTER TABLE cases DROP COLUMN fee_paid_on;
+ALTER TABLE cases DROP COLUMN fee_paid_fen;
 ALTER TABLE cases DROP COLUMN repeat_of_earlier;
 ALTER TABLE idempotency_keys DROP COLUMN response_etag;
 ALTER TABLE idempotency_keys DROP COLUMN response_location;
