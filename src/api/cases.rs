@@ -73,6 +73,9 @@ pub struct CaseResponse {
     pub fee: CaseFee,
     /// Reconsiderations, lawsuits and complaints (only on single-case reads; null in lists).
     pub appeals: Option<Vec<Appeal>>,
+    /// New replies ordered on appeal (重新答复), in order; `outcome`, `outcome`'s report rows and the
+    /// deadline's timeliness stay the first reply's.
+    pub re_replies: Vec<crate::domain::workflow::ReReply>,
     /// What the caller could do next and succeed (workflow actions and clock events), given their
     /// role, the channel, appeals, fee and the clock (only on single-case reads; null in lists).
     pub allowed_actions: Option<Vec<Action>>,
@@ -204,6 +207,7 @@ impl CaseResponse {
             transferred_from: v.transferred_from,
             fee: CaseFee { charged_fen: v.fee_charged_fen, waived_fen: v.fee_waived_fen, paid: v.fee_payment },
             appeals: None,
+            re_replies: v.re_replies,
             allowed_actions: None,
         })
     }

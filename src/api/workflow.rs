@@ -23,7 +23,10 @@ use crate::domain::intake::{Intake, ReceiptBasis};
 use crate::domain::outcome::{EarlierRequest, NotProcessedReason, Outcome};
 use crate::domain::role::{Principal, Role};
 use crate::domain::validation::Validator;
-use crate::domain::workflow::{permitted, transition, Action, AppealKind, AppealOutcome, ServiceMethod, WorkflowEvent};
+use crate::domain::workflow::{
+    allowed_during_re_reply, permitted, transition, Action, AppealKind, AppealOutcome, NewReplyPeriod, ServiceMethod,
+    WorkflowEvent,
+};
 use crate::error::AppError;
 
 /// A workflow action and the reason or note recorded with it.
@@ -97,6 +100,11 @@ pub enum ActionInput {
     },
     /// Record the decision on appeal `number`.
     DecideAppeal { number: i32, outcome: AppealOutcome, decided_on: NaiveDate },
+    /// 重新答复: appeal `appeal_number` (a reconsideration or lawsuit decided `corrected`) ordered a new
+    /// reply; from `on` (the day the decision took effect for the office) the case is reviewed,
+    /// drafted, approved and served again within the period the decision set. The first reply's
+    /// outcome and its counting in the annual report stay as they were.
+    ReopenForNewReply { appeal_number: i32, on: NaiveDate, period: NewReplyPeriod },
 }
 
 impl ActionInput {
@@ -115,6 +123,7 @@ impl ActionInput {
             ActionInput::AssessFee { .. } => Action::AssessFee,
             ActionInput::FileAppeal { .. } => Action::FileAppeal,
             ActionInput::DecideAppeal { .. } => Action::DecideAppeal,
+            ActionInput::ReopenForNewReply { .. } => Action::ReopenForNewReply,
         }
     }
 }
@@ -205,12 +214,25 @@ pub async fn act(
                 illegal.allowed = super::cases::allowed_actions(&record, &case, &clock, &user, &rules)?;
                 return Err(illegal.into());
             }
+            if case.re_reply_open() && !allowed_during_re_reply(action) {
+                return Err(AppError::Conflict(format!(
+                    "a new reply ordered on appeal is being prepared: `{action}` is not possible until it is served"
+                )));
+            }
             let regime = rules
                 .regime(&record.row.regime)
                 .cloned()
                 .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime", record.row.id)))?;
             let today = crate::domain::china_date(Utc::now());
-            let ctx = Context { user: &user, record: &record, case: &case, today, rates, regime: &regime };
+            let ctx = Context {
+                user: &user,
+                record: &record,
+                case: &case,
+                today,
+                rates,
+                regime: &regime,
+                calendar: &rules.calendar,
+            };
             let effective_on = effective_on.map(|on| ctx.step_date("effective_on", on)).transpose()?;
             let updated = match input.action {
                 ActionInput::Transfer { on, to_agency } => {
@@ -265,6 +287,7 @@ struct Context<'a> {
     today: NaiveDate,
     rates: CostRates,
     regime: &'a crate::domain::deadline::RegimeRules,
+    calendar: &'a crate::domain::calendar::WorkingDayIndex,
 }
 
 impl Context<'_> {
@@ -324,7 +347,17 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
         }
         ActionInput::ReturnDraft => WorkflowEvent::DraftReturned,
         ActionInput::ApproveReply => WorkflowEvent::ReplyApproved,
-        ActionInput::Serve { on, method } => WorkflowEvent::Served { on: ctx.step_date("action.on", on)?, method },
+        ActionInput::Serve { on, method } => {
+            let on = ctx.step_date("action.on", on)?;
+            if ctx.case.re_reply_open() {
+                WorkflowEvent::ReplyReissued { on, method }
+            } else {
+                WorkflowEvent::Served { on, method }
+            }
+        }
+        ActionInput::ReopenForNewReply { appeal_number, on, period } => {
+            new_reply_ordered(ctx, appeal_number, on, period)?
+        }
         ActionInput::AnswerOnTheSpot { outcome } => {
             if ctx.case.channel != crate::domain::intake::Channel::InPerson {
                 return Err(AppError::validation(
@@ -409,6 +442,53 @@ fn build_event(conn: &mut DbConnection, ctx: &Context<'_>, input: ActionInput) -
             WorkflowEvent::AppealDecided { number, outcome, decided_on: ctx.date("action.decided_on", decided_on)? }
         }
     })
+}
+
+/// Checks a reopening for a new reply (重新答复): the appeal corrected the reply and has not ordered one
+/// yet, the order follows its decision, and the period gives a due date on the agency's calendar.
+fn new_reply_ordered(
+    ctx: &Context<'_>,
+    appeal_number: i32,
+    on: NaiveDate,
+    period: NewReplyPeriod,
+) -> Result<WorkflowEvent, AppError> {
+    if !ctx.case.correcting_appeals().contains(&appeal_number) {
+        return Err(AppError::validation(
+            "action.appeal_number",
+            format!(
+                "appeal {appeal_number} is not a reconsideration or lawsuit that corrected this case's reply and has not yet ordered a new one"
+            ),
+        ));
+    }
+    let on = ctx.step_date("action.on", on)?;
+    let decided_on = ctx.case.appeals.iter().find(|a| a.number == appeal_number).and_then(|a| a.decided_on);
+    if let Some(decided) = decided_on.filter(|d| on < *d) {
+        return Err(AppError::validation("action.on", format!("{on} is before the decision of {decided}")));
+    }
+    let due_on = match &period {
+        NewReplyPeriod::WorkingDays { from, days } => {
+            if !(1..=100).contains(days) {
+                return Err(AppError::validation("action.period.days", "must be between 1 and 100 working days"));
+            }
+            if *from < ctx.case.received_on || *from > on {
+                return Err(AppError::validation(
+                    "action.period.from",
+                    format!("must be between the receipt date {} and {on}", ctx.case.received_on),
+                ));
+            }
+            ctx.calendar
+                .add_working_days(*from, *days)
+                .map_err(|e| AppError::validation("action.period", e.to_string()))?
+                .date
+        }
+        NewReplyPeriod::Date { due_on } => {
+            if *due_on < on {
+                return Err(AppError::validation("action.period.due_on", format!("{due_on} is before {on}")));
+            }
+            *due_on
+        }
+    };
+    Ok(WorkflowEvent::NewReplyOrdered { appeal_number, on, period, due_on })
 }
 
 /// Checks an outcome given in a reply: the endings the service records itself are not replies, and

@@ -73,6 +73,9 @@ pub struct CaseRow {
     pub fee_receipt_number: Option<String>,
     /// The day a waiver was decided (it counts in that year's waiver figure).
     pub fee_waived_on: Option<NaiveDate>,
+    /// New replies ordered on appeal (重新答复), as JSON, and the day the latest was served.
+    pub re_replies: Option<String>,
+    pub re_replied_on: Option<NaiveDate>,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
@@ -179,6 +182,7 @@ pub struct CaseView {
     pub fee_charged_fen: i64,
     pub fee_waived_fen: i64,
     pub fee_payment: Option<crate::domain::fees::FeePayment>,
+    pub re_replies: Vec<crate::domain::workflow::ReReply>,
 }
 
 fn corrupt(what: &str, value: &str) -> AppError {
@@ -261,6 +265,10 @@ impl CaseRecord {
                 amount_fen: r.fee_paid_fen,
                 receipt_number: r.fee_receipt_number.clone(),
             }),
+            re_replies: match &r.re_replies {
+                Some(json) => serde_json::from_str(json).map_err(|_| corrupt("new replies", json))?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -347,6 +355,12 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
             .as_ref()
             .filter(|f| f.waived_fen > 0)
             .and_then(|f| f.assessed_on.or(case.deadline.closed_on)),
+        re_replies: if case.re_replies.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&case.re_replies).map_err(AppError::internal)?)
+        },
+        re_replied_on: case.re_replies.iter().filter_map(|r| r.served_on).max(),
         repeat_of_earlier: match &case.outcome {
             Some(Outcome::NotProcessed { repeat_of_earlier: Some(earlier), .. }) => {
                 Some(serde_json::to_string(earlier).map_err(AppError::internal)?)

@@ -67,6 +67,7 @@ pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> CaseFacts {
         appeals: appeals.iter().map(|a| (a.kind.clone(), a.filed_on, a.outcome.clone(), a.decided_on)).collect(),
         fee_paid: row.fee_paid_on.map(|on| (on, row.fee_paid_fen)),
         fee_waived: row.fee_waived_on.map(|on| (on, row.fee_waived_fen)),
+        re_replied_on: row.re_replied_on,
     }
 }
 

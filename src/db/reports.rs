@@ -136,6 +136,12 @@ pub fn tallies(
         .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_waived_fen), 0) AS BIGINT)"), count_star()))
         .first(conn)?;
     t.fees = FeeTally { collected_fen, requests_charged, waived_fen, requests_waived };
+    t.re_replies_issued = cases::table
+        .inner_join(agencies::table)
+        .filter(agencies::path.like(&pattern))
+        .filter(cases::re_replied_on.between(start, end))
+        .count()
+        .get_result(conn)?;
 
     let appeals: Vec<(String, String, Option<NaiveDate>, i64)> = case_appeals::table
         .inner_join(cases::table.inner_join(agencies::table))

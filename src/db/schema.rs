@@ -99,6 +99,8 @@ diesel::table! {
         fee_paid_on -> Nullable<Date>,
         fee_receipt_number -> Nullable<Text>,
         fee_waived_on -> Nullable<Date>,
+        re_replies -> Nullable<Text>,
+        re_replied_on -> Nullable<Date>,
     }
 }
 

@@ -13,7 +13,7 @@ use super::fees::{FeeAssessment, FeePayment};
 use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use super::outcome::{OtherReason, Outcome, UnableReason};
 use super::workflow::{
-    available_actions, transition, Action, ActionFacts, Appeal, AppealOutcome, ClockFacts, IllegalTransition,
+    available_actions, transition, Action, ActionFacts, Appeal, AppealOutcome, ClockFacts, IllegalTransition, ReReply,
     ServiceMethod, WorkflowEvent,
 };
 
@@ -112,6 +112,9 @@ pub fn check_clock_event(
     let action = match &record.event {
         ClockEvent::Replied { .. } => return Err(ClockRefusal::WorkflowOnly("replied", "serve")),
         ClockEvent::Withdrawn { .. } => return Err(ClockRefusal::WorkflowOnly("withdrawn", "withdraw")),
+        ClockEvent::NewReplyOrdered { .. } => {
+            return Err(ClockRefusal::WorkflowOnly("new_reply_ordered", "reopen_for_new_reply"))
+        }
         event => Action::of_clock(event).expect("every other clock event is an action"),
     };
     if !state.is_open() {
@@ -215,6 +218,8 @@ pub fn actions_now(
         in_person: case.channel == Channel::InPerson,
         fee_to_notify: case.fee.as_ref().is_some_and(|f| f.charged_fen > 0),
         fee_paid: case.fee_payment.is_some(),
+        re_reply_open: case.re_reply_open(),
+        correcting_appeal: case.served_on.is_some() && !case.correcting_appeals().is_empty(),
         pending_appeal: case.appeals.iter().any(|a| a.outcome == AppealOutcome::Pending),
         clock,
     };
@@ -254,6 +259,8 @@ pub struct Case {
     pub fee_payment: Option<FeePayment>,
     /// The latest business date of a workflow step so far: a later step may not be dated before it.
     pub last_step_on: Option<NaiveDate>,
+    /// New replies ordered on appeal (重新答复), in order; the last is open until served.
+    pub re_replies: Vec<ReReply>,
     pub appeals: Vec<Appeal>,
     /// The state a stopped clock (correction, consultation, fee) returns the case to.
     pub resume: Option<CaseState>,
@@ -277,6 +284,21 @@ fn is_stop(state: CaseState) -> bool {
 }
 
 impl Case {
+    /// A new reply ordered on appeal is being prepared.
+    pub fn re_reply_open(&self) -> bool {
+        self.re_replies.last().is_some_and(|r| r.served_on.is_none())
+    }
+
+    /// The decided appeals that corrected the reply and have not yet ordered a new one (by number).
+    pub fn correcting_appeals(&self) -> Vec<i32> {
+        self.appeals
+            .iter()
+            .filter(|a| a.outcome == AppealOutcome::Corrected && a.kind != super::workflow::AppealKind::Complaint)
+            .filter(|a| !self.re_replies.iter().any(|r| r.appeal_number == a.number))
+            .map(|a| a.number)
+            .collect()
+    }
+
     fn received(intake: &Intake) -> Case {
         let i = intake.clone();
         Case {
@@ -302,6 +324,7 @@ impl Case {
             fee: None,
             fee_payment: None,
             last_step_on: None,
+            re_replies: Vec::new(),
             appeals: Vec::new(),
             resume: None,
         }
@@ -372,6 +395,27 @@ impl Case {
             WorkflowEvent::HandlerAssigned { handler_id, .. } => self.handler_id = Some(handler_id.clone()),
             WorkflowEvent::ReplyDrafted { outcome } => self.draft = Some(outcome.clone()),
             WorkflowEvent::DraftReturned | WorkflowEvent::ReplyApproved | WorkflowEvent::Archived => {}
+            WorkflowEvent::NewReplyOrdered { appeal_number, on, due_on, .. } => {
+                self.re_replies.push(ReReply {
+                    appeal_number: *appeal_number,
+                    ordered_on: *on,
+                    due_on: *due_on,
+                    outcome: None,
+                    served_on: None,
+                    service_method: None,
+                });
+            }
+            WorkflowEvent::ReplyReissued { on, method } => {
+                let outcome = self.draft.take().ok_or_else(|| inconsistent("served without a drafted reply"))?;
+                let open = self
+                    .re_replies
+                    .last_mut()
+                    .filter(|r| r.served_on.is_none())
+                    .ok_or_else(|| inconsistent("a new reply served without one ordered"))?;
+                open.outcome = Some(outcome);
+                open.served_on = Some(*on);
+                open.service_method = Some(*method);
+            }
             WorkflowEvent::Served { on, method } => {
                 self.outcome = Some(self.draft.take().ok_or_else(|| inconsistent("served without a drafted reply"))?);
                 self.served_on = Some(*on);

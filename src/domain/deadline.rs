@@ -165,6 +165,22 @@ pub enum ClockEvent {
     Withdrawn {
         on: NaiveDate,
     },
+    /// 重新答复: a reconsideration or court decision corrected the reply and ordered a new one by
+    /// `due_on` (行政复议法 2023 art. 64, 行政诉讼法 art. 70: 责令重新作出). The clock runs again to
+    /// that date; the first reply keeps its timeliness. Recorded by the workflow's
+    /// `reopen_for_new_reply` action.
+    NewReplyOrdered {
+        on: NaiveDate,
+        due_on: NaiveDate,
+    },
+}
+
+/// The first reply of a case whose reply was later corrected on appeal: its timeliness stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FirstReply {
+    pub replied_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub final_due_on: NaiveDate,
 }
 
 impl ClockEvent {
@@ -181,7 +197,8 @@ impl ClockEvent {
             | ClockEvent::FeePaid { on, .. }
             | ClockEvent::FeeLapsed { on }
             | ClockEvent::Replied { on }
-            | ClockEvent::Withdrawn { on } => *on,
+            | ClockEvent::Withdrawn { on }
+            | ClockEvent::NewReplyOrdered { on, .. } => *on,
         }
     }
 }
@@ -216,6 +233,8 @@ pub enum DeadlineError {
         "{regime} has no agency-set delay (Art. 35 of the 2019 Regulation): the reply period can only be extended"
     )]
     DelayNotInRegime { regime: String },
+    #[error("the new reply's due date {due_on} is before the decision ordering it ({on})")]
+    NewReplyDueBeforeOrder { on: NaiveDate, due_on: NaiveDate },
 }
 
 impl DeadlineError {
@@ -356,6 +375,10 @@ pub struct Deadline {
     /// Depends on days that no loaded calendar notice settles.
     pub provisional: bool,
     pub clock: Clock,
+    /// When a new reply was ordered on appeal: the first reply, whose timeliness stands (the dates
+    /// above are then the new reply's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reply: Option<FirstReply>,
     pub steps: Vec<Step>,
 }
 
@@ -391,6 +414,8 @@ struct Run<'a> {
     clock: Clock,
     /// A consultation the regime does not pause for is under way (the clock runs meanwhile).
     unpaused_consultation: bool,
+    /// Set once a new reply is ordered on appeal: the first reply, whose timeliness stands.
+    first_reply: Option<FirstReply>,
     provisional: bool,
     steps: Vec<Step>,
 }
@@ -470,6 +495,7 @@ fn event_name(e: &ClockEvent) -> &'static str {
         ClockEvent::FeeLapsed { .. } => "fee_lapsed",
         ClockEvent::Replied { .. } => "replied",
         ClockEvent::Withdrawn { .. } => "withdrawn",
+        ClockEvent::NewReplyOrdered { .. } => "new_reply_ordered",
     }
 }
 
@@ -500,6 +526,7 @@ pub fn compute(
         delay_until: None,
         clock: Clock::Running,
         unpaused_consultation: false,
+        first_reply: None,
         provisional: false,
         steps: Vec::new(),
     };
@@ -522,10 +549,42 @@ pub fn compute(
         }
         previous = on;
         run.apply_lapse_before(on)?;
-        if matches!(run.clock, Clock::Replied { .. } | Clock::DeemedAbandoned { .. } | Clock::Withdrawn { .. }) {
+        let reopening = matches!(event, ClockEvent::NewReplyOrdered { .. });
+        let ended =
+            matches!(run.clock, Clock::Replied { .. } | Clock::DeemedAbandoned { .. } | Clock::Withdrawn { .. });
+        if ended && !(reopening && matches!(run.clock, Clock::Replied { .. })) {
             return Err(run.not_now(name));
         }
+        // A new reply ordered on appeal follows the decision's period: nothing stops or extends it.
+        if run.first_reply.is_some() && run.clock == Clock::Running && !matches!(event, ClockEvent::Replied { .. }) {
+            return Err(DeadlineError::NotNow { event: name, state: "a new reply ordered on appeal is awaited" });
+        }
         match event {
+            ClockEvent::NewReplyOrdered { due_on, .. } => {
+                let Clock::Replied { on: replied_on } = run.clock else {
+                    return Err(run.not_now(name));
+                };
+                if *due_on < on {
+                    return Err(DeadlineError::NewReplyDueBeforeOrder { on, due_on: *due_on });
+                }
+                if *due_on > super::calendar::index_end() {
+                    return Err(CalendarError::DateOutOfRange(*due_on).into());
+                }
+                if run.first_reply.is_none() {
+                    let due = run.due.unwrap_or(replied_on);
+                    let final_due_on = final_due(&run)?.unwrap_or(due);
+                    run.first_reply = Some(FirstReply { replied_on, due_on: due, final_due_on });
+                }
+                run.clock = Clock::Running;
+                run.due = Some(*due_on);
+                run.extension_days = 0;
+                run.delay_until = None;
+                run.step(
+                    on,
+                    "new_reply_ordered",
+                    format!("the reply was corrected on appeal and a new one ordered (重新答复) by {due_on}"),
+                );
+            }
             ClockEvent::CorrectionNoticeSent { respond_by, .. } => {
                 if run.clock != Clock::Running {
                     return Err(run.not_now(name));
@@ -771,6 +830,7 @@ pub fn compute(
         extension_days_used: run.extension_days,
         provisional: run.provisional,
         clock: run.clock,
+        first_reply: run.first_reply,
         steps: run.steps,
     })
 }
@@ -788,6 +848,17 @@ fn final_due(run: &Run<'_>) -> Result<Option<NaiveDate>, DeadlineError> {
 impl Deadline {
     /// The case's timeliness on `today`.
     pub fn timeliness(&self, cal: &WorkingDayIndex, today: NaiveDate) -> Result<Timeliness, CalendarError> {
+        // A reply corrected on appeal keeps the timeliness it had: the annual report counted it once.
+        if let Some(first) = &self.first_reply {
+            let on = first.replied_on;
+            return Ok(if on <= first.due_on {
+                Timeliness::OnTime { replied_on: on }
+            } else if on <= first.final_due_on {
+                Timeliness::Extended { replied_on: on }
+            } else {
+                Timeliness::LateReply { replied_on: on, days_late: cal.working_days_between(first.final_due_on, on)? }
+            });
+        }
         Ok(match &self.clock {
             Clock::Replied { on } => {
                 let due = self.due_on.expect("a replied case has a deadline");
@@ -1152,6 +1223,41 @@ pub(crate) mod tests {
         assert_eq!(consultations_from_text("third_party, other_agency"), Some(both));
         assert_eq!(consultations_from_text(""), Some(vec![]));
         assert_eq!(consultations_from_text("third_party,ghost"), None);
+    }
+
+    #[test]
+    fn a_new_reply_ordered_on_appeal_runs_to_its_date_and_the_first_reply_keeps_its_timeliness() {
+        let cal = shipped_index();
+        // 2019: received 2024-09-27, due 2024-10-30; replied 2024-10-29 (on time).
+        let replied = ClockEvent::Replied { on: d(2024, 10, 29) };
+        let ordered = ClockEvent::NewReplyOrdered { on: d(2025, 1, 10), due_on: d(2025, 2, 14) };
+        let dl =
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[replied.clone(), ordered.clone()], d(2025, 1, 13)).unwrap();
+        assert_eq!(dl.clock, Clock::Running);
+        assert_eq!((dl.due_on, dl.final_due_on), (Some(d(2025, 2, 14)), Some(d(2025, 2, 14))));
+        assert_eq!(dl.timeliness(&cal, d(2025, 3, 1)).unwrap(), Timeliness::OnTime { replied_on: d(2024, 10, 29) });
+        // Nothing stops or extends the new period.
+        let ext = extension(d(2025, 1, 13), 5, d(2025, 1, 13), false);
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[replied.clone(), ordered.clone(), ext], d(2025, 1, 13)),
+            Err(DeadlineError::NotNow { .. })
+        ));
+        // The new reply, even late, leaves the first reply's timeliness and closing date.
+        let again = ClockEvent::Replied { on: d(2025, 3, 3) };
+        let dl = compute(&ogi2019(), &cal, d(2024, 9, 27), &[replied.clone(), ordered, again], d(2025, 3, 3)).unwrap();
+        assert_eq!(dl.clock, Clock::Replied { on: d(2025, 3, 3) });
+        assert_eq!(dl.timeliness(&cal, d(2025, 3, 3)).unwrap(), Timeliness::OnTime { replied_on: d(2024, 10, 29) });
+        // Only a replied case can be reopened, and not to a date before the order.
+        let early = ClockEvent::NewReplyOrdered { on: d(2025, 1, 10), due_on: d(2025, 1, 9) };
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[replied, early], d(2025, 1, 10)),
+            Err(DeadlineError::NewReplyDueBeforeOrder { .. })
+        ));
+        let open = ClockEvent::NewReplyOrdered { on: d(2024, 10, 10), due_on: d(2024, 11, 10) };
+        assert!(matches!(
+            compute(&ogi2019(), &cal, d(2024, 9, 27), &[open], d(2024, 10, 10)),
+            Err(DeadlineError::NotNow { .. })
+        ));
     }
 
     #[test]

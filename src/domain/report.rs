@@ -85,6 +85,8 @@ pub struct Tallies {
     pub reply_days: Vec<(i64, i64)>,
     pub oldest_open: Vec<OpenCase>,
     pub fees: FeeTally,
+    /// New replies ordered on appeal and served in the year (重新答复).
+    pub re_replies_issued: i64,
 }
 
 /// How a closed case closed, as the reports count it: outcome, reason, the already-public flag and the
@@ -105,6 +107,8 @@ pub struct CaseFacts {
     /// The fee paid (day, fen) and the fee waived (day decided, fen).
     pub fee_paid: Option<(NaiveDate, i64)>,
     pub fee_waived: Option<(NaiveDate, i64)>,
+    /// The day the latest new reply ordered on appeal was served.
+    pub re_replied_on: Option<NaiveDate>,
 }
 
 /// The part of a case the report of one year counts.
@@ -118,6 +122,7 @@ pub struct YearFacts {
     appeals: Vec<(String, String)>,
     fee_paid: Option<i64>,
     fee_waived: Option<i64>,
+    re_replied: bool,
 }
 
 /// What the report of `year` counts of a case (None: the case does not exist). A change alters that
@@ -150,6 +155,7 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
             .collect(),
         fee_paid: f.fee_paid.filter(|(on, _)| on.year() == year).map(|(_, fen)| fen),
         fee_waived: f.fee_waived.filter(|(on, _)| on.year() == year).map(|(_, fen)| fen),
+        re_replied: f.re_replied_on.is_some_and(|on| on.year() == year),
     })
     .filter(|y| {
         y.received.is_some()
@@ -159,6 +165,7 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
             || !y.appeals.is_empty()
             || y.fee_paid.is_some()
             || y.fee_waived.is_some()
+            || y.re_replied
     })
 }
 
@@ -265,6 +272,10 @@ pub struct Extras {
     /// Fees collected and waived in the year.
     #[serde(default)]
     pub fees: FeeFigures,
+    /// New replies (重新答复) served in the year after a reconsideration or court decision corrected a
+    /// reply. The corrected case stays counted once, in the year of its first reply.
+    #[serde(default)]
+    pub re_replies_issued: i64,
 }
 
 /// A computed report (the API adds who asked and any lock).
@@ -371,6 +382,7 @@ impl Tallies {
             closings,
             oldest_open: self.oldest_open.clone(),
             fees: FeeFigures::of(self.fees),
+            re_replies_issued: self.re_replies_issued,
         }
     }
 }
@@ -705,6 +717,7 @@ mod tests {
             appeals: vec![],
             fee_paid: None,
             fee_waived: None,
+            re_replied_on: None,
         }
     }
 

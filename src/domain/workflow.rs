@@ -45,6 +45,9 @@ string_enum! {
         FileAppeal => "file_appeal",
         /// Record the decision on one.
         DecideAppeal => "decide_appeal",
+        /// 重新答复: a reconsideration or court decision corrected the reply and ordered a new one;
+        /// the case goes through review, drafting, approval and service again.
+        ReopenForNewReply => "reopen_for_new_reply",
         CorrectionNoticeSent => "correction_notice_sent",
         CorrectionReceived => "correction_received",
         CorrectionLapsed => "correction_lapsed",
@@ -72,7 +75,9 @@ impl Action {
             ClockEvent::FeeNoticeSent { .. } => Action::FeeNoticeSent,
             ClockEvent::FeePaid { .. } => Action::FeePaid,
             ClockEvent::FeeLapsed { .. } => Action::FeeLapsed,
-            ClockEvent::Replied { .. } | ClockEvent::Withdrawn { .. } => return None,
+            ClockEvent::Replied { .. } | ClockEvent::Withdrawn { .. } | ClockEvent::NewReplyOrdered { .. } => {
+                return None
+            }
         })
     }
 
@@ -117,6 +122,7 @@ pub fn target(state: CaseState, action: Action, resume: Option<CaseState>) -> Op
         A::Archive if closed => S::Archived,
         A::AssessFee if matches!(state, S::UnderReview | S::ReplyDrafted | S::ReplyApproved) => state,
         A::FileAppeal | A::DecideAppeal if state != S::Received => state,
+        A::ReopenForNewReply if matches!(state, S::Replied | S::NotProcessed | S::Archived) => S::UnderReview,
         A::CorrectionNoticeSent if working => S::AwaitingCorrection,
         A::CorrectionReceived if state == S::AwaitingCorrection => back,
         A::CorrectionLapsed if state == S::AwaitingCorrection => S::DeemedAbandoned,
@@ -145,6 +151,10 @@ pub struct ActionFacts {
     pub fee_to_notify: bool,
     /// The fee was paid: it is not assessed again.
     pub fee_paid: bool,
+    /// A new reply ordered on appeal is being prepared.
+    pub re_reply_open: bool,
+    /// A decided appeal corrected the reply and no new reply has been ordered on it yet.
+    pub correcting_appeal: bool,
     /// An appeal awaits its decision.
     pub pending_appeal: bool,
     pub clock: ClockFacts,
@@ -195,11 +205,13 @@ pub fn available_actions(role: Role, facts: &ActionFacts) -> Vec<Action> {
         .iter()
         .copied()
         .filter(|&action| target(facts.state, action, None).is_some() && permitted(role, action))
+        .filter(|&action| !facts.re_reply_open || allowed_during_re_reply(action))
         .filter(|&action| match action {
             A::AnswerOnTheSpot => facts.in_person,
             A::DecideAppeal => facts.pending_appeal,
             A::FeeNoticeSent => facts.fee_to_notify && !facts.fee_paid && clock.running,
             A::AssessFee => !facts.fee_paid,
+            A::ReopenForNewReply => facts.correcting_appeal,
             A::ExtensionApproved => clock.running && clock.within_period && clock.extension_days_left > 0,
             A::DelaySet => clock.running && clock.agency_delay_allowed,
             A::CorrectionNoticeSent => clock.running && clock.correction_notice_in_time,
@@ -240,7 +252,7 @@ pub fn permitted(role: Role, action: Action) -> bool {
         A::DraftReply | A::Transfer | A::AssessFee => matches!(role, R::Handler | R::Approver),
         A::ReturnDraft | A::ApproveReply | A::NotProcess | A::ExtensionApproved | A::DelaySet => role == R::Approver,
         A::Serve | A::AnswerOnTheSpot | A::Withdraw | A::Archive => matches!(role, R::Clerk | R::Handler | R::Approver),
-        A::FileAppeal | A::DecideAppeal => matches!(role, R::Handler | R::Approver),
+        A::FileAppeal | A::DecideAppeal | A::ReopenForNewReply => matches!(role, R::Handler | R::Approver),
         A::CorrectionNoticeSent
         | A::CorrectionReceived
         | A::CorrectionLapsed
@@ -360,6 +372,56 @@ pub enum WorkflowEvent {
         outcome: AppealOutcome,
         decided_on: NaiveDate,
     },
+    /// 重新答复: appeal `appeal_number` corrected the reply; from `on` a new reply is due by `due_on`,
+    /// the period the decision set.
+    NewReplyOrdered {
+        appeal_number: i32,
+        on: NaiveDate,
+        period: NewReplyPeriod,
+        due_on: NaiveDate,
+    },
+    /// The new reply was served; the first reply's outcome and counting stay as they were.
+    ReplyReissued {
+        on: NaiveDate,
+        method: ServiceMethod,
+    },
+}
+
+/// The period a decision sets for the new reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewReplyPeriod {
+    /// Within `days` working days counted from the day after `from` (e.g. the decision's service).
+    WorkingDays { from: NaiveDate, days: u32 },
+    /// By a date.
+    Date { due_on: NaiveDate },
+}
+
+/// A new reply ordered on appeal, as the case shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReReply {
+    /// The appeal whose decision ordered it.
+    pub appeal_number: i32,
+    pub ordered_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub outcome: Option<Outcome>,
+    pub served_on: Option<NaiveDate>,
+    pub service_method: Option<ServiceMethod>,
+}
+
+/// While a new reply ordered on appeal is prepared, only these steps happen: review, drafting,
+/// approval, service and appeals (the decision's period is not stopped, extended or ended otherwise).
+pub fn allowed_during_re_reply(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Assign
+            | Action::DraftReply
+            | Action::ReturnDraft
+            | Action::ApproveReply
+            | Action::Serve
+            | Action::FileAppeal
+            | Action::DecideAppeal
+    )
 }
 
 impl WorkflowEvent {
@@ -378,6 +440,8 @@ impl WorkflowEvent {
             WorkflowEvent::FeeAssessed(_) => Action::AssessFee,
             WorkflowEvent::AppealFiled { .. } => Action::FileAppeal,
             WorkflowEvent::AppealDecided { .. } => Action::DecideAppeal,
+            WorkflowEvent::NewReplyOrdered { .. } => Action::ReopenForNewReply,
+            WorkflowEvent::ReplyReissued { .. } => Action::Serve,
         }
     }
 
@@ -388,7 +452,11 @@ impl WorkflowEvent {
             WorkflowEvent::Served { on, .. }
             | WorkflowEvent::AnsweredOnTheSpot { on, .. }
             | WorkflowEvent::NotProcessed { on, .. }
-            | WorkflowEvent::Transferred { on, .. } => Some(ClockEvent::Replied { on: *on }),
+            | WorkflowEvent::Transferred { on, .. }
+            | WorkflowEvent::ReplyReissued { on, .. } => Some(ClockEvent::Replied { on: *on }),
+            WorkflowEvent::NewReplyOrdered { on, due_on, .. } => {
+                Some(ClockEvent::NewReplyOrdered { on: *on, due_on: *due_on })
+            }
             WorkflowEvent::Withdrawn { on } => Some(ClockEvent::Withdrawn { on: *on }),
             _ => None,
         }
@@ -439,15 +507,38 @@ mod tests {
     }
 
     #[test]
-    fn archived_cases_accept_only_appeals() {
-        assert_eq!(allowed_actions(S::Archived), vec![Action::FileAppeal, Action::DecideAppeal]);
+    fn archived_cases_accept_only_appeals_and_a_new_reply_they_order() {
+        assert_eq!(
+            allowed_actions(S::Archived),
+            vec![Action::FileAppeal, Action::DecideAppeal, Action::ReopenForNewReply]
+        );
     }
 
     #[test]
-    fn closed_cases_accept_archive_and_appeals_only() {
-        for state in [S::Replied, S::Withdrawn, S::DeemedAbandoned, S::NotProcessed, S::Transferred] {
+    fn closed_cases_accept_archive_and_appeals_and_answered_ones_a_new_reply() {
+        for state in [S::Withdrawn, S::DeemedAbandoned, S::Transferred] {
             assert_eq!(allowed_actions(state), vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal]);
         }
+        for state in [S::Replied, S::NotProcessed] {
+            assert_eq!(
+                allowed_actions(state),
+                vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal, Action::ReopenForNewReply]
+            );
+        }
+        assert_eq!(transition(S::Replied, Action::ReopenForNewReply, None), Ok(S::UnderReview));
+    }
+
+    #[test]
+    fn a_new_reply_goes_through_review_drafting_approval_and_service_only() {
+        let mut f = facts(S::UnderReview);
+        f.re_reply_open = true;
+        let actions = available_actions(Role::Approver, &f);
+        assert!(actions.iter().all(|&a| allowed_during_re_reply(a)), "{actions:?}");
+        assert!(actions.contains(&Action::DraftReply) && !actions.contains(&Action::Withdraw));
+        let mut replied = facts(S::Replied);
+        assert!(!available_actions(Role::Approver, &replied).contains(&Action::ReopenForNewReply));
+        replied.correcting_appeal = true;
+        assert!(available_actions(Role::Approver, &replied).contains(&Action::ReopenForNewReply));
     }
 
     #[test]
@@ -488,6 +579,8 @@ mod tests {
             in_person: false,
             fee_to_notify: false,
             fee_paid: false,
+            re_reply_open: false,
+            correcting_appeal: false,
             pending_appeal: false,
             clock: ClockFacts {
                 running: state.is_open(),

@@ -34,6 +34,8 @@ enum Setup {
     Approved,
     Closed,
     AppealFiled,
+    /// Replied, and a reconsideration corrected the reply.
+    CorrectedOnAppeal,
 }
 
 const ALL: &[Role] = &[Role::Clerk, Role::Handler, Role::Approver, Role::Statistician, Role::Admin];
@@ -138,6 +140,13 @@ const ROUTES: &[Route] = &[
         outside: 404,
         ok: 200,
         setup: Setup::AppealFiled,
+    },
+    Route {
+        name: "POST /cases/{id}/actions reopen_for_new_reply",
+        roles: HANDLING,
+        outside: 404,
+        ok: 200,
+        setup: Setup::CorrectedOnAppeal,
     },
     Route { name: "GET /agencies/{code}/topics", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route {
@@ -282,6 +291,9 @@ async fn act(app: &TestApp, action: &str, token: &str, case_id: &str) -> u16 {
         }
         "file_appeal" => json!({"kind": "reconsideration", "filed_on": "2015-03-20"}),
         "decide_appeal" => json!({"number": 1, "outcome": "upheld", "decided_on": "2015-04-20"}),
+        "reopen_for_new_reply" => {
+            json!({"appeal_number": 1, "on": "2015-05-04", "period": {"kind": "date", "due_on": "2015-05-29"}})
+        }
         other => panic!("unknown action {other}"),
     };
     let mut action_body = body;
@@ -317,6 +329,14 @@ async fn prepare(app: &TestApp, setup: Setup, agency: &str, head: &str, head_id:
     }
     if setup == Setup::AppealFiled {
         step(json!({"type": "file_appeal", "kind": "reconsideration", "filed_on": "2015-03-20"})).await;
+    }
+    if setup == Setup::CorrectedOnAppeal {
+        step(json!({"type": "assign", "handler_id": head_id})).await;
+        step(json!({"type": "draft_reply", "outcome": {"kind": "withheld", "reason": "third_party_rights"}})).await;
+        step(json!({"type": "approve_reply"})).await;
+        step(json!({"type": "serve", "on": "2015-03-10", "method": "post"})).await;
+        step(json!({"type": "file_appeal", "kind": "reconsideration", "filed_on": "2015-03-20"})).await;
+        step(json!({"type": "decide_appeal", "number": 1, "outcome": "corrected", "decided_on": "2015-04-30"})).await;
     }
     id
 }

@@ -15,6 +15,7 @@ crate::on_both_backends!(
     allowed_actions_are_exactly_what_this_caller_could_do,
     fees_count_when_paid_in_the_year_paid_and_waivers_apart,
     back_entered_steps_keep_their_business_dates,
+    a_reply_corrected_on_appeal_is_answered_again_and_counted_once,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ; its id.
@@ -504,4 +505,85 @@ async fn back_entered_steps_keep_their_business_dates(app: TestApp) {
     let r = report(&app, "pre2019", 2015).await;
     // 2015-09-02, the 6th (a make-up working day) to the 11th, the 14th to the 16th: 10 working days.
     assert_eq!(r["extras"]["reply_times"]["median_working_days"], 10);
+}
+
+async fn a_reply_corrected_on_appeal_is_answered_again_and_counted_once(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let handler = app.token(Role::Handler, "PJ");
+    let id = case_received(&app, "2024-09-27").await;
+    let withheld = json!({"kind": "withheld", "reason": "process_information"});
+    app.reply(&id, "PJ", "2024-10-29", withheld.clone()).await;
+    let reopen = |number: i32| json!({"action": {"type": "reopen_for_new_reply", "appeal_number": number, "on": "2025-01-10", "period": {"kind": "working_days", "from": "2025-01-10", "days": 15}}});
+    // Only a decided appeal that corrected the reply orders a new one.
+    assert_problem(app.act(&approver, &id, reopen(1)).await, 422, "validation").await;
+    app.act_ok(&handler, &id, json!({"action": {"type": "file_appeal", "kind": "reconsideration", "filed_on": "2024-11-10", "reference": "盘政复〔2024〕31号"}})).await;
+    app.act_ok(
+        &handler,
+        &id,
+        json!({"action": {"type": "file_appeal", "kind": "complaint", "filed_on": "2024-11-12"}}),
+    )
+    .await;
+    app.act_ok(
+        &handler,
+        &id,
+        json!({"action": {"type": "decide_appeal", "number": 2, "outcome": "corrected", "decided_on": "2024-12-01"}}),
+    )
+    .await;
+    let problem = assert_problem(app.act(&approver, &id, reopen(2)).await, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["path"], "action.appeal_number", "a complaint orders no new reply");
+    let decided = app
+        .act_ok(&handler, &id, json!({"action": {"type": "decide_appeal", "number": 1, "outcome": "corrected", "decided_on": "2025-01-08"}}))
+        .await;
+    assert!(decided["allowed_actions"].as_array().unwrap().contains(&json!("reopen_for_new_reply")));
+    // The period the decision set: 15 working days from 2025-01-10 (Sunday 01-26 a make-up working
+    // day, the Spring Festival 01-28 to 02-04 off): 2025-02-07.
+    let c = app.act_ok(&approver, &id, reopen(1)).await;
+    assert_eq!(c["state"], "under_review");
+    assert_eq!(c["deadline"]["final_due_on"], "2025-02-07");
+    assert_eq!(c["re_replies"][0]["due_on"], "2025-02-07");
+    assert_eq!(c["outcome"], withheld, "the first reply's outcome stays");
+    assert_eq!(c["deadline"]["timeliness"]["status"], "on_time", "and its timeliness");
+    // Nothing but review, drafting, approval, service and appeals while the new reply is prepared.
+    assert!(!c["allowed_actions"].as_array().unwrap().contains(&json!("withdraw")));
+    let problem = assert_problem(
+        app.act(&approver, &id, json!({"action": {"type": "withdraw", "on": "2025-01-11"}, "reason": "x"})).await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("new reply"), "{problem}");
+    assert_problem(clock(&app, &approver, &id, &extension("2025-01-13", 5, "2025-01-13")).await, 409, "conflict").await;
+    // The new reply goes through drafting, approval and service again.
+    app.act_ok(&approver, &id, json!({"action": {"type": "draft_reply", "outcome": {"kind": "partly_disclosed"}}}))
+        .await;
+    app.act_ok(&approver, &id, json!({"action": {"type": "approve_reply"}})).await;
+    let served =
+        app.act_ok(&approver, &id, json!({"action": {"type": "serve", "on": "2025-01-20", "method": "post"}})).await;
+    assert_eq!(served["state"], "replied");
+    assert_eq!(served["outcome"], withheld);
+    assert_eq!(served["served_on"], "2024-10-29");
+    assert_eq!(served["re_replies"][0]["outcome"], json!({"kind": "partly_disclosed", "already_public": false}));
+    assert_eq!(served["re_replies"][0]["served_on"], "2025-01-20");
+    assert_eq!(served["deadline"]["timeliness"], json!({"status": "on_time", "replied_on": "2024-10-29"}));
+    // Counted once, in 2024 under its first outcome; 2025 shows the new reply among the extras.
+    let total = |r: &Value| {
+        r["tables"][0]["rows"].as_array().unwrap().iter().find(|row| row["code"] == "total").unwrap()["values"][6]
+            .clone()
+    };
+    let y2024 = report(&app, "y2021", 2024).await;
+    assert_eq!(total(&y2024), 1);
+    assert_eq!(y2024["extras"]["re_replies_issued"], 0);
+    let y2025 = report(&app, "y2021", 2025).await;
+    assert_eq!(total(&y2025), 0);
+    assert_eq!(y2025["extras"]["re_replies_issued"], 1);
+    let withheld_2024 = y2024["tables"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "withheld_process_information")
+        .cloned();
+    assert_eq!(withheld_2024.expect("row")["values"][6], 1);
+    // Archive as usual.
+    app.act_ok(&approver, &id, json!({"action": {"type": "archive"}})).await;
 }

@@ -21,3 +21,8 @@ ALTER TABLE cases ADD COLUMN fee_receipt_number TEXT;
 ALTER TABLE cases ADD COLUMN fee_waived_on DATE;
 CREATE INDEX cases_fee_paid_on_idx ON cases (fee_paid_on);
 CREATE INDEX cases_fee_waived_on_idx ON cases (fee_waived_on);
+
+-- New replies ordered on appeal (重新答复): shown on the case, counted in the year they are served.
+ALTER TABLE cases ADD COLUMN re_replies TEXT;
+ALTER TABLE cases ADD COLUMN re_replied_on DATE;
+CREATE INDEX cases_re_replied_on_idx ON cases (re_replied_on);

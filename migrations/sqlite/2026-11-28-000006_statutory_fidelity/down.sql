@@ -1,3 +1,6 @@
+DROP INDEX cases_re_replied_on_idx;
+ALTER TABLE cases DROP COLUMN re_replied_on;
+ALTER TABLE cases DROP COLUMN re_replies;
 DROP INDEX cases_fee_waived_on_idx;
 DROP INDEX cases_fee_paid_on_idx;
 ALTER TABLE cases DROP COLUMN fee_waived_on;
