@@ -122,12 +122,19 @@ impl Report {
         Report { agency: agency.into(), agency_name: name.into(), subtree, body: build(format, year, t), lock: None }
     }
 
-    fn heading(&self) -> String {
+    /// The reporting office: the agency, and whether its sub-agencies are counted.
+    fn office(&self) -> String {
         let scope = if self.subtree { "（含下级机关）" } else { "" };
-        format!(
-            "{}{} {}年 政府信息公开工作年度报告统计表（{}）",
-            self.agency_name, scope, self.body.year, self.body.format
-        )
+        format!("{}{}", self.agency_name, scope)
+    }
+
+    /// The document's title as an office publishes it (no internal format codes).
+    fn heading(&self) -> String {
+        let document = match self.body.format {
+            ReportFormat::Pre2019 => "政府信息公开情况统计表",
+            ReportFormat::Y2019 | ReportFormat::Y2021 => "政府信息公开工作年度报告",
+        };
+        format!("{}{}年{}", self.office(), self.body.year, document)
     }
 }
 
@@ -165,62 +172,123 @@ pub fn csv(report: &Report) -> String {
         }
     }
     line(vec![]);
-    line(vec!["核对".into(), "结果".into(), "数据".into()]);
+    line(vec!["核对项目".into(), "结果".into(), "数据".into()]);
     for check in &report.body.checks {
-        line(vec![check.name.clone(), if check.holds { "通过" } else { "不符" }.into(), check.detail.clone()]);
+        line(vec![check_label(check), if check.holds { "通过" } else { "不符" }.into(), check.detail.clone()]);
     }
     out
 }
 
-/// One sheet per table (label column, then the official columns), and a sheet of cross-checks.
+/// A cross-check's Chinese name (a report locked before checks had one shows its English name).
+fn check_label(check: &crate::domain::report::Check) -> String {
+    if check.label.is_empty() {
+        check.name.clone()
+    } else {
+        check.label.clone()
+    }
+}
+
+/// One sheet per table in the official layout (the form's title, its multi-level header as merged
+/// cells, borders, A4 landscape fitted to one page wide), and a sheet of cross-checks.
 pub fn xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
-    use rust_xlsxwriter::{Format, Workbook};
+    use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet};
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
-    let bold = Format::new().set_bold();
+    let framed = Format::new().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter).set_text_wrap();
+    let header = framed.clone().set_bold().set_align(FormatAlign::Center);
+    let number = framed.clone().set_align(FormatAlign::Right);
+    let centred = framed.clone().set_align(FormatAlign::Center);
+    let title = Format::new().set_bold().set_font_size(14).set_align(FormatAlign::Center);
+    let subtitle = Format::new().set_bold().set_align(FormatAlign::Left);
+    // A4 landscape, one page wide, the header repeated on every printed page.
+    let print_setup = |sheet: &mut Worksheet, header_end: u32| -> Result<(), AppError> {
+        sheet.set_landscape();
+        sheet.set_paper_size(9);
+        sheet.set_print_fit_to_pages(1, 0);
+        sheet.set_repeat_rows(0, header_end).map_err(fail)?;
+        Ok(())
+    };
+    // A cell spanning several rows or columns is a merged range; a single one is written as it is.
+    let span = |sheet: &mut Worksheet, (r0, c0, r1, c1): (u32, u16, u32, u16), text: &str, format: &Format| {
+        if r0 == r1 && c0 == c1 {
+            sheet.write_string_with_format(r0, c0, text, format).map(|_| ())
+        } else {
+            sheet.merge_range(r0, c0, r1, c1, text, format).map(|_| ())
+        }
+    };
     let mut workbook = Workbook::new();
     for (i, table) in report.body.tables.iter().enumerate() {
+        let layout = crate::domain::report::layout(report.body.format, report.body.year, i, table);
         let sheet = workbook.add_worksheet();
         sheet.set_name(format!("表{}", i + 1)).map_err(fail)?;
-        sheet.write_string_with_format(0, 0, report.heading(), &bold).map_err(fail)?;
-        sheet.write_string_with_format(1, 0, &table.title, &bold).map_err(fail)?;
         let has_unit = table.rows.iter().any(|r| r.unit.is_some());
-        sheet.write_string_with_format(2, 0, "项目", &bold).map_err(fail)?;
-        for (c, column) in table.columns.iter().enumerate() {
-            sheet.write_string_with_format(2, c as u16 + 1, column, &bold).map_err(fail)?;
+        let offset = u16::from(layout.label_column);
+        let width = layout.header.iter().map(|c| c.col + c.cols).max().unwrap_or(1) + offset;
+        let last_col = width - 1;
+        // The pre-2019 form is titled by itself and names the reporting office below; the national
+        // report's tables sit under the report's title with their section headings.
+        let (first, second) = match report.body.format {
+            ReportFormat::Pre2019 => (layout.title.clone(), format!("填报单位：{}", report.office())),
+            ReportFormat::Y2019 | ReportFormat::Y2021 => (report.heading(), layout.title.clone()),
+        };
+        span(sheet, (0, 0, 0, last_col), &first, &title).map_err(fail)?;
+        span(sheet, (1, 0, 1, last_col), &second, &subtitle).map_err(fail)?;
+        let top = 2u32;
+        let header_end = top + u32::from(layout.header_rows) - 1;
+        if layout.label_column {
+            span(sheet, (top, 0, header_end, 0), layout.corner, &header).map_err(fail)?;
+            sheet.set_column_width(0, 56).map_err(fail)?;
         }
-        sheet.set_column_width(0, 48).map_err(fail)?;
+        for c in &layout.header {
+            let r0 = top + u32::from(c.row);
+            let at = (r0, offset + c.col, r0 + u32::from(c.rows) - 1, offset + c.col + c.cols - 1);
+            span(sheet, at, c.text, &header).map_err(fail)?;
+        }
+        for col in offset..width {
+            sheet.set_column_width(col, if layout.label_column { 12 } else { 9 }).map_err(fail)?;
+        }
         for (r, row) in table.rows.iter().enumerate() {
-            let at = r as u32 + 3;
-            sheet.write_string(at, 0, &row.label).map_err(fail)?;
-            let mut col = 1u16;
+            let at = header_end + 1 + r as u32;
+            let mut col = 0u16;
+            if layout.label_column {
+                sheet.write_string_with_format(at, 0, &row.label, &framed).map_err(fail)?;
+                // Spreadsheet programs do not grow a row for wrapped text on their own.
+                if row.label.chars().count() > 30 {
+                    sheet.set_row_height(at, 30).map_err(fail)?;
+                }
+                col += 1;
+            }
             if has_unit {
-                sheet.write_string(at, col, row.unit.as_deref().unwrap_or("—")).map_err(fail)?;
+                sheet.write_string_with_format(at, col, row.unit.as_deref().unwrap_or("—"), &centred).map_err(fail)?;
                 col += 1;
             }
             for value in &row.values {
                 match value {
-                    Cell::Count(n) => sheet.write_number(at, col, *n as f64).map_err(fail)?,
+                    Cell::Count(n) => sheet.write_number_with_format(at, col, *n as f64, &number).map_err(fail)?,
                     Cell::Amount(a) => match a.parse::<f64>() {
-                        Ok(x) => sheet.write_number(at, col, x).map_err(fail)?,
-                        Err(_) => sheet.write_string(at, col, a).map_err(fail)?,
+                        Ok(x) => sheet.write_number_with_format(at, col, x, &number).map_err(fail)?,
+                        Err(_) => sheet.write_string_with_format(at, col, a, &number).map_err(fail)?,
                     },
-                    Cell::Blank(_) => sheet.write_string(at, col, "—").map_err(fail)?,
+                    Cell::Blank(_) => sheet.write_string_with_format(at, col, "—", &centred).map_err(fail)?,
                 };
                 col += 1;
             }
         }
+        print_setup(sheet, header_end)?;
     }
     let sheet = workbook.add_worksheet();
     sheet.set_name("核对").map_err(fail)?;
-    for (c, title) in ["核对", "结果", "数据"].iter().enumerate() {
-        sheet.write_string_with_format(0, c as u16, *title, &bold).map_err(fail)?;
+    for (c, heading) in ["核对项目", "结果", "数据"].iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *heading, &header).map_err(fail)?;
     }
     for (r, check) in report.body.checks.iter().enumerate() {
         let at = r as u32 + 1;
-        sheet.write_string(at, 0, &check.name).map_err(fail)?;
-        sheet.write_string(at, 1, if check.holds { "通过" } else { "不符" }).map_err(fail)?;
-        sheet.write_string(at, 2, &check.detail).map_err(fail)?;
+        sheet.write_string_with_format(at, 0, check_label(check), &framed).map_err(fail)?;
+        sheet.write_string_with_format(at, 1, if check.holds { "通过" } else { "不符" }, &centred).map_err(fail)?;
+        sheet.write_string_with_format(at, 2, &check.detail, &framed).map_err(fail)?;
     }
-    sheet.set_column_width(0, 60).map_err(fail)?;
+    sheet.set_column_width(0, 56).map_err(fail)?;
+    sheet.set_column_width(1, 8).map_err(fail)?;
+    sheet.set_column_width(2, 60).map_err(fail)?;
+    print_setup(sheet, 0)?;
     workbook.save_to_buffer().map_err(fail)
 }

@@ -211,7 +211,11 @@ pub struct Table {
 /// A cross-check, always returned (never hidden), with the numbers it compared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Check {
+    /// A stable English name, for machines.
     pub name: String,
+    /// Its name in Chinese, as the exported tables show it.
+    #[serde(default)]
+    pub label: String,
     pub holds: bool,
     pub detail: String,
 }
@@ -288,6 +292,104 @@ pub struct ReportBody {
     pub extras: Extras,
 }
 
+/// One cell of a table's header as the official form draws it, over the value columns: where it
+/// starts (`row`, `col`, from 0) and how many rows and columns it spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderCell {
+    pub row: u16,
+    pub col: u16,
+    pub rows: u16,
+    pub cols: u16,
+    pub text: &'static str,
+}
+
+/// How the official form lays out a table, for renderers that reproduce it (the XLSX): the section
+/// title, the text of the top-left corner cell over the row labels, whether the rows carry labels,
+/// and the header cells over the value columns (a machine-readable export keeps `Table::columns`,
+/// one header per column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub title: String,
+    pub corner: &'static str,
+    pub label_column: bool,
+    pub header_rows: u16,
+    pub header: Vec<HeaderCell>,
+}
+
+const fn cell(row: u16, col: u16, rows: u16, cols: u16, text: &'static str) -> HeaderCell {
+    HeaderCell { row, col, rows, cols, text }
+}
+
+/// The official layout of table `index` of a report of `format` for `year`.
+pub fn layout(format: ReportFormat, year: i32, index: usize, table: &Table) -> Layout {
+    let plain = |corner: &'static str| Layout {
+        title: table.title.clone(),
+        corner,
+        label_column: true,
+        header_rows: 1,
+        header: table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| HeaderCell { row: 0, col: i as u16, rows: 1, cols: 1, text: header_text(c) })
+            .collect(),
+    };
+    match (format, index) {
+        (ReportFormat::Pre2019, 0) => Layout {
+            title: format!("{year}年政府信息公开情况统计表"),
+            corner: "统计指标",
+            label_column: true,
+            header_rows: 1,
+            header: vec![cell(0, 0, 1, 1, "单位"), cell(0, 1, 1, 1, "统计数")],
+        },
+        (ReportFormat::Y2019 | ReportFormat::Y2021, 0) => Layout {
+            title: "三、收到和处理政府信息公开申请情况".into(),
+            corner: "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）",
+            label_column: true,
+            header_rows: 3,
+            header: vec![
+                cell(0, 0, 1, 7, "申请人情况"),
+                cell(1, 0, 2, 1, "自然人"),
+                cell(1, 1, 1, 5, "法人或其他组织"),
+                cell(1, 6, 2, 1, "总计"),
+                cell(2, 1, 1, 1, "商业企业"),
+                cell(2, 2, 1, 1, "科研机构"),
+                cell(2, 3, 1, 1, "社会公益组织"),
+                cell(2, 4, 1, 1, "法律服务机构"),
+                cell(2, 5, 1, 1, "其他"),
+            ],
+        },
+        (ReportFormat::Y2019 | ReportFormat::Y2021, 1) => {
+            const RESULTS: [&str; 5] = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"];
+            let mut header = vec![
+                cell(0, 0, 1, 5, "行政复议"),
+                cell(0, 5, 1, 10, "行政诉讼"),
+                cell(1, 5, 1, 5, "未经复议直接起诉"),
+                cell(1, 10, 1, 5, "复议后起诉"),
+            ];
+            for (i, text) in RESULTS.into_iter().enumerate() {
+                let i = i as u16;
+                header.push(cell(1, i, 2, 1, text));
+                header.push(cell(2, 5 + i, 1, 1, text));
+                header.push(cell(2, 10 + i, 1, 1, text));
+            }
+            Layout {
+                title: "四、政府信息公开行政复议、行政诉讼情况".into(),
+                corner: "",
+                label_column: false,
+                header_rows: 3,
+                header,
+            }
+        }
+        _ => plain("项目"),
+    }
+}
+
+/// A column name as a header cell's text (the tables' columns are built from static labels).
+fn header_text(column: &str) -> &'static str {
+    ["单位", "数量", "统计数"].into_iter().find(|c| *c == column).unwrap_or("数量")
+}
+
 /// Fen as 万元 (1 万元 = 1,000,000 fen), exact, without trailing zeros.
 pub fn wan_yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
@@ -327,9 +429,10 @@ fn count_row(code: &str, label: &str, n: i64) -> Row {
     row(code, label, Some("件"), vec![Cell::Count(n)])
 }
 
-fn check(name: &str, left: (&str, i64), right: (&str, i64)) -> Check {
+fn check(name: &str, label: &str, left: (&str, i64), right: (&str, i64)) -> Check {
     Check {
         name: name.into(),
+        label: label.into(),
         holds: left.1 == right.1,
         detail: format!("{} = {}; {} = {}", left.0, left.1, right.0, right.1),
     }
@@ -398,8 +501,9 @@ pub fn build(format: ReportFormat, year: i32, t: &Tallies) -> ReportBody {
     let carried_in: i64 = t.carried_in.values().sum();
     checks.push(check(
         "received = closed + still open (新收 + 上年结转 = 办结 + 结转下年度)",
-        ("received this year + carried in", t.received_total() + carried_in),
-        ("closed this year + still open on 31 December", t.closed_total() + open_at_end),
+        "收到申请 = 办结 + 结转下年度（新收 + 上年结转 = 办结 + 结转下年度）",
+        ("本年新收 + 上年结转", t.received_total() + carried_in),
+        ("本年办结 + 12月31日仍在办理", t.closed_total() + open_at_end),
     ));
     ReportBody { format, year, tables, checks, extras: t.extras() }
 }
@@ -481,15 +585,22 @@ fn pre2019(t: &Tallies) -> (Vec<Table>, Vec<Check>) {
     let checks = vec![
         check(
             "replies sum to closed cases (申请答复数 rows 2-8)",
-            ("reply rows", reply_sum),
-            ("closed", t.closed_total()),
+            "申请答复数各项之和等于申请办结数",
+            ("申请答复数各项", reply_sum),
+            ("申请办结数", t.closed_total()),
         ),
         check(
             "closed = on time + extended + late (申请办结数)",
-            ("按时办结 + 延期办结 + late replies", on_time + extended + late),
+            "申请办结数 = 按时办结数 + 延期办结数 + 逾期答复数",
+            ("按时办结 + 延期办结 + 逾期答复", on_time + extended + late),
             ("申请办结数", t.closed_total()),
         ),
-        check("no late replies (a late reply is neither 按时 nor 延期)", ("late replies", late), ("expected", 0)),
+        check(
+            "no late replies (a late reply is neither 按时 nor 延期)",
+            "无逾期答复（逾期答复既非按时办结也非延期办结）",
+            ("逾期答复", late),
+            ("应为", 0),
+        ),
     ];
     let table =
         Table { title: "依申请公开情况统计表".into(), columns: vec!["单位".into(), "数量".into()], rows };
@@ -591,9 +702,11 @@ fn national(t: &Tallies, current: bool) -> (Vec<Table>, Vec<Check>) {
         .map(|k| k.as_str())
         .chain(["total"])
         .enumerate()
-        .map(|(i, column)| {
+        .zip(["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"])
+        .map(|((i, column), label)| {
             check(
                 &format!("新收 + 上年结转 = 办理结果总计 + 结转下年度 ({column})"),
+                &format!("勾稽关系（{label}）：第一项加第二项之和等于第三项加第四项之和"),
                 ("新收 + 上年结转", received[i] + carried_in[i]),
                 ("总计 + 结转下年度", closed[i] + carried_forward[i]),
             )
@@ -601,7 +714,8 @@ fn national(t: &Tallies, current: bool) -> (Vec<Table>, Vec<Check>) {
         .collect();
     checks.push(check(
         "outcome rows sum to closed cases (（七）总计)",
-        ("outcome rows", outcome_sum),
+        "办理结果各项之和等于（七）总计",
+        ("办理结果各项", outcome_sum),
         ("（七）总计", closed[6]),
     ));
     // Table 四: reconsideration, direct litigation, litigation after reconsideration; five columns each.
@@ -734,6 +848,35 @@ mod tests {
         let mut paid_late = facts((2019, 3, 1), Some((2019, 4, 1)));
         paid_late.fee_paid = Some((NaiveDate::from_ymd_opt(2020, 1, 5).unwrap(), 500));
         assert!(counted_in(Some(&paid_late), 2020).is_some());
+    }
+
+    #[test]
+    fn official_layouts_cover_every_value_column_exactly_once() {
+        for &format in ReportFormat::ALL {
+            let r = build(format, 2021, &sample());
+            for (i, table) in r.tables.iter().enumerate() {
+                let l = layout(format, 2021, i, table);
+                let has_unit = table.rows.iter().any(|r| r.unit.is_some());
+                let width = table.rows[0].values.len() as u16 + u16::from(has_unit);
+                let mut covered = vec![vec![false; width as usize]; l.header_rows as usize];
+                for c in &l.header {
+                    for row in c.row..c.row + c.rows {
+                        for col in c.col..c.col + c.cols {
+                            let slot = &mut covered[row as usize][col as usize];
+                            assert!(!*slot, "{format} table {i}: ({row}, {col}) covered twice");
+                            *slot = true;
+                        }
+                    }
+                }
+                assert!(covered.iter().flatten().all(|&c| c), "{format} table {i}: a header cell is missing");
+                assert!(!l.title.contains(format.as_str()), "no internal format code in the title");
+            }
+        }
+        let national = build(ReportFormat::Y2021, 2021, &sample());
+        let l = layout(ReportFormat::Y2021, 2021, 0, &national.tables[0]);
+        assert_eq!(l.title, "三、收到和处理政府信息公开申请情况");
+        assert!(l.corner.contains("勾稽关系"));
+        assert!(national.checks.iter().all(|c| !c.label.is_empty() && !c.label.is_ascii()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ crate::on_both_backends!(
     fees_count_when_paid_in_the_year_paid_and_waivers_apart,
     back_entered_steps_keep_their_business_dates,
     a_reply_corrected_on_appeal_is_answered_again_and_counted_once,
+    the_spreadsheet_reproduces_the_official_layout,
 );
 
 /// A case received on `date` (China time, 10:00) at PJ; its id.
@@ -586,4 +587,62 @@ async fn a_reply_corrected_on_appeal_is_answered_again_and_counted_once(app: Tes
     assert_eq!(withheld_2024.expect("row")["values"][6], 1);
     // Archive as usual.
     app.act_ok(&approver, &id, json!({"action": {"type": "archive"}})).await;
+}
+
+/// The XML of each sheet of an XLSX file, and its shared strings.
+fn sheets(bytes: &[u8]) -> (Vec<String>, String) {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        archive.by_name(name).ok()?.read_to_string(&mut text).unwrap();
+        Some(text)
+    };
+    let strings = read("xl/sharedStrings.xml").unwrap();
+    let sheets = (1..).map_while(|i| read(&format!("xl/worksheets/sheet{i}.xml"))).collect();
+    (sheets, strings)
+}
+
+async fn the_spreadsheet_reproduces_the_official_layout(app: TestApp) {
+    app.seed_city();
+    case_received(&app, "2024-09-27").await;
+    let xlsx = |format: &str| {
+        let app = &app;
+        let path = format!("/api/v1/reports/{format}/2024?agency=PJ&output=xlsx");
+        async move { app.get(&app.admin, &path).await.bytes().await.unwrap().to_vec() }
+    };
+    let (national, strings) = sheets(&xlsx("y2021").await);
+    // Table 三: the two-level applicant header as merged cells under the corner note.
+    for merged in ["B3:H3", "B4:B5", "C4:G4", "H4:H5", "A3:A5"] {
+        assert!(national[0].contains(&format!("<mergeCell ref=\"{merged}\"/>")), "{merged} in {}", national[0]);
+    }
+    // Table 四: 行政复议 over five columns, 行政诉讼 over ten, split by how the suit came.
+    for merged in ["A3:E3", "F3:O3", "F4:J4", "K4:O4", "A4:A5"] {
+        assert!(national[1].contains(&format!("<mergeCell ref=\"{merged}\"/>")), "{merged}");
+    }
+    for sheet in &national {
+        assert!(sheet.contains("orientation=\"landscape\""), "landscape");
+        assert!(sheet.contains("paperSize=\"9\""), "A4");
+        assert!(sheet.contains("fitToPage=\"1\""), "fitted to the page width");
+    }
+    for text in [
+        "申请人情况",
+        "法人或其他组织",
+        "未经复议直接起诉",
+        "复议后起诉",
+        "六、其他需要报告的事项：信息处理费",
+        "勾稽关系（总计）",
+    ] {
+        assert!(strings.contains(text), "{text}");
+    }
+    assert!(strings.contains("2024年政府信息公开工作年度报告") && !strings.contains("y2021"), "the official title");
+    let (_, strings) = sheets(&xlsx("pre2019").await);
+    assert!(
+        strings.contains("2024年政府信息公开情况统计表")
+            && strings.contains("统计指标")
+            && strings.contains("填报单位")
+    );
+    // The CSV keeps one header row per column for machines.
+    let csv = app.get(&app.admin, "/api/v1/reports/y2021/2024?agency=PJ&output=csv").await.text().await.unwrap();
+    assert!(csv.contains("项目,自然人,商业企业,科研机构,社会公益组织,法律服务机构,其他,总计"), "{csv}");
 }
