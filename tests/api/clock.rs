@@ -21,7 +21,7 @@ crate::on_both_backends!(
 );
 
 /// A case received on `date` (China time, 10:00) at PJ.
-async fn case_received(app: &TestApp, date: &str) -> String {
+pub(crate) async fn case_received(app: &TestApp, date: &str) -> String {
     let mut body = intake("PJ");
     body["arrived_at"] = json!(format!("{date}T10:00:00+08:00"));
     let res = app.post_case(&app.admin, &body).await;
@@ -37,7 +37,7 @@ async fn etag(app: &TestApp, id: &str) -> String {
 }
 
 /// Posts a clock event with the case's current ETag as If-Match.
-async fn clock(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn clock(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
     let tag = etag(app, id).await;
     post_clock(app, token, id, &body, Some(&tag)).await
 }
@@ -51,13 +51,13 @@ async fn post_clock(app: &TestApp, token: &str, id: &str, body: &Value, if_match
     request.send().await.unwrap()
 }
 
-async fn clock_ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
+pub(crate) async fn clock_ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
     let res = clock(app, token, id, body.clone()).await;
     assert_eq!(res.status(), 201, "{body}");
     res.json().await.unwrap()
 }
 
-async fn case(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn case(app: &TestApp, id: &str) -> Value {
     app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await
 }
 

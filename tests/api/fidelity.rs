@@ -4,6 +4,7 @@
 use foi_tracker::domain::role::Role;
 use serde_json::{json, Value};
 
+use crate::clock::{case, case_received, clock, clock_ok};
 use crate::helpers::{assert_problem, intake, TestApp};
 
 crate::on_both_backends!(
@@ -18,39 +19,6 @@ crate::on_both_backends!(
     a_reply_corrected_on_appeal_is_answered_again_and_counted_once,
     the_spreadsheet_reproduces_the_official_layout,
 );
-
-/// A case received on `date` (China time, 10:00) at PJ; its id.
-async fn case_received(app: &TestApp, date: &str) -> String {
-    let mut body = intake("PJ");
-    body["arrived_at"] = json!(format!("{date}T10:00:00+08:00"));
-    let res = app.post_case(&app.admin, &body).await;
-    assert_eq!(res.status(), 201);
-    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
-}
-
-async fn clock(app: &TestApp, token: &str, id: &str, body: &Value) -> reqwest::Response {
-    let tag = app.etag(id).await;
-    app.client
-        .post(app.url(&format!("/api/v1/cases/{id}/clock-events")))
-        .bearer_auth(token)
-        .header("If-Match", tag)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn clock_ok(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
-    let res = clock(app, token, id, &body).await;
-    let status = res.status();
-    let answer: Value = res.json().await.unwrap();
-    assert_eq!(status, 201, "{body} -> {answer}");
-    answer
-}
-
-async fn case(app: &TestApp, id: &str) -> Value {
-    app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await
-}
 
 /// The values of the row `code` in the first table of a report.
 async fn report_row(app: &TestApp, format: &str, year: i32, code: &str) -> Value {
@@ -72,20 +40,14 @@ async fn a_late_extension_is_refused_and_an_overridden_one_leaves_the_reply_late
     let approver = app.token(Role::Approver, "PJ");
     // 2008: received 2015-09-01, due 2015-09-23.
     let id = case_received(&app, "2015-09-01").await;
-    let problem = assert_problem(
-        clock(&app, &approver, &id, &extension("2015-09-24", 15, "2015-09-24")).await,
-        422,
-        "validation",
-    )
-    .await;
+    let problem =
+        assert_problem(clock(&app, &approver, &id, extension("2015-09-24", 15, "2015-09-24")).await, 422, "validation")
+            .await;
     assert!(problem["detail"].as_str().unwrap().contains("2015-09-23"), "{problem}");
     // Approved in time but notified late: refused too.
-    let problem = assert_problem(
-        clock(&app, &approver, &id, &extension("2015-09-22", 15, "2015-09-25")).await,
-        422,
-        "validation",
-    )
-    .await;
+    let problem =
+        assert_problem(clock(&app, &approver, &id, extension("2015-09-22", 15, "2015-09-25")).await, 422, "validation")
+            .await;
     assert!(problem["detail"].as_str().unwrap().contains("notified"), "{problem}");
     assert_eq!(case(&app, &id).await["deadline"]["final_due_on"], "2015-09-23", "nothing changed");
     // The office head insists: recorded with the reason, the deadline stays.
@@ -126,7 +88,7 @@ async fn an_extension_of_a_stopped_clock_or_beyond_the_cap_is_refused_unless_ove
     let id = case_received(&app, "2024-09-27").await;
     clock_ok(&app, &approver, &id, extension("2024-10-08", 20, "2024-10-08")).await;
     let problem =
-        assert_problem(clock(&app, &approver, &id, &extension("2024-10-09", 1, "2024-10-09")).await, 422, "validation")
+        assert_problem(clock(&app, &approver, &id, extension("2024-10-09", 1, "2024-10-09")).await, 422, "validation")
             .await;
     assert!(problem["detail"].as_str().unwrap().contains("at most 20"), "{problem}");
     let mut over = extension("2024-10-09", 1, "2024-10-09");
@@ -146,7 +108,7 @@ async fn an_extension_of_a_stopped_clock_or_beyond_the_cap_is_refused_unless_ove
     )
     .await;
     let problem = assert_problem(
-        clock(&app, &approver, &stopped, &extension("2024-10-09", 5, "2024-10-09")).await,
+        clock(&app, &approver, &stopped, extension("2024-10-09", 5, "2024-10-09")).await,
         422,
         "validation",
     )
@@ -162,7 +124,7 @@ async fn an_extension_of_a_stopped_clock_or_beyond_the_cap_is_refused_unless_ove
     // An override reason does not let a handler approve extensions.
     let mut by_handler = extension("2024-10-09", 5, "2024-10-09");
     by_handler["override_reason"] = json!("x");
-    assert_problem(clock(&app, &handler, &stopped, &by_handler).await, 403, "forbidden").await;
+    assert_problem(clock(&app, &handler, &stopped, by_handler).await, 403, "forbidden").await;
 }
 
 async fn a_2008_case_has_no_art35_delay_and_other_agencies_do_not_stop_its_clock(app: TestApp) {
@@ -171,7 +133,7 @@ async fn a_2008_case_has_no_art35_delay_and_other_agencies_do_not_stop_its_clock
     let handler = app.token(Role::Handler, "PJ");
     let old = case_received(&app, "2015-09-01").await;
     let delay = json!({"event": {"type": "delay_set", "on": "2015-09-10", "until": "2015-12-01"}});
-    let problem = assert_problem(clock(&app, &approver, &old, &delay).await, 422, "validation").await;
+    let problem = assert_problem(clock(&app, &approver, &old, delay).await, 422, "validation").await;
     assert!(problem["detail"].as_str().unwrap().contains("ogi2008"), "{problem}");
     // Consulting another agency: recorded (evidence kept), the clock keeps running, and the answer says so.
     let d = clock_ok(&app, &handler, &old, json!({"event": {"type": "consultation_sent", "on": "2015-09-08", "party": "other_agency"}, "evidence": "征求意见函 2015-7"})).await;
@@ -392,7 +354,7 @@ async fn fees_count_when_paid_in_the_year_paid_and_waivers_apart(app: TestApp) {
     clock_ok(&app, &handler, &paid, json!({"event": {"type": "fee_notice_sent", "on": "2015-12-15"}})).await;
     let wrong =
         json!({"event": {"type": "fee_paid", "on": "2015-12-28", "amount_fen": 700, "receipt_number": "辽财0012345"}});
-    let problem = assert_problem(clock(&app, &handler, &paid, &wrong).await, 422, "validation").await;
+    let problem = assert_problem(clock(&app, &handler, &paid, wrong).await, 422, "validation").await;
     assert_eq!(problem["errors"][0]["path"], "event.amount_fen");
     clock_ok(
         &app,
@@ -554,7 +516,7 @@ async fn a_reply_corrected_on_appeal_is_answered_again_and_counted_once(app: Tes
     )
     .await;
     assert!(problem["detail"].as_str().unwrap().contains("new reply"), "{problem}");
-    assert_problem(clock(&app, &approver, &id, &extension("2025-01-13", 5, "2025-01-13")).await, 409, "conflict").await;
+    assert_problem(clock(&app, &approver, &id, extension("2025-01-13", 5, "2025-01-13")).await, 409, "conflict").await;
     // The new reply goes through drafting, approval and service again.
     app.act_ok(&approver, &id, json!({"action": {"type": "draft_reply", "outcome": {"kind": "partly_disclosed"}}}))
         .await;
