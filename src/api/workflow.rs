@@ -15,7 +15,7 @@ use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseRecord};
 use crate::db::locks::Author;
 use crate::db::{agencies, users, Db, DbConnection};
-use crate::domain::case::Case;
+use crate::domain::case::{Case, EarlierCase};
 use crate::domain::events::Closing;
 use crate::domain::events::{CaseEvent, WorkflowRecord};
 use crate::domain::fees::{assess, CostRates, FeeBasis};
@@ -293,27 +293,12 @@ struct Context<'a> {
 impl Context<'_> {
     /// A date an action says something happened on: not before the receipt date, not in the future.
     fn date(&self, path: &str, on: NaiveDate) -> Result<NaiveDate, AppError> {
-        if on < self.case.received_on {
-            return Err(AppError::validation(
-                path,
-                format!("{on} is before the receipt date {}", self.case.received_on),
-            ));
-        }
-        if on > self.today {
-            return Err(AppError::validation(path, format!("{on} is in the future")));
-        }
-        Ok(on)
+        self.case.check_date(on, self.today).map_err(|e| AppError::validation(path, e.to_string()))
     }
 
     /// The date of a workflow step: as `date`, and not before the previous step's date.
     fn step_date(&self, path: &str, on: NaiveDate) -> Result<NaiveDate, AppError> {
-        let on = self.date(path, on)?;
-        match self.case.last_step_on {
-            Some(previous) if on < previous => {
-                Err(AppError::validation(path, format!("{on} is before the previous step's date {previous}")))
-            }
-            _ => Ok(on),
-        }
+        self.case.check_step_date(on, self.today).map_err(|e| AppError::validation(path, e.to_string()))
     }
 }
 
@@ -541,25 +526,18 @@ fn repeated_case(conn: &mut DbConnection, ctx: &Context<'_>, earlier: &str) -> R
     let missing = || AppError::validation("action.repeat_of", format!("no earlier case `{earlier}` in your scope"));
     let id = uuid::Uuid::parse_str(earlier).map_err(|_| missing())?.to_string();
     let found = cases::find(conn, &id)?.filter(|c| ctx.user.covers(&c.agency_path)).ok_or_else(missing)?;
-    if found.row.id == ctx.record.row.id || found.row.received_on > ctx.case.received_on {
-        return Err(AppError::validation(
-            "action.repeat_of",
-            "the earlier case must have been received before this one",
-        ));
-    }
-    let answered = found.row.served_on.is_some()
-        && found.row.transferred_to_case_id.is_none()
-        && found.row.closed_as.as_deref().and_then(Closing::parse).is_some_and(Closing::is_reply);
-    if !answered {
-        return Err(AppError::validation(
-            "action.repeat_of",
-            format!(
-                "case {} ({}) was not answered: a repeat request repeats a request that had a reply",
-                found.row.tracking_number, found.row.state
-            ),
-        ));
-    }
-    Ok(())
+    let row = &found.row;
+    let facts = EarlierCase {
+        tracking_number: &row.tracking_number,
+        state: &row.state,
+        received_on: row.received_on,
+        closing: row.closed_as.as_deref().and_then(Closing::parse),
+        served_on: row.served_on,
+        transferred: row.transferred_to_case_id.is_some(),
+    };
+    ctx.case
+        .check_repeat_of(row.id == ctx.record.row.id, &facts)
+        .map_err(|e| AppError::validation("action.repeat_of", e.to_string()))
 }
 
 /// Checks an earlier request answered outside this service: a reference, and an answer dated by the
@@ -568,11 +546,8 @@ fn earlier_request(ctx: &Context<'_>, earlier: EarlierRequest) -> Result<Earlier
     let mut v = Validator::new();
     let reference = v.text("action.repeat_of_earlier.reference", &earlier.reference, 200);
     let note = v.optional_text("action.repeat_of_earlier.note", earlier.note.as_deref(), 2000);
-    if earlier.answered_on > ctx.case.received_on {
-        v.error(
-            "action.repeat_of_earlier.answered_on",
-            format!("{} is after this request's receipt date {}", earlier.answered_on, ctx.case.received_on),
-        );
+    if let Err(e) = ctx.case.check_repeat_of_earlier(earlier.answered_on) {
+        v.error("action.repeat_of_earlier.answered_on", e.to_string());
     }
     v.finish()?;
     Ok(EarlierRequest { reference, answered_on: earlier.answered_on, note })

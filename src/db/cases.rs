@@ -885,8 +885,14 @@ pub fn apply_correction_lapses(
         let rules = calendars.rules(conn, Some(&record.agency_path))?;
         let Some(regime) = rules.regime(&record.row.regime) else { continue };
         let events = clock_events(conn, &id)?;
-        let deadline =
-            compute(regime, &rules.calendar, record.row.received_on, &events, today).map_err(deadline_problem)?;
+        let deadline = match compute(regime, &rules.calendar, record.row.received_on, &events, today) {
+            Ok(deadline) => deadline,
+            // A history recorded before a rule tightened is left for a person, not a stop for the job.
+            Err(e) => {
+                tracing::warn!(case = %record.row.tracking_number, error = %e, "lapse not checked");
+                continue;
+            }
+        };
         let Clock::AwaitingCorrection { respond_by, .. } = deadline.clock else { continue };
         if respond_by >= today {
             continue;

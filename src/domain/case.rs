@@ -283,7 +283,88 @@ fn is_stop(state: CaseState) -> bool {
     matches!(state, CaseState::AwaitingCorrection | CaseState::Consulting | CaseState::AwaitingFee)
 }
 
+/// Why a date given for a step of a case is refused.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DateRefusal {
+    #[error("{on} is before the receipt date {received_on}")]
+    BeforeReceipt { on: NaiveDate, received_on: NaiveDate },
+    #[error("{0} is in the future")]
+    InTheFuture(NaiveDate),
+    #[error("{on} is before the previous step's date {previous}")]
+    BeforePreviousStep { on: NaiveDate, previous: NaiveDate },
+}
+
+/// Why a repeat request may not name an earlier request (2019 Art. 36 (六)).
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RepeatRefusal {
+    #[error("the earlier case must have been received before this one")]
+    NotEarlier,
+    #[error("case {tracking_number} ({state}) was not answered: a repeat request repeats a request that had a reply")]
+    NotAnswered { tracking_number: String, state: String },
+    #[error("{answered_on} is after this request's receipt date {received_on}")]
+    AnsweredLater { answered_on: NaiveDate, received_on: NaiveDate },
+}
+
+/// What a repeat request needs to know of the case it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierCase<'a> {
+    pub tracking_number: &'a str,
+    pub state: &'a str,
+    pub received_on: NaiveDate,
+    pub closing: Option<Closing>,
+    pub served_on: Option<NaiveDate>,
+    pub transferred: bool,
+}
+
 impl Case {
+    /// A date something happened to the case on: not before its receipt, not after `today`.
+    pub fn check_date(&self, on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, DateRefusal> {
+        if on < self.received_on {
+            return Err(DateRefusal::BeforeReceipt { on, received_on: self.received_on });
+        }
+        if on > today {
+            return Err(DateRefusal::InTheFuture(on));
+        }
+        Ok(on)
+    }
+
+    /// The date of a workflow step (its own date, or a back-entered step's business date): as
+    /// `check_date`, and not before the previous step's date (a reply is not served before it was
+    /// approved).
+    pub fn check_step_date(&self, on: NaiveDate, today: NaiveDate) -> Result<NaiveDate, DateRefusal> {
+        let on = self.check_date(on, today)?;
+        match self.last_step_on {
+            Some(previous) if on < previous => Err(DateRefusal::BeforePreviousStep { on, previous }),
+            _ => Ok(on),
+        }
+    }
+
+    /// Whether `earlier` may be the request this one repeats (2019 Art. 36 (六)): received before
+    /// it, and answered (closed with a reply: not open, withdrawn, abandoned or transferred).
+    pub fn check_repeat_of(&self, own_id_is_earlier: bool, earlier: &EarlierCase<'_>) -> Result<(), RepeatRefusal> {
+        if own_id_is_earlier || earlier.received_on > self.received_on {
+            return Err(RepeatRefusal::NotEarlier);
+        }
+        let answered =
+            earlier.served_on.is_some() && !earlier.transferred && earlier.closing.is_some_and(Closing::is_reply);
+        if !answered {
+            return Err(RepeatRefusal::NotAnswered {
+                tracking_number: earlier.tracking_number.to_owned(),
+                state: earlier.state.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether a request answered outside this service may be the one this request repeats: its
+    /// answer is dated by this request's receipt.
+    pub fn check_repeat_of_earlier(&self, answered_on: NaiveDate) -> Result<(), RepeatRefusal> {
+        if answered_on > self.received_on {
+            return Err(RepeatRefusal::AnsweredLater { answered_on, received_on: self.received_on });
+        }
+        Ok(())
+    }
+
     /// A new reply ordered on appeal is being prepared.
     pub fn re_reply_open(&self) -> bool {
         self.re_replies.last().is_some_and(|r| r.served_on.is_none())
@@ -729,6 +810,171 @@ mod tests {
         );
         assert!(fold(vec![filed(2)]).is_err());
         assert!(fold(vec![filed(1), decided.clone(), decided]).is_err());
+    }
+
+    #[test]
+    fn back_entered_steps_may_not_precede_receipt_the_future_or_the_previous_step() {
+        let mut dated = step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() });
+        if let CaseEvent::Workflow(record) = &mut dated {
+            record.effective_on = Some(d(2024, 3, 5));
+        }
+        let case = fold(vec![dated]).unwrap();
+        assert_eq!(case.last_step_on, Some(d(2024, 3, 5)));
+        let today = d(2024, 6, 1);
+        assert_eq!(
+            case.check_step_date(d(2024, 2, 29), today),
+            Err(DateRefusal::BeforeReceipt { on: d(2024, 2, 29), received_on: d(2024, 3, 1) })
+        );
+        assert_eq!(case.check_step_date(d(2024, 6, 2), today), Err(DateRefusal::InTheFuture(d(2024, 6, 2))));
+        assert_eq!(
+            case.check_step_date(d(2024, 3, 4), today),
+            Err(DateRefusal::BeforePreviousStep { on: d(2024, 3, 4), previous: d(2024, 3, 5) })
+        );
+        assert_eq!(case.check_step_date(d(2024, 3, 5), today), Ok(d(2024, 3, 5)));
+        // Appeals and other dates only need to fall between receipt and today.
+        assert_eq!(case.check_date(d(2024, 3, 4), today), Ok(d(2024, 3, 4)));
+        // A service date is a step's date too: the archive after it may not be dated earlier.
+        let served = fold(vec![
+            step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
+            step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
+        ])
+        .unwrap();
+        assert!(served.check_step_date(d(2024, 3, 19), today).is_err());
+    }
+
+    #[test]
+    fn a_repeat_request_repeats_an_earlier_answered_request() {
+        let case = Case::from_events(&events(d(2024, 3, 11), 2)).unwrap();
+        let answered = EarlierCase {
+            tracking_number: "PJ-2024-00001",
+            state: "replied",
+            received_on: d(2024, 3, 1),
+            closing: Some(Closing::OnTime),
+            served_on: Some(d(2024, 3, 8)),
+            transferred: false,
+        };
+        assert_eq!(case.check_repeat_of(false, &answered), Ok(()));
+        assert_eq!(case.check_repeat_of(true, &answered), Err(RepeatRefusal::NotEarlier));
+        let later = EarlierCase { received_on: d(2024, 3, 12), ..answered.clone() };
+        assert_eq!(case.check_repeat_of(false, &later), Err(RepeatRefusal::NotEarlier));
+        for unanswered in [
+            EarlierCase { closing: None, served_on: None, state: "under_review", ..answered.clone() },
+            EarlierCase { closing: Some(Closing::Withdrawn), served_on: None, ..answered.clone() },
+            EarlierCase { closing: Some(Closing::DeemedAbandoned), served_on: None, ..answered.clone() },
+            EarlierCase { transferred: true, ..answered.clone() },
+        ] {
+            assert!(matches!(case.check_repeat_of(false, &unanswered), Err(RepeatRefusal::NotAnswered { .. })));
+        }
+        // A late reply is still a reply.
+        let late = EarlierCase { closing: Some(Closing::LateReply), ..answered };
+        assert_eq!(case.check_repeat_of(false, &late), Ok(()));
+        assert_eq!(case.check_repeat_of_earlier(d(2023, 11, 20)), Ok(()));
+        assert!(case.check_repeat_of_earlier(d(2024, 3, 12)).is_err());
+    }
+
+    #[test]
+    fn a_payment_is_filled_in_and_checked_against_the_charge() {
+        let mut case = Case::from_events(&events(d(2024, 3, 1), 1)).unwrap();
+        case.state = CaseState::AwaitingFee;
+        case.resume = Some(CaseState::UnderReview);
+        case.fee = Some(
+            crate::domain::fees::assess(
+                crate::domain::fees::FeeScheme::Processing2020,
+                crate::domain::fees::CostRates::default(),
+                crate::domain::fees::FeeBasis::PerPage { pages: 40 },
+                1,
+                0,
+                None,
+            )
+            .unwrap(),
+        );
+        let record = |amount_fen| crate::domain::events::ClockRecord {
+            event: ClockEvent::FeePaid { on: d(2024, 3, 8), amount_fen, receipt_number: Some("R1".into()) },
+            evidence: None,
+            override_reason: None,
+        };
+        let today = d(2024, 6, 1);
+        assert_eq!(
+            check_clock_event(&case, &record(Some(9_000)), None, false, today),
+            Err(ClockRefusal::FeeAmountMismatch { charged: 10_000, paid: 9_000 })
+        );
+        assert_eq!(check_clock_event(&case, &record(Some(10_000)), None, false, today), Ok(()));
+        let mut unspecified = record(None);
+        settle_fee_payment(&case, &mut unspecified);
+        assert!(matches!(unspecified.event, ClockEvent::FeePaid { amount_fen: Some(10_000), .. }));
+    }
+
+    #[test]
+    fn a_new_reply_keeps_the_first_outcome_and_is_listed_apart() {
+        let first = Outcome::Withheld { reason: crate::domain::outcome::WithholdReason::ProcessInformation };
+        let case = fold(vec![
+            step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
+            step(WorkflowEvent::ReplyDrafted { outcome: first.clone() }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
+            step(WorkflowEvent::AppealFiled {
+                number: 1,
+                kind: crate::domain::workflow::AppealKind::Reconsideration,
+                filed_on: d(2024, 4, 1),
+                reference: None,
+            }),
+            step(WorkflowEvent::AppealDecided {
+                number: 1,
+                outcome: AppealOutcome::Corrected,
+                decided_on: d(2024, 5, 1),
+            }),
+        ])
+        .unwrap();
+        assert_eq!(case.correcting_appeals(), vec![1]);
+        let reopened = fold(vec![step(WorkflowEvent::NewReplyOrdered {
+            appeal_number: 1,
+            on: d(2024, 5, 6),
+            period: crate::domain::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
+            due_on: d(2024, 6, 5),
+        })]);
+        assert!(reopened.is_err(), "only a replied case reopens");
+        let mut more = vec![
+            step(WorkflowEvent::NewReplyOrdered {
+                appeal_number: 1,
+                on: d(2024, 5, 6),
+                period: crate::domain::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
+                due_on: d(2024, 6, 5),
+            }),
+            step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::ReplyReissued { on: d(2024, 5, 30), method: ServiceMethod::Email }),
+        ];
+        let mut all = vec![
+            step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
+            step(WorkflowEvent::ReplyDrafted { outcome: first.clone() }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
+            step(WorkflowEvent::AppealFiled {
+                number: 1,
+                kind: crate::domain::workflow::AppealKind::Reconsideration,
+                filed_on: d(2024, 4, 1),
+                reference: None,
+            }),
+            step(WorkflowEvent::AppealDecided {
+                number: 1,
+                outcome: AppealOutcome::Corrected,
+                decided_on: d(2024, 5, 1),
+            }),
+        ];
+        let open = fold(all.iter().cloned().chain(more[..1].iter().cloned()).collect()).unwrap();
+        assert_eq!(open.state, CaseState::UnderReview);
+        assert!(open.re_reply_open() && open.correcting_appeals().is_empty());
+        all.append(&mut more);
+        let done = fold(all).unwrap();
+        assert_eq!(
+            (done.state, done.outcome.clone(), done.served_on),
+            (CaseState::Replied, Some(first), Some(d(2024, 3, 20)))
+        );
+        assert!(!done.re_reply_open());
+        assert_eq!(done.re_replies[0].outcome, Some(Outcome::Disclosed { already_public: false }));
+        assert_eq!(done.re_replies[0].served_on, Some(d(2024, 5, 30)));
     }
 
     #[test]
