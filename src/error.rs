@@ -117,3 +117,14 @@ impl From<FieldError> for AppError {
         AppError::Validation(vec![error])
     }
 }
+
+impl From<crate::domain::decide::Refusal> for AppError {
+    fn from(refusal: crate::domain::decide::Refusal) -> Self {
+        use crate::domain::decide::Refusal;
+        match refusal {
+            Refusal::Forbidden(message) => AppError::Forbidden(message),
+            Refusal::Invalid(errors) => AppError::Validation(errors),
+            Refusal::Conflict(message) => AppError::Conflict(message),
+        }
+    }
+}

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod calendar_data;
 pub mod case;
 pub mod deadline;
+pub mod decide;
 pub mod events;
 pub mod fees;
 pub mod intake;
