@@ -233,4 +233,38 @@ mod tests {
             assert!(Target::parse(bad).is_err(), "{bad}");
         }
     }
+
+    /// The two migration folders hold the same migrations; a file may differ between them only when
+    /// both copies say why in their first line (`-- differs: ...`), e.g. a PostgreSQL-only index.
+    #[test]
+    fn the_backends_migrations_agree_or_say_why_not() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let files = |backend: &str| -> std::collections::BTreeMap<String, String> {
+            let mut all = std::collections::BTreeMap::new();
+            for dir in std::fs::read_dir(root.join(backend)).unwrap() {
+                let dir = dir.unwrap().path();
+                for file in std::fs::read_dir(&dir).unwrap() {
+                    let file = file.unwrap().path();
+                    let name = format!(
+                        "{}/{}",
+                        dir.file_name().unwrap().to_string_lossy(),
+                        file.file_name().unwrap().to_string_lossy()
+                    );
+                    all.insert(name, std::fs::read_to_string(&file).unwrap());
+                }
+            }
+            all
+        };
+        let (sqlite, postgres) = (files("sqlite"), files("postgres"));
+        assert_eq!(
+            sqlite.keys().collect::<Vec<_>>(),
+            postgres.keys().collect::<Vec<_>>(),
+            "both backends have the same migrations"
+        );
+        for (name, text) in &sqlite {
+            let other = &postgres[name];
+            let explained = |t: &str| t.lines().next().is_some_and(|l| l.starts_with("-- differs:"));
+            assert!(text == other || (explained(text) && explained(other)), "{name} differs without a reason");
+        }
+    }
 }
