@@ -1,7 +1,7 @@
 //! foi-tracker: a REST service that tracks government information disclosure requests.
 //!
-//! Layout: `domain` holds the rules (pure), `db` persistence, `api` HTTP. `build_app` starts the
-//! service on any address (tests use port 0).
+//! Layout: `domain` holds the rules (pure), `service` the use cases, `db` persistence, `api` HTTP.
+//! `build_app` starts the service on any address (tests use port 0).
 
 pub mod api;
 pub mod config;
@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod reminders;
+pub mod service;
 pub mod telemetry;
 
 use std::net::TcpListener;

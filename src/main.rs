@@ -4,7 +4,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use foi_tracker::api::calendar::change_and_recompute;
-use foi_tracker::api::deadlines;
 use foi_tracker::config::Settings;
 use foi_tracker::db::calendar::{self, CalendarCache};
 use foi_tracker::db::{agencies, users, Db};
@@ -293,18 +292,15 @@ fn main() -> anyhow::Result<()> {
         Command::Deadline { received_on, regime, agency } => {
             let db = open_db(&settings)?;
             let mut conn = db.conn().map_err(explain)?;
-            let path = match &agency {
-                Some(code) => Some(
-                    agencies::find_by_code(&mut conn, code)
-                        .map_err(explain)?
-                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{code}`"))?
-                        .path,
-                ),
-                None => None,
-            };
-            let rules = CalendarCache::default().rules(&mut conn, path.as_deref()).map_err(explain)?;
-            let result =
-                deadlines::calculation(&rules, path.as_deref(), received_on, regime.as_deref()).map_err(explain)?;
+            let calendars = CalendarCache::default();
+            let result = foi_tracker::service::clock::calculation(
+                &mut conn,
+                &calendars,
+                agency.as_deref(),
+                received_on,
+                regime.as_deref(),
+            )
+            .map_err(explain)?;
             println!("{}", serde_json::to_string_pretty(&result)?);
             Ok(())
         }

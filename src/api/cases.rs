@@ -10,13 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{idempotency_key, json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
-use crate::db::calendar::Rules;
 use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered, StoredResponse};
 use crate::db::{agencies, Db};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::CaseState;
-use crate::domain::case::{actions_now, Case};
-use crate::domain::deadline::ClockEvent;
 use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
@@ -26,6 +23,7 @@ use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
+use crate::service::cases::CaseDetails;
 
 /// A case as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -212,53 +210,17 @@ impl CaseResponse {
         })
     }
 
-    /// A single case as read on its own by `user`: with its appeals and what the user could do next.
-    pub fn with_details(
-        conn: &mut crate::db::DbConnection,
-        record: &CaseRecord,
-        user: &Principal,
-        rules: &Rules,
-    ) -> Result<CaseResponse, AppError> {
-        let events = cases::events(conn, &record.row.id)?;
-        let case = cases::project(&events)?;
-        let clock = cases::clock_history(&events)?;
-        CaseResponse::for_reader(record, &case, &clock, user, rules)
-    }
-
-    /// The answer for `user` about `case` (the projection of `record`'s events, whose clock events
-    /// are `clock`).
-    pub fn for_reader(
-        record: &CaseRecord,
-        case: &Case,
-        clock: &[ClockEvent],
-        user: &Principal,
-        rules: &Rules,
-    ) -> Result<CaseResponse, AppError> {
-        let mut response = CaseResponse::from_record(record, user.role.sees_personal_data(), &rules.calendar)?;
-        response.appeals = Some(case.appeals.clone());
-        response.allowed_actions = Some(allowed_actions(record, case, clock, user, rules)?);
+    /// A case as `user` reads it on its own: with its appeals and what the user could do next.
+    pub fn of(details: &CaseDetails, user: &Principal) -> Result<CaseResponse, AppError> {
+        let show = user.role.sees_personal_data();
+        let mut response = CaseResponse::from_record(&details.record, show, &details.rules.calendar)?;
+        response.appeals = Some(details.case.appeals.clone());
+        response.allowed_actions = Some(details.allowed_actions.clone());
         Ok(response)
     }
 }
 
-/// What `user` could do to the case now and succeed.
-pub(crate) fn allowed_actions(
-    record: &CaseRecord,
-    case: &Case,
-    clock: &[ClockEvent],
-    user: &Principal,
-    rules: &Rules,
-) -> Result<Vec<Action>, AppError> {
-    let regime = rules
-        .regime(&record.row.regime)
-        .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime", record.row.id)))?;
-    let today = crate::domain::china_date(Utc::now());
-    Ok(actions_now(case, regime, &rules.calendar, clock, user.role, today))
-}
-
-pub(crate) fn etag(record: &CaseRecord) -> String {
-    format!("\"{}-{}\"", record.row.id, record.row.last_event_seq)
-}
+pub(crate) use crate::service::cases::etag;
 
 /// Register a new request (登记).
 ///
@@ -327,7 +289,13 @@ pub async fn create(
             };
             cases::register(conn, &user, lock_override.as_deref(), new, idempotency.as_ref(), |record, case| {
                 // Answer as a later read by the same user would.
-                let response = CaseResponse::for_reader(record, case, &[], &user, &rules)?;
+                let details = CaseDetails {
+                    record: record.clone(),
+                    case: case.clone(),
+                    allowed_actions: crate::service::cases::allowed_actions(record, case, &[], &user, &rules)?,
+                    rules: rules.clone(),
+                };
+                let response = CaseResponse::of(&details, &user)?;
                 Ok(StoredResponse {
                     status: 201,
                     body: serde_json::to_string(&response).map_err(AppError::internal)?,
@@ -359,13 +327,8 @@ pub async fn create(
 /// Loads a case the caller may see; 404 for unknown ids and for cases outside the caller's scope
 /// (so that ids of other agencies' cases are not confirmed).
 pub(crate) async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<CaseRecord, AppError> {
-    let not_found = || AppError::NotFound(format!("no case with id `{id}`"));
-    let id = uuid::Uuid::parse_str(id).map_err(|_| not_found())?.to_string();
-    let record = db.run(move |conn| cases::find(conn, &id)).await?.ok_or_else(not_found)?;
-    if !user.covers(&record.agency_path) {
-        return Err(not_found());
-    }
-    Ok(record)
+    let (user, id) = (user.clone(), id.to_owned());
+    db.run(move |conn| crate::service::cases::visible(conn, &user, &id)).await
 }
 
 /// Read one case.
@@ -393,8 +356,8 @@ pub async fn get(
     let record = visible_case(&db, &user, &path).await?;
     let (response, etag) = db
         .run(move |conn| {
-            let rules = calendars.rules(conn, Some(&record.agency_path))?;
-            Ok((CaseResponse::with_details(conn, &record, &user, &rules)?, etag(&record)))
+            let details = crate::service::cases::details(conn, &calendars, &user, record)?;
+            Ok((CaseResponse::of(&details, &user)?, etag(&details.record)))
         })
         .await?;
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag)).json(response))

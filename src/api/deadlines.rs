@@ -5,20 +5,13 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{if_match_header, json_body, query, require_if_match, Auth};
+use super::extract::{if_match_header, json_body, query, Auth};
 use super::problem::Problem;
-use crate::db::calendar::{CalendarCache, Rules};
-use crate::db::cases::CaseRecord;
-use crate::db::locks::Author;
-use crate::db::{agencies, cases, Db, DbConnection};
-use crate::domain::case::{check_clock_event, settle_extension, settle_fee_payment, ClockRefusal};
-use crate::domain::deadline::{
-    calculate, compute, correction_notice_due, Calculation, ClockEvent, Deadline, Explanation, RegimeRules, Timeliness,
-};
-use crate::domain::events::ClockRecord;
-use crate::domain::role::Role;
-use crate::domain::validation::Validator;
+use crate::db::calendar::CalendarCache;
+use crate::db::Db;
+use crate::domain::deadline::{Calculation, ClockEvent, Deadline, Explanation, Timeliness};
 use crate::error::AppError;
+use crate::service::clock;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -30,25 +23,6 @@ pub struct CalculateParams {
     pub regime: Option<String>,
     /// Agency code: apply its local calendar overlay (and its local regime, if any).
     pub agency: Option<String>,
-}
-
-/// Resolves the calculator's inputs to a calculation.
-pub fn calculation(
-    rules: &Rules,
-    agency_path: Option<&str>,
-    received_on: NaiveDate,
-    regime: Option<&str>,
-) -> Result<Calculation, AppError> {
-    let regime = match regime {
-        Some(code) => rules.regime(code).ok_or_else(|| {
-            let known: Vec<&str> = rules.regimes.iter().map(|(r, _)| r.code.as_str()).collect();
-            AppError::validation("regime", format!("unknown regime `{code}`; known: {}", known.join(", ")))
-        })?,
-        None => rules
-            .regime_for(agency_path.unwrap_or("/"), received_on)
-            .ok_or_else(|| AppError::validation("received_on", format!("no regime governs {received_on}")))?,
-    };
-    calculate(regime, &rules.calendar, received_on).map_err(|e| AppError::validation("received_on", e.to_string()))
 }
 
 /// Deadline calculator (public, no token).
@@ -76,42 +50,10 @@ pub async fn calculator(
     let params: CalculateParams = query(&req)?;
     let result = db
         .run(move |conn| {
-            let agency = match &params.agency {
-                Some(code) => Some(
-                    agencies::find_by_code(conn, code)?
-                        .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}`")))?,
-                ),
-                None => None,
-            };
-            let path = agency.as_ref().map(|a| a.path.as_str());
-            let rules = calendars.rules(conn, path)?;
-            calculation(&rules, path, params.received_on, params.regime.as_deref())
+            clock::calculation(conn, &calendars, params.agency.as_deref(), params.received_on, params.regime.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))
-}
-
-/// The regime a case was registered under.
-fn case_regime<'a>(rules: &'a Rules, record: &CaseRecord) -> Result<&'a RegimeRules, AppError> {
-    rules
-        .regime(&record.row.regime)
-        .ok_or_else(|| AppError::Internal(format!("case {} has unknown regime {}", record.row.id, record.row.regime)))
-}
-
-/// A case's deadline from its stored clock events, with timeliness and explanation.
-fn explained(
-    conn: &mut DbConnection,
-    record: &CaseRecord,
-    regime: &RegimeRules,
-    rules: &Rules,
-    today: NaiveDate,
-) -> Result<CaseDeadlineResponse, AppError> {
-    let events = cases::clock_events(conn, &record.row.id)?;
-    let deadline = compute(regime, &rules.calendar, record.row.received_on, &events, today)
-        .map_err(|e| AppError::Internal(format!("stored clock events of {} do not compute: {e}", record.row.id)))?;
-    let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
-    let explanation = deadline.explanation(&rules.calendar);
-    Ok(CaseDeadlineResponse { deadline, timeliness, explanation })
 }
 
 /// A case's deadline, explained.
@@ -120,6 +62,12 @@ pub struct CaseDeadlineResponse {
     pub deadline: Deadline,
     pub timeliness: Timeliness,
     pub explanation: Explanation,
+}
+
+impl From<clock::ExplainedDeadline> for CaseDeadlineResponse {
+    fn from(e: clock::ExplainedDeadline) -> Self {
+        CaseDeadlineResponse { deadline: e.deadline, timeliness: e.timeliness, explanation: e.explanation }
+    }
 }
 
 /// A case's deadline with every pause, restart and extension that produced it.
@@ -141,12 +89,10 @@ pub async fn for_case(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
-    let record = super::cases::visible_case(&db, &user, &path).await?;
     let response = db
         .run(move |conn| {
-            let rules = calendars.rules(conn, Some(&record.agency_path))?;
-            let regime = case_regime(&rules, &record)?;
-            explained(conn, &record, regime, &rules, crate::domain::china_date(Utc::now()))
+            let today = crate::domain::china_date(Utc::now());
+            clock::deadline_of(conn, &calendars, &user, &path, today).map(CaseDeadlineResponse::from)
         })
         .await?;
     Ok(HttpResponse::Ok().json(response))
@@ -213,51 +159,20 @@ pub async fn record_clock_event(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
-    if !matches!(user.role, Role::Handler | Role::Approver | Role::Admin) {
-        return Err(AppError::Forbidden(format!("the {} role cannot record clock events", user.role)));
-    }
-    let mut input: ClockEventInput = json_body(&req, &body)?;
-    let mut v = Validator::new();
-    let evidence = v.optional_text("evidence", input.evidence.as_deref(), 2000);
-    let override_reason = v.optional_text("override_reason", input.override_reason.as_deref(), 2000);
-    if let ClockEvent::FeePaid { receipt_number, .. } = &mut input.event {
-        *receipt_number = v.optional_text("event.receipt_number", receipt_number.as_deref(), 100);
-    }
-    v.finish()?;
+    clock::admit(&user)?;
+    let input: ClockEventInput = json_body(&req, &body)?;
+    let command = clock::validate(clock::Command {
+        event: input.event,
+        evidence: input.evidence,
+        override_reason: input.override_reason,
+    })?;
     let lock_override = super::extract::lock_override(&req, &user)?;
-    let record = super::cases::visible_case(&db, &user, &path).await?;
     let if_match = if_match_header(&req);
-    require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
     let (response, etag) = db
         .run(move |conn| {
-            // Judge the event against the case as it is now, not as the first read found it.
-            let (record, case) =
-                cases::load(conn, &record.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
-            require_if_match(if_match.as_deref(), &super::cases::etag(&record))?;
-            let rules = calendars.rules(conn, Some(&record.agency_path))?;
-            let regime = case_regime(&rules, &record)?;
-            let today = crate::domain::china_date(Utc::now());
-            let notice_due =
-                correction_notice_due(regime, &rules.calendar, case.received_on).map_err(AppError::internal)?;
-            let mut clock = ClockRecord { event: input.event, evidence, override_reason };
-            check_clock_event(&case, &clock, notice_due, user.role == Role::Approver, today).map_err(|e| match e {
-                ClockRefusal::ApproverOnly(_) => AppError::Forbidden(e.to_string()),
-                ClockRefusal::Illegal(illegal) => illegal.into(),
-                ClockRefusal::Closed(_) | ClockRefusal::WorkflowOnly(..) | ClockRefusal::NoFeeToNotify => {
-                    AppError::Conflict(e.to_string())
-                }
-                ClockRefusal::OverrideWithoutReason => AppError::validation("override_reason", e.to_string()),
-                ClockRefusal::FeeAmountMismatch { .. } => AppError::validation("event.amount_fen", e.to_string()),
-                _ => AppError::validation("event.on", e.to_string()),
-            })?;
-            settle_fee_payment(&case, &mut clock);
-            let history = cases::clock_events(conn, &record.row.id)?;
-            settle_extension(regime, &rules.calendar, case.received_on, &history, &mut clock, today)
-                .map_err(cases::deadline_problem)?;
-            // A change between the If-Match check and the write makes this a 412 as well.
-            let author = Author { user_id: Some(&user.user_id), lock_override: lock_override.as_deref() };
-            let updated = cases::record_clock_event(conn, &record, clock, regime, &rules.calendar, &author, today)?;
-            Ok((explained(conn, &updated, regime, &rules, today)?, super::cases::etag(&updated)))
+            let target = (path.as_str(), if_match.as_deref(), lock_override.as_deref());
+            let (updated, explained) = clock::record(conn, &calendars, &user, target, command)?;
+            Ok((CaseDeadlineResponse::from(explained), crate::service::cases::etag(&updated)))
         })
         .await?;
     Ok(HttpResponse::Created().insert_header((actix_web::http::header::ETAG, etag)).json(response))

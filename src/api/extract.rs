@@ -144,23 +144,6 @@ pub fn if_match_header(req: &HttpRequest) -> Option<String> {
     req.headers().get(header::IF_MATCH).map(|v| v.to_str().unwrap_or("").to_owned())
 }
 
-/// Checks a state-changing request's `If-Match` against the resource's current ETag: 428 when
-/// missing, 412 when it names another version.
-pub fn require_if_match(if_match: Option<&str>, current_etag: &str) -> Result<(), AppError> {
-    let Some(value) = if_match else {
-        return Err(AppError::PreconditionRequired(format!(
-            "send If-Match with the case's current ETag ({current_etag}) so that concurrent changes cannot overwrite each other"
-        )));
-    };
-    if value.split(',').any(|tag| tag.trim() == current_etag) {
-        Ok(())
-    } else {
-        Err(AppError::PreconditionFailed(format!(
-            "the case has changed (its ETag is now {current_etag}); read it again and retry"
-        )))
-    }
-}
-
 /// The `Report-Lock-Override` header: an administrator's reason (UTF-8, at most 500 characters) to
 /// record a change to a published year's numbers as a post-publication correction.
 pub fn lock_override(req: &HttpRequest, user: &Principal) -> Result<Option<String>, AppError> {

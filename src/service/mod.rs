@@ -1,0 +1,12 @@
+//! Use cases, between the shells (the HTTP handlers in `api/`, the command line in `main.rs`) and
+//! storage (`db/`) with the rules (`domain/`). Each function takes a connection, the acting
+//! principal and typed input; it checks what the domain decides, writes through storage (which
+//! keeps each change in one transaction) and returns a typed result. Shells only translate requests
+//! and arguments to these calls and their results back.
+//!
+//! Families so far: case reads (`cases`), workflow actions (`actions`), clock events and deadlines
+//! (`clock`).
+
+pub mod actions;
+pub mod cases;
+pub mod clock;
