@@ -11,8 +11,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub fees: crate::domain::fees::CostRates,
-    pub mail: crate::reminders::MailSettings,
-    pub reminders: crate::reminders::ReminderSettings,
+    pub mail: MailSettings,
+    pub reminders: ReminderSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,4 +88,29 @@ mod tests {
         assert!(s.database.url.starts_with("sqlite://"));
         assert_eq!(s.log.format, LogFormat::Text);
     }
+}
+
+/// `[mail]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    /// Off: reminders are still recorded in the outbox, and wait there.
+    pub enabled: bool,
+    /// `smtp://host:port` (no TLS), `smtp://host:port?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465`.
+    pub smtp_url: String,
+    pub from: String,
+    pub timeout_seconds: u64,
+    /// `zh` (default) or `en`: the template in `config/templates/reminder.{language}.toml`.
+    pub language: String,
+}
+
+/// `[reminders]` settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReminderSettings {
+    /// Run the job inside `serve` at `at` on working days.
+    pub scheduler: bool,
+    /// Daily time, China time (Asia/Shanghai), `HH:MM`.
+    pub at: String,
+    /// Working days before a deadline at which the handler is reminded.
+    pub thresholds: Vec<i64>,
 }

@@ -8,8 +8,6 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
-pub mod export;
-pub mod reminders;
 pub mod service;
 pub mod telemetry;
 

@@ -3,13 +3,13 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use foi_tracker::api::calendar::change_and_recompute;
 use foi_tracker::config::Settings;
 use foi_tracker::db::calendar::{self, CalendarCache};
 use foi_tracker::db::{agencies, users, Db};
 use foi_tracker::domain::calendar::YearNotice;
 use foi_tracker::domain::role::Role;
 use foi_tracker::error::AppError;
+use foi_tracker::service::calendar::change_and_recompute;
 use foi_tracker::{build_app, telemetry};
 
 #[derive(Parser)]
@@ -435,7 +435,7 @@ fn main() -> anyhow::Result<()> {
             let agency = agencies::find_by_code(&mut conn, &agency)
                 .map_err(explain)?
                 .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
-            let report = foi_tracker::export::report(
+            let report = foi_tracker::service::reports::report(
                 &mut conn,
                 &CalendarCache::default(),
                 &agency,
@@ -446,8 +446,8 @@ fn main() -> anyhow::Result<()> {
             )
             .map_err(explain)?;
             let bytes = match extension.as_str() {
-                "csv" => foi_tracker::export::csv(&report).into_bytes(),
-                "xlsx" => foi_tracker::export::xlsx(&report).map_err(explain)?,
+                "csv" => foi_tracker::service::reports::csv(&report).into_bytes(),
+                "xlsx" => foi_tracker::service::reports::xlsx(&report).map_err(explain)?,
                 _ => serde_json::to_vec_pretty(&report)?,
             };
             std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
@@ -469,13 +469,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Remind { once, now } => {
-            let job = foi_tracker::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            let job = foi_tracker::service::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
             let db = open_db(&settings)?;
             if !once {
                 anyhow::ensure!(now.is_none(), "--now needs --once");
                 let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
                     .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
-                foi_tracker::reminders::schedule(db, job, at);
+                foi_tracker::service::reminders::schedule(db, job, at);
                 return Ok(());
             }
             let now = match now {
@@ -486,7 +486,7 @@ fn main() -> anyhow::Result<()> {
             };
             let mut conn = db.conn().map_err(explain)?;
             let report = job.run(&mut conn, &CalendarCache::default(), now).map_err(explain)?;
-            for (what, n) in foi_tracker::reminders::summary(&report) {
+            for (what, n) in foi_tracker::service::reminders::summary(&report) {
                 println!("{what}: {n}");
             }
             Ok(())
@@ -497,8 +497,9 @@ fn main() -> anyhow::Result<()> {
             let real_today = foi_tracker::domain::china_date(chrono::Utc::now());
             let today = today.unwrap_or(real_today);
             anyhow::ensure!(today <= real_today, "cannot apply lapses as of a future date ({today})");
-            let lapsed = foi_tracker::db::cases::apply_correction_lapses(&mut conn, &CalendarCache::default(), today)
-                .map_err(explain)?;
+            let lapsed =
+                foi_tracker::service::lapses::apply_correction_lapses(&mut conn, &CalendarCache::default(), today)
+                    .map_err(explain)?;
             for number in &lapsed {
                 println!("{number}: correction lapsed, deemed abandoned");
             }
@@ -562,11 +563,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         if settings.reminders.scheduler {
             let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
                 .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
-            let job = foi_tracker::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
+            let job = foi_tracker::service::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
             let db = app.db.clone();
             std::thread::Builder::new()
                 .name("reminders".into())
-                .spawn(move || foi_tracker::reminders::schedule(db, job, at))?;
+                .spawn(move || foi_tracker::service::reminders::schedule(db, job, at))?;
         }
         tracing::info!(
             port = app.port,

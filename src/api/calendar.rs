@@ -9,52 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::{self, CalendarCache, NATIONAL};
-use crate::db::cases::{recompute_open_deadlines, DeadlineMoved};
-use crate::db::{Db, DbConnection};
+use crate::db::Db;
 use crate::domain::calendar::{DayClass, DayException, YearNotice};
 use crate::domain::role::{Principal, Scope};
 use crate::error::AppError;
-
-/// A deadline that a calendar change moved.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MovedDeadline {
-    pub tracking_number: String,
-    pub before: Option<NaiveDate>,
-    pub after: Option<NaiveDate>,
-    pub provisional_before: bool,
-    pub provisional_after: bool,
-}
-
-/// What a calendar change did.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CalendarChange {
-    pub detail: String,
-    /// Open cases whose final deadline was recomputed to a different date or certainty.
-    pub recomputed: Vec<MovedDeadline>,
-}
-
-fn moved(m: DeadlineMoved) -> MovedDeadline {
-    MovedDeadline {
-        tracking_number: m.tracking_number,
-        before: m.before.final_due_on,
-        after: m.after.final_due_on,
-        provisional_before: m.before.provisional,
-        provisional_after: m.after.provisional,
-    }
-}
-
-/// Applies a calendar change and recomputes open cases; shared by the API and the CLI.
-pub fn change_and_recompute(
-    conn: &mut DbConnection,
-    calendars: &CalendarCache,
-    actor_id: Option<&str>,
-    reason: &str,
-    change: impl FnOnce(&mut DbConnection) -> Result<(), AppError>,
-) -> Result<CalendarChange, AppError> {
-    change(conn)?;
-    let recomputed = recompute_open_deadlines(conn, calendars, reason, actor_id)?.into_iter().map(moved).collect();
-    Ok(CalendarChange { detail: reason.to_owned(), recomputed })
-}
+use crate::service::calendar::{change_and_recompute, CalendarChange};
 
 fn require_global_admin(user: &Principal) -> Result<(), AppError> {
     if user.role.can_administer() && user.scope == Scope::Global {

@@ -11,7 +11,7 @@ use crate::db::calendar::CalendarCache;
 use crate::db::{agencies, Db};
 use crate::domain::report::ReportFormat;
 use crate::error::AppError;
-use crate::export::{self, Report};
+use crate::service::reports::{self as export, Report};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -861,119 +861,16 @@ pub fn deadline_problem(e: crate::domain::deadline::DeadlineError) -> AppError {
     }
 }
 
-/// The daily lapse job: every open case still awaiting a correction after the applicant's set date
-/// gets a `correction_lapsed` event dated the day after that date and is deemed abandoned (2019
-/// Art. 30). Returns the tracking numbers. Safe to run repeatedly and on several instances at once:
-/// a case another run already closed is skipped.
-pub fn apply_correction_lapses(
-    conn: &mut DbConnection,
-    calendars: &super::calendar::CalendarCache,
-    today: NaiveDate,
-) -> Result<Vec<String>, AppError> {
-    use crate::domain::deadline::{compute, Clock};
+/// The ids of open cases, in id order; only those whose final deadline is unknown (the clock
+/// stopped, e.g. awaiting a correction) with `stopped_only`.
+pub fn open_case_ids(conn: &mut DbConnection, stopped_only: bool) -> Result<Vec<String>, AppError> {
     let open = CaseState::open_names();
-    // A case awaiting a correction has no final deadline: only those need a look.
-    let ids: Vec<String> = cases::table
-        .filter(cases::state.eq_any(open))
-        .filter(cases::final_due_on.is_null())
-        .select(cases::id)
-        .order(cases::id.asc())
-        .load(conn)?;
-    let mut lapsed = Vec::new();
-    for id in ids {
-        let Some(record) = find(conn, &id)? else { continue };
-        let rules = calendars.rules(conn, Some(&record.agency_path))?;
-        let Some(regime) = rules.regime(&record.row.regime) else { continue };
-        let events = clock_events(conn, &id)?;
-        let deadline = match compute(regime, &rules.calendar, record.row.received_on, &events, today) {
-            Ok(deadline) => deadline,
-            // A history recorded before a rule tightened is left for a person, not a stop for the job.
-            Err(e) => {
-                tracing::warn!(case = %record.row.tracking_number, error = %e, "lapse not checked");
-                continue;
-            }
-        };
-        let Clock::AwaitingCorrection { respond_by, .. } = deadline.clock else { continue };
-        if respond_by >= today {
-            continue;
-        }
-        let Some(lapsed_on) = respond_by.succ_opt() else { continue };
-        let clock = ClockRecord {
-            event: crate::domain::deadline::ClockEvent::CorrectionLapsed { on: lapsed_on },
-            evidence: Some(format!("no corrected request by {respond_by}")),
-            override_reason: None,
-        };
-        match record_clock_event(conn, &record, clock, regime, &rules.calendar, &Author::SYSTEM, today) {
-            Ok(_) => lapsed.push(record.row.tracking_number),
-            // Changed meanwhile, or the lapse falls into a published year: left for a person to decide.
-            Err(AppError::PreconditionFailed(_) | AppError::ReportLocked(_)) => {}
-            Err(e) => return Err(e),
-        }
+    let mut query =
+        cases::table.filter(cases::state.eq_any(open)).select(cases::id).order(cases::id.asc()).into_boxed();
+    if stopped_only {
+        query = query.filter(cases::final_due_on.is_null());
     }
-    Ok(lapsed)
-}
-
-/// A deadline that a recomputation changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadlineMoved {
-    pub tracking_number: String,
-    pub before: DeadlineSummary,
-    pub after: DeadlineSummary,
-}
-
-/// Recomputes the deadline of every open case (after a calendar or regime change) and records each
-/// change as a `deadline_set` event with the old and new dates and `reason`. Each case is updated in
-/// its own transaction, guarded by its chain head so a concurrent change is never overwritten.
-pub fn recompute_open_deadlines(
-    conn: &mut DbConnection,
-    calendars: &super::calendar::CalendarCache,
-    reason: &str,
-    actor_id: Option<&str>,
-) -> Result<Vec<DeadlineMoved>, AppError> {
-    use crate::domain::events::DeadlineChange;
-    let open = CaseState::open_names();
-    let ids: Vec<String> =
-        cases::table.filter(cases::state.eq_any(open)).select(cases::id).order(cases::id.asc()).load(conn)?;
-    let today = crate::domain::china_date(chrono::Utc::now());
-    let mut moved = Vec::new();
-    for id in ids {
-        let Some(record) = find(conn, &id)? else { continue };
-        let rules = calendars.rules(conn, Some(&record.agency_path))?;
-        let Some(regime) = rules.regime(&record.row.regime) else {
-            return Err(AppError::Internal(format!("case {id} has unknown regime {}", record.row.regime)));
-        };
-        let clock = clock_events(conn, &id)?;
-        let deadline =
-            match crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today) {
-                Ok(deadline) => deadline,
-                // A history recorded before a rule tightened (an Art. 35 delay on a 2008 case, say)
-                // keeps its stored deadline: one such case must not stop every other recomputation.
-                Err(e) => {
-                    tracing::warn!(case = %record.row.tracking_number, error = %e, "deadline not recomputed");
-                    continue;
-                }
-            };
-        let view = record.view()?;
-        let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
-        let after = DeadlineSummary::of(&deadline, &timeliness);
-        if after == view.deadline {
-            continue;
-        }
-        let change = CaseEvent::DeadlineSet(DeadlineChange {
-            deadline: after.clone(),
-            previous: Some(view.deadline.clone()),
-            reason: reason.to_owned(),
-        });
-        // A case changed meanwhile by someone else keeps its (newer) deadline.
-        match append(conn, &record, &[change], &Author { user_id: actor_id, lock_override: None }) {
-            Ok(_) => {
-                moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after })
-            }
-            Err(AppError::PreconditionFailed(_)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(moved)
+    Ok(query.load(conn)?)
 }
 
 /// The clock events recorded on a case, in order. (Registration records none: the clock starts on

@@ -1,5 +1,5 @@
 //! Deadline reminders: which reminder a case is due, who receives it, how a digest reads, and how long a
-//! failed delivery waits before the next try. Pure; the job in `crate::reminders` does the I/O.
+//! failed delivery waits before the next try. Pure; the job in `crate::service::reminders` does the I/O.
 
 use std::collections::BTreeMap;
 

@@ -5,8 +5,13 @@
 //! and arguments to these calls and their results back.
 //!
 //! Families so far: case reads (`cases`), workflow actions (`actions`), clock events and deadlines
-//! (`clock`).
+//! (`clock`), calendar changes and the recomputation of open deadlines (`calendar`), the lapse job
+//! (`lapses`), the reminder job (`reminders`), annual reports and their exports (`reports`).
 
 pub mod actions;
+pub mod calendar;
 pub mod cases;
 pub mod clock;
+pub mod lapses;
+pub mod reminders;
+pub mod reports;

@@ -168,7 +168,7 @@ async fn the_seed_reports_statistics_table_is_reproduced_from_case_records(app: 
     assert_eq!(alone["tables"][0]["rows"][1]["values"], json!([26]));
     let res = app.get(&statistician, "/api/v1/reports/y2019/2015?agency=PJ&subtree=true&output=xlsx").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], foi_tracker::export::XLSX_MEDIA_TYPE);
+    assert_eq!(res.headers()["content-type"], foi_tracker::service::reports::XLSX_MEDIA_TYPE);
     assert!(res.bytes().await.unwrap().starts_with(b"PK"));
 }
 

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use serde::Deserialize;
 
+use crate::config::MailSettings;
 use crate::db::calendar::CalendarCache;
 use crate::db::reminders::{self as outbox, OutboxRow};
 use crate::db::DbConnection;
@@ -15,31 +15,6 @@ use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::masking::mask_name;
 use crate::domain::reminders::{dedup_key, due_reminders, DigestItem, ReminderKind, Template};
 use crate::error::AppError;
-
-/// `[mail]` settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct MailSettings {
-    /// Off: reminders are still recorded in the outbox, and wait there.
-    pub enabled: bool,
-    /// `smtp://host:port` (no TLS), `smtp://host:port?tls=required` (STARTTLS) or
-    /// `smtps://user:password@host:465`.
-    pub smtp_url: String,
-    pub from: String,
-    pub timeout_seconds: u64,
-    /// `zh` (default) or `en`: the template in `config/templates/reminder.{language}.toml`.
-    pub language: String,
-}
-
-/// `[reminders]` settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReminderSettings {
-    /// Run the job inside `serve` at `at` on working days.
-    pub scheduler: bool,
-    /// Daily time, China time (Asia/Shanghai), `HH:MM`.
-    pub at: String,
-    /// Working days before a deadline at which the handler is reminded.
-    pub thresholds: Vec<i64>,
-}
 
 /// Sends one message. The SMTP implementation is `SmtpMailer`.
 pub trait Mailer {
