@@ -24,6 +24,7 @@ use crate::domain::role::Principal;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 use crate::service::cases::CaseDetails;
+use crate::service::registration;
 
 /// A case as the API shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -260,49 +261,16 @@ pub async fn create(
     let intake = input.validate(Utc::now())?;
     let outcome = db
         .run(move |conn| {
-            let agency = agencies::find_by_code(conn, &intake.agency)?
-                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", intake.agency)))?;
-            if !user.covers(&agency.path) {
-                return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
-            }
-            if let Some(topic) = &intake.topic {
-                if !agencies::topics_for(conn, &agency)?.iter().any(|t| &t.code == topic) {
-                    return Err(AppError::validation(
-                        "topic",
-                        format!("`{topic}` is not in the topic taxonomy of `{}` or its parent agencies", agency.code),
-                    ));
-                }
-            }
-            let rules = calendars.rules(conn, Some(&agency.path))?;
-            let regime = rules.regime_for(&agency.path, intake.received_on).cloned().ok_or_else(|| {
-                AppError::validation(
-                    "received_on",
-                    format!("no regime governs the receipt date {}", intake.received_on),
-                )
-            })?;
-            let new = cases::NewCase {
-                agency: &agency,
-                intake,
-                regime: &regime,
-                calendar: &rules.calendar,
-                transferred_from: None,
-            };
-            cases::register(conn, &user, lock_override.as_deref(), new, idempotency.as_ref(), |record, case| {
-                // Answer as a later read by the same user would.
-                let details = CaseDetails {
-                    record: record.clone(),
-                    case: case.clone(),
-                    allowed_actions: crate::service::cases::allowed_actions(record, case, &[], &user, &rules)?,
-                    rules: rules.clone(),
-                };
-                let response = CaseResponse::of(&details, &user)?;
+            let render = |details: &CaseDetails| {
                 Ok(StoredResponse {
                     status: 201,
-                    body: serde_json::to_string(&response).map_err(AppError::internal)?,
-                    location: Some(format!("/api/v1/cases/{}", record.row.id)),
-                    etag: Some(etag(record)),
+                    body: serde_json::to_string(&CaseResponse::of(details, &user)?).map_err(AppError::internal)?,
+                    location: Some(format!("/api/v1/cases/{}", details.record.row.id)),
+                    etag: Some(etag(&details.record)),
                 })
-            })
+            };
+            let lock_override = lock_override.as_deref();
+            registration::register(conn, &calendars, &user, lock_override, intake, idempotency.as_ref(), render)
         })
         .await?;
     // A retry gets the first answer exactly: its status, body, Location and ETag.

@@ -7,7 +7,7 @@ use diesel::sql_types::{Integer, Text};
 use super::agencies::AgencyRow;
 use super::locks::{self, Author};
 use super::schema::{agencies, case_appeals, case_events, cases, idempotency_keys};
-use super::{is_unique_violation, now, DbConnection};
+use super::{is_unique_violation, now, DbConnection, TxError};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case, CaseState};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
@@ -540,30 +540,6 @@ pub struct StoredResponse {
     pub etag: Option<String>,
 }
 
-fn replay(stored: IdempotencyRow, request: &IdempotencyRequest) -> Result<Registered, AppError> {
-    if stored.request_hash != request.request_hash {
-        return Err(AppError::IdempotencyKeyReused(format!(
-            "Idempotency-Key `{}` was first used with a different request body; use a new key for a new request",
-            request.key
-        )));
-    }
-    Ok(Registered::Replayed(StoredResponse {
-        status: stored.status_code as u16,
-        body: stored.response_body,
-        location: stored.response_location,
-        etag: stored.response_etag,
-    }))
-}
-
-fn find_idempotent(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
-    idempotency_keys::table
-        .filter(idempotency_keys::user_id.eq(user_id))
-        .filter(idempotency_keys::idempotency_key.eq(key))
-        .select(IdempotencyRow::as_select())
-        .first(conn)
-        .optional()
-}
-
 /// What a registration needs besides the actor: the intake, its agency, and the rules in force.
 pub struct NewCase<'a> {
     pub agency: &'a AgencyRow,
@@ -576,91 +552,90 @@ pub struct NewCase<'a> {
     pub transferred_from: Option<String>,
 }
 
-/// Registers a validated intake: numbers it, writes its events and the case row (their projection)
-/// in one transaction. `render` produces the 201 response, stored with the Idempotency-Key.
-pub fn register(
+/// Writes a new registration: numbers the intake, writes its events and the case row (their
+/// projection). Call it inside the caller's transaction (a rolled-back registration gives its number
+/// back, so numbers stay gap-free).
+pub fn insert_registration(
     conn: &mut DbConnection,
     actor: &Principal,
     lock_override: Option<&str>,
     new: NewCase<'_>,
-    idempotency: Option<&IdempotencyRequest>,
-    render: impl FnOnce(&CaseRecord, &Case) -> Result<StoredResponse, AppError>,
-) -> Result<Registered, AppError> {
-    if let Some(request) = idempotency {
-        if let Some(stored) = find_idempotent(conn, &actor.user_id, &request.key)? {
-            return replay(stored, request);
-        }
-    }
+) -> Result<(CaseRecord, Case), AppError> {
     let NewCase { agency, intake, regime, calendar, transferred_from } = new;
     let year = chrono::Datelike::year(&intake.received_on);
-    let result = conn.transaction::<_, TxError, _>(|conn| {
-        let seq = next_tracking_seq(conn, &agency.id, year)?;
-        let mut events = registration_events(intake, &agency.code, seq, regime, calendar)
-            .map_err(|e| TxError::App(AppError::validation("received_on", e.to_string())))?;
-        if let CaseEvent::Registered(registration) = &mut events[1] {
-            registration.transferred_from = transferred_from.clone();
-        }
-        let case = Case::from_events(&events).map_err(|e| TxError::App(AppError::internal(e)))?;
-        let at = now();
-        let case_id = uuid::Uuid::now_v7().to_string();
-        let event_rows = chain_events(&case_id, None, &events, Some(&actor.user_id), at);
-        let head = event_rows.last().expect("registration has events");
-        let book = Bookkeeping {
-            id: case_id.clone(),
-            agency_id: agency.id.clone(),
-            created_by: actor.user_id.clone(),
-            created_at: at,
-            updated_at: at,
+    let seq = next_tracking_seq(conn, &agency.id, year)?;
+    let mut events = registration_events(intake, &agency.code, seq, regime, calendar)
+        .map_err(|e| AppError::validation("received_on", e.to_string()))?;
+    if let CaseEvent::Registered(registration) = &mut events[1] {
+        registration.transferred_from = transferred_from;
+    }
+    let case = Case::from_events(&events).map_err(AppError::internal)?;
+    let at = now();
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let event_rows = chain_events(&case_id, None, &events, Some(&actor.user_id), at);
+    let head = event_rows.last().expect("registration has events");
+    let book = Bookkeeping {
+        id: case_id.clone(),
+        agency_id: agency.id.clone(),
+        created_by: actor.user_id.clone(),
+        created_at: at,
+        updated_at: at,
+    };
+    let row = project_row(&case, book, head)?;
+    // The row first: its events reference it.
+    diesel::insert_into(cases::table).values(&row).execute(conn)?;
+    insert_events(conn, &event_rows)?;
+    let author = Author { user_id: Some(&actor.user_id), lock_override };
+    let after = locks::facts(&row, &[]);
+    locks::guard(conn, &agency.path, &row.id, |_| Ok(None), &after, &author, "registered")?;
+    Ok((CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() }, case))
+}
+
+/// The response first given to `user_id`'s request under `key`, if any, with the digest of that
+/// request's body.
+pub fn find_idempotent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: &str,
+) -> QueryResult<Option<(String, StoredResponse)>> {
+    let stored = idempotency_keys::table
+        .filter(idempotency_keys::user_id.eq(user_id))
+        .filter(idempotency_keys::idempotency_key.eq(key))
+        .select(IdempotencyRow::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(stored.map(|s| {
+        let response = StoredResponse {
+            status: s.status_code as u16,
+            body: s.response_body,
+            location: s.response_location,
+            etag: s.response_etag,
         };
-        let row = project_row(&case, book, head).map_err(TxError::App)?;
-        // The row first: its events reference it.
-        diesel::insert_into(cases::table).values(&row).execute(conn)?;
-        insert_events(conn, &event_rows)?;
-        let author = Author { user_id: Some(&actor.user_id), lock_override };
-        let after = locks::facts(&row, &[]);
-        locks::guard(conn, &agency.path, &row.id, |_| Ok(None), &after, &author, "registered").map_err(TxError::App)?;
-        let record = CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() };
-        let response = render(&record, &case).map_err(TxError::App)?;
-        if let Some(request) = idempotency {
-            diesel::insert_into(idempotency_keys::table)
-                .values(&IdempotencyRow {
-                    user_id: actor.user_id.clone(),
-                    idempotency_key: request.key.clone(),
-                    request_hash: request.request_hash.clone(),
-                    status_code: i32::from(response.status),
-                    response_body: response.body.clone(),
-                    created_at: at,
-                    response_location: response.location.clone(),
-                    response_etag: response.etag.clone(),
-                })
-                .execute(conn)?;
-        }
-        Ok(Registered::Created { record: Box::new(record), response })
-    });
-    match result {
-        Ok(registered) => Ok(registered),
-        // A concurrent retry with the same key won the race: answer as it did.
-        Err(TxError::Db(e)) if is_unique_violation(&e) && idempotency.is_some() => {
-            let request = idempotency.expect("checked above");
-            match find_idempotent(conn, &actor.user_id, &request.key)? {
-                Some(stored) => replay(stored, request),
-                None => Err(e.into()),
-            }
-        }
-        Err(TxError::Db(e)) => Err(e.into()),
-        Err(TxError::App(e)) => Err(e),
-    }
+        (s.request_hash, response)
+    }))
 }
 
-enum TxError {
-    Db(diesel::result::Error),
-    App(AppError),
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
-        TxError::Db(e)
-    }
+/// Keeps the response to `user_id`'s request under its Idempotency-Key, for retries. A concurrent
+/// retry that stored one first makes this a unique violation.
+pub fn store_idempotent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    request: &IdempotencyRequest,
+    response: &StoredResponse,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values(&IdempotencyRow {
+            user_id: user_id.to_owned(),
+            idempotency_key: request.key.clone(),
+            request_hash: request.request_hash.clone(),
+            status_code: i32::from(response.status),
+            response_body: response.body.clone(),
+            created_at: now(),
+            response_location: response.location.clone(),
+            response_etag: response.etag.clone(),
+        })
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CaseRecord>, AppError> {
@@ -816,38 +791,6 @@ pub fn record_event(
     }
     new.insert(0, event);
     append(conn, record, &new, author)
-}
-
-/// Transfers a request to another agency (2019 Art. 36 (五) with the request sent on): registers the
-/// linked case there and closes this one, in one transaction. Returns both.
-pub fn transfer(
-    conn: &mut DbConnection,
-    (actor, lock_override): (&Principal, Option<&str>),
-    record: &CaseRecord,
-    step: impl FnOnce(&str) -> CaseEvent,
-    this_case: (&RegimeRules, &WorkingDayIndex),
-    new: NewCase<'_>,
-    today: NaiveDate,
-) -> Result<(CaseRecord, CaseRecord), AppError> {
-    let result = conn.transaction::<_, TxError, _>(|conn| {
-        let no_response = |_: &CaseRecord, _: &Case| {
-            Ok(StoredResponse { status: 201, body: String::new(), location: None, etag: None })
-        };
-        let linked = match register(conn, actor, lock_override, new, None, no_response).map_err(TxError::App)? {
-            Registered::Created { record, .. } => *record,
-            Registered::Replayed(_) => return Err(TxError::App(AppError::Internal("transfer replayed".into()))),
-        };
-        let (regime, calendar) = this_case;
-        let author = Author { user_id: Some(&actor.user_id), lock_override };
-        let closed =
-            record_event(conn, record, step(&linked.row.id), regime, calendar, &author, today).map_err(TxError::App)?;
-        Ok((closed, linked))
-    });
-    match result {
-        Ok(both) => Ok(both),
-        Err(TxError::Db(e)) => Err(e.into()),
-        Err(TxError::App(e)) => Err(e),
-    }
 }
 
 /// Deadline arithmetic refusals as problems: events that do not fit the clock's state are conflicts,

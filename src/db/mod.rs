@@ -208,6 +208,42 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
+/// An error inside a transaction: the database's own (kept whole, so a caller can tell a unique
+/// violation from the rest) or the application's.
+pub enum TxError {
+    Db(diesel::result::Error),
+    App(AppError),
+}
+
+impl From<diesel::result::Error> for TxError {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+impl From<AppError> for TxError {
+    fn from(e: AppError) -> Self {
+        TxError::App(e)
+    }
+}
+
+impl From<TxError> for AppError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Db(e) => e.into(),
+            TxError::App(e) => e,
+        }
+    }
+}
+
+/// Runs `work` in one transaction: all of it is written, or nothing.
+pub fn transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
+) -> Result<T, TxError> {
+    conn.transaction::<T, TxError, _>(work)
+}
+
 /// "Now" for storage: UTC, microseconds, bound from Rust so both backends agree.
 pub fn now() -> chrono::NaiveDateTime {
     crate::domain::truncate_to_micros(chrono::Utc::now()).naive_utc()

@@ -122,19 +122,16 @@ pub fn act(
                 calendar: &agency_rules.calendar,
                 transferred_from: Some(record.row.id.clone()),
             };
-            let step = |to_case_id: &str| {
-                CaseEvent::Workflow(WorkflowRecord {
-                    event: WorkflowEvent::Transferred {
-                        on,
-                        to_agency: agency.code.clone(),
-                        to_case_id: to_case_id.to_owned(),
-                    },
+            // The linked case and this case's closing are written together, or neither.
+            crate::db::transaction(conn, |conn| {
+                let (linked, _) = cases::insert_registration(conn, user, target.lock_override, new)?;
+                let step = CaseEvent::Workflow(WorkflowRecord {
+                    event: WorkflowEvent::Transferred { on, to_agency: agency.code.clone(), to_case_id: linked.row.id },
                     reason: reason.clone(),
                     effective_on: None,
-                })
-            };
-            let by = (user, target.lock_override);
-            cases::transfer(conn, by, &record, step, (&regime, &rules.calendar), new, today)?.0
+                });
+                Ok(cases::record_event(conn, &record, step, &regime, &rules.calendar, &author, today)?)
+            })?
         }
         Decision::Record(event) => {
             let event = CaseEvent::Workflow(WorkflowRecord { event, reason, effective_on: command.effective_on });

@@ -4,7 +4,7 @@
 //! keeps each change in one transaction) and returns a typed result. Shells only translate requests
 //! and arguments to these calls and their results back.
 //!
-//! Families so far: case reads (`cases`), workflow actions (`actions`), clock events and deadlines
+//! Families so far: registration (`registration`), case reads (`cases`), workflow actions (`actions`), clock events and deadlines
 //! (`clock`), calendar changes and the recomputation of open deadlines (`calendar`), the lapse job
 //! (`lapses`), the reminder job (`reminders`), annual reports and their exports (`reports`).
 
@@ -13,5 +13,6 @@ pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod lapses;
+pub mod registration;
 pub mod reminders;
 pub mod reports;
