@@ -13,7 +13,6 @@ use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered, StoredResponse};
 use crate::db::{agencies, Db};
 use crate::domain::calendar::WorkingDayIndex;
-use crate::domain::case::CaseState;
 use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
@@ -21,6 +20,7 @@ use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, Recei
 use crate::domain::masking::{mask_applicant, mask_free_text};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
+use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 use crate::service::cases::CaseDetails;

@@ -5,130 +5,21 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use super::agencies::AgencyRow;
+use super::corrupt;
 use super::locks::{self, Author};
+pub use super::rows::{AppealRow, CaseRow, EventRow};
 use super::schema::{agencies, case_appeals, case_events, cases, idempotency_keys};
 use super::{is_unique_violation, now, DbConnection, TxError};
 use crate::domain::calendar::WorkingDayIndex;
-use crate::domain::case::{register as registration_events, Case, CaseState};
+use crate::domain::case::{register as registration_events, Case};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
 use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
 use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
-use crate::domain::workflow::{Action, Appeal, AppealKind, AppealOutcome, ServiceMethod};
+use crate::domain::workflow::CaseState;
+use crate::domain::workflow::{Action, ServiceMethod};
 use crate::error::AppError;
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = cases, treat_none_as_null = true)]
-pub struct CaseRow {
-    pub id: String,
-    pub agency_id: String,
-    pub tracking_number: String,
-    pub tracking_year: i32,
-    pub tracking_seq: i32,
-    pub state: String,
-    pub regime: String,
-    pub channel: String,
-    pub arrived_at: chrono::NaiveDateTime,
-    pub received_on: NaiveDate,
-    pub receipt_basis: String,
-    pub receipt_evidence: Option<String>,
-    pub applicant_kind: String,
-    pub applicant_name: String,
-    pub applicant_id_number: Option<String>,
-    pub applicant_phone: Option<String>,
-    pub applicant_email: Option<String>,
-    pub applicant_address: Option<String>,
-    pub description: String,
-    pub delivery_form: String,
-    pub topic: Option<String>,
-    pub created_by: String,
-    pub created_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
-    pub last_event_seq: i32,
-    pub last_event_hash: String,
-    pub due_on: Option<NaiveDate>,
-    pub final_due_on: Option<NaiveDate>,
-    pub deadline_provisional: bool,
-    pub closed_on: Option<NaiveDate>,
-    pub closed_as: Option<String>,
-    pub handler_id: Option<String>,
-    pub outcome: Option<String>,
-    pub outcome_reason: Option<String>,
-    pub already_public: bool,
-    pub repeat_of_case_id: Option<String>,
-    pub draft_outcome: Option<String>,
-    pub served_on: Option<NaiveDate>,
-    pub service_method: Option<String>,
-    pub transferred_to_case_id: Option<String>,
-    pub transferred_from_case_id: Option<String>,
-    pub fee_charged_fen: i64,
-    pub fee_waived_fen: i64,
-    pub stop_ends_on: Option<NaiveDate>,
-    /// A repeat request's earlier request answered outside this service, as JSON.
-    pub repeat_of_earlier: Option<String>,
-    /// The fee as paid: amount, day and receipt number (reports count it in the year paid).
-    pub fee_paid_fen: i64,
-    pub fee_paid_on: Option<NaiveDate>,
-    pub fee_receipt_number: Option<String>,
-    /// The day a waiver was decided (it counts in that year's waiver figure).
-    pub fee_waived_on: Option<NaiveDate>,
-    /// New replies ordered on appeal (重新答复), as JSON, and the day the latest was served.
-    pub re_replies: Option<String>,
-    pub re_replied_on: Option<NaiveDate>,
-}
-
-/// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_appeals)]
-pub struct AppealRow {
-    pub case_id: String,
-    pub number: i32,
-    pub kind: String,
-    pub filed_on: NaiveDate,
-    pub reference: Option<String>,
-    pub outcome: String,
-    pub decided_on: Option<NaiveDate>,
-}
-
-impl AppealRow {
-    fn of(case_id: &str, a: &Appeal) -> AppealRow {
-        AppealRow {
-            case_id: case_id.to_owned(),
-            number: a.number,
-            kind: a.kind.as_str().to_owned(),
-            filed_on: a.filed_on,
-            reference: a.reference.clone(),
-            outcome: a.outcome.as_str().to_owned(),
-            decided_on: a.decided_on,
-        }
-    }
-
-    pub fn appeal(&self) -> Result<Appeal, AppError> {
-        Ok(Appeal {
-            number: self.number,
-            kind: AppealKind::parse(&self.kind).ok_or_else(|| corrupt("appeal kind", &self.kind))?,
-            filed_on: self.filed_on,
-            reference: self.reference.clone(),
-            outcome: AppealOutcome::parse(&self.outcome).ok_or_else(|| corrupt("appeal outcome", &self.outcome))?,
-            decided_on: self.decided_on,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_events)]
-pub struct EventRow {
-    pub id: String,
-    pub case_id: String,
-    pub seq: i32,
-    pub kind: String,
-    pub payload: String,
-    pub actor_id: Option<String>,
-    pub occurred_at: chrono::NaiveDateTime,
-    pub prev_hash: String,
-    pub hash: String,
-}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
@@ -183,10 +74,6 @@ pub struct CaseView {
     pub fee_waived_fen: i64,
     pub fee_payment: Option<crate::domain::fees::FeePayment>,
     pub re_replies: Vec<crate::domain::workflow::ReReply>,
-}
-
-fn corrupt(what: &str, value: &str) -> AppError {
-    AppError::Internal(format!("stored case has unknown {what} `{value}`"))
 }
 
 impl CaseRecord {

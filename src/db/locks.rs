@@ -6,7 +6,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::cases::{AppealRow, CaseRow};
+use super::rows::{AppealRow, CaseRow};
 use super::schema::{agencies, report_corrections, report_locks};
 use super::{is_unique_violation, now, DbConnection};
 use crate::domain::report::{counted_in, CaseFacts};

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod locks;
 pub mod reminders;
 pub mod reports;
+pub mod rows;
 pub mod schema;
 pub mod seed;
 pub mod users;
@@ -242,6 +243,11 @@ pub fn transaction<T>(
     work: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
 ) -> Result<T, TxError> {
     conn.transaction::<T, TxError, _>(work)
+}
+
+/// A stored value the code does not know: the database holds something no release wrote.
+pub(crate) fn corrupt(what: &str, value: &str) -> AppError {
+    AppError::Internal(format!("stored case has unknown {what} `{value}`"))
 }
 
 /// "Now" for storage: UTC, microseconds, bound from Rust so both backends agree.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::{agencies, cases, reminder_outbox, users};
 use super::DbConnection;
-use crate::domain::case::CaseState;
+use crate::domain::workflow::CaseState;
 use crate::error::AppError;
 
 /// An open case near or past a deadline, with whom to tell.

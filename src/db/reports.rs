@@ -8,6 +8,7 @@ use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 
+use super::corrupt;
 use super::schema::{agencies, case_appeals, cases, topics};
 use super::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
@@ -22,10 +23,6 @@ use crate::error::AppError;
 pub struct ReportScope {
     pub agency_path: String,
     pub subtree: bool,
-}
-
-fn corrupt(what: &str, value: &str) -> AppError {
-    AppError::Internal(format!("stored case has unknown {what} `{value}`"))
 }
 
 fn kind(text: &str) -> Result<ApplicantKind, AppError> {

@@ -1,77 +1,18 @@
 //! A case as the projection of its events: the case row is `Case::from_events(events)`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-use utoipa::ToSchema;
 
 use super::calendar::WorkingDayIndex;
 use super::deadline::{compute, ClockEvent, Deadline, DeadlineError, RegimeRules, Timeliness};
 use super::events::{CaseEvent, Closing, DeadlineChange, DeadlineSummary, Registration};
 use super::fees::{FeeAssessment, FeePayment};
-use super::intake::{string_enum, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
+use super::intake::{Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use super::outcome::{OtherReason, Outcome, UnableReason};
 use super::workflow::{
-    available_actions, transition, Action, ActionFacts, Appeal, AppealOutcome, ClockFacts, IllegalTransition, ReReply,
-    ServiceMethod, WorkflowEvent,
+    available_actions, transition, Action, ActionFacts, Appeal, AppealOutcome, CaseState, ClockFacts,
+    IllegalTransition, ReReply, ServiceMethod, WorkflowEvent,
 };
-
-string_enum! {
-    /// Where a case stands in its lifecycle (Art. 45: 登记, 审核, 办理, 答复, 归档).
-    CaseState {
-        /// Entered, not yet numbered.
-        Received => "received",
-        /// 登记: numbered, regime fixed, the clock running.
-        Registered => "registered",
-        /// 审核: a handler is assigned and reviews the request.
-        UnderReview => "under_review",
-        /// 补正: the applicant was asked to correct the request; the clock is stopped.
-        AwaitingCorrection => "awaiting_correction",
-        /// A third party or another agency is consulted; the clock is paused.
-        Consulting => "consulting",
-        /// A fee notice went out; awaiting payment.
-        AwaitingFee => "awaiting_fee",
-        /// 办理: the reply is drafted and awaits the office head's approval.
-        ReplyDrafted => "reply_drafted",
-        /// Approved, not yet served.
-        ReplyApproved => "reply_approved",
-        /// 答复: the reply was served (or given on the spot).
-        Replied => "replied",
-        /// The applicant withdrew the request.
-        Withdrawn => "withdrawn",
-        /// 视为放弃: a correction or a fee was not answered in time.
-        DeemedAbandoned => "deemed_abandoned",
-        /// Screened out (Art. 35, 36 (六), 39): the applicant was told it will not be processed.
-        NotProcessed => "not_processed",
-        /// Another agency's information: continued there as a linked case.
-        Transferred => "transferred",
-        /// 归档.
-        Archived => "archived",
-    }
-}
-
-impl CaseState {
-    /// Still waiting for an answer to the applicant (the deadline runs, or is stopped).
-    pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            CaseState::Received
-                | CaseState::Registered
-                | CaseState::UnderReview
-                | CaseState::AwaitingCorrection
-                | CaseState::Consulting
-                | CaseState::AwaitingFee
-                | CaseState::ReplyDrafted
-                | CaseState::ReplyApproved
-        )
-    }
-
-    /// The stored names of the open states (for queries).
-    pub fn open_names() -> Vec<&'static str> {
-        CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect()
-    }
-}
 
 /// Why a clock event is refused for a case.
 #[derive(Debug, Error, PartialEq, Eq)]

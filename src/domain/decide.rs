@@ -487,10 +487,11 @@ fn new_reply_ordered(
 mod tests {
     use super::*;
     use crate::domain::calendar::tests::{d, shipped_index};
-    use crate::domain::case::{register, CaseState};
+    use crate::domain::case::register;
     use crate::domain::events::Closing;
     use crate::domain::intake::{Applicant, ApplicantKind, DeliveryForm, Intake, ReceiptBasis};
     use crate::domain::role::Scope;
+    use crate::domain::workflow::CaseState;
 
     fn person(id: &str, role: Role, path: &str) -> Principal {
         let code = path.trim_matches('/').rsplit('/').next().unwrap_or("PJ").to_owned();
