@@ -6,14 +6,18 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libpq-dev libssl-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-# Dependencies first, so that source edits do not rebuild them.
+# Dependencies (and the domain crate, with the calendar and templates it embeds) first, so that
+# edits to the service do not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+COPY crates crates
+COPY calendar calendar
+COPY config config
+COPY benches benches
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && cargo build --release --locked \
  && rm -rf src
 COPY src src
 COPY migrations migrations
-COPY config config
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim AS runtime

@@ -6,7 +6,8 @@
 pub mod api;
 pub mod config;
 pub mod db;
-pub mod domain;
+/// The rules, pure: the `foi-domain` crate.
+pub use foi_domain as domain;
 pub mod error;
 pub mod service;
 pub mod telemetry;

@@ -508,7 +508,7 @@ impl DeadlineSummary {
     /// (`timeliness` is the deadline's timeliness, which for a closed case does not depend on today).
     pub fn of(d: &Deadline, timeliness: &Timeliness) -> Self {
         let (closed_on, closed_as) = match (&d.clock, timeliness) {
-            (crate::domain::deadline::Clock::DeemedAbandoned { on }, _) => (Some(*on), Some(Closing::DeemedAbandoned)),
+            (crate::deadline::Clock::DeemedAbandoned { on }, _) => (Some(*on), Some(Closing::DeemedAbandoned)),
             (_, Timeliness::OnTime { replied_on }) => (Some(*replied_on), Some(Closing::OnTime)),
             (_, Timeliness::Extended { replied_on }) => (Some(*replied_on), Some(Closing::Extended)),
             (_, Timeliness::LateReply { replied_on, .. }) => (Some(*replied_on), Some(Closing::LateReply)),
@@ -516,8 +516,8 @@ impl DeadlineSummary {
             _ => (None, None),
         };
         let stop_ends_on = match &d.clock {
-            crate::domain::deadline::Clock::AwaitingCorrection { respond_by, .. } => Some(*respond_by),
-            crate::domain::deadline::Clock::Paused { lapses_on, .. } => *lapses_on,
+            crate::deadline::Clock::AwaitingCorrection { respond_by, .. } => Some(*respond_by),
+            crate::deadline::Clock::Paused { lapses_on, .. } => *lapses_on,
             _ => None,
         };
         DeadlineSummary {
@@ -561,8 +561,8 @@ pub fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::tests::{d, shipped_index};
-    use crate::domain::intake::ApplicantKind;
+    use crate::calendar::tests::{d, shipped_index};
+    use crate::intake::ApplicantKind;
 
     fn intake(received_on: NaiveDate) -> Intake {
         Intake {
@@ -587,7 +587,7 @@ mod tests {
     }
 
     fn events(received_on: NaiveDate, seq: i32) -> [CaseEvent; 3] {
-        let regime = crate::domain::deadline::tests::national_regimes().remove(1);
+        let regime = crate::deadline::tests::national_regimes().remove(1);
         register(intake(received_on), "PJ", seq, &regime, &shipped_index()).unwrap()
     }
 
@@ -626,15 +626,11 @@ mod tests {
     }
 
     fn step(event: WorkflowEvent) -> CaseEvent {
-        CaseEvent::Workflow(crate::domain::events::WorkflowRecord {
-            event,
-            reason: Some("r".into()),
-            effective_on: None,
-        })
+        CaseEvent::Workflow(crate::events::WorkflowRecord { event, reason: Some("r".into()), effective_on: None })
     }
 
     fn clock(event: ClockEvent) -> CaseEvent {
-        CaseEvent::Clock(crate::domain::events::ClockRecord { event, evidence: None, override_reason: None })
+        CaseEvent::Clock(crate::events::ClockRecord { event, evidence: None, override_reason: None })
     }
 
     /// A registered case with `more` events folded in, through storage and back.
@@ -649,7 +645,7 @@ mod tests {
 
     #[test]
     fn the_served_outcome_is_the_approved_draft() {
-        let outcome = Outcome::Withheld { reason: crate::domain::outcome::WithholdReason::ProcessInformation };
+        let outcome = Outcome::Withheld { reason: crate::outcome::WithholdReason::ProcessInformation };
         let case = fold(vec![
             step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
             step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
@@ -674,7 +670,7 @@ mod tests {
             assigned.clone(),
             clock(ClockEvent::ConsultationSent {
                 on: d(2024, 3, 4),
-                party: crate::domain::deadline::ConsultedParty::ThirdParty,
+                party: crate::deadline::ConsultedParty::ThirdParty,
             }),
         ])
         .unwrap();
@@ -683,7 +679,7 @@ mod tests {
             assigned,
             clock(ClockEvent::ConsultationSent {
                 on: d(2024, 3, 4),
-                party: crate::domain::deadline::ConsultedParty::ThirdParty,
+                party: crate::deadline::ConsultedParty::ThirdParty,
             }),
             clock(ClockEvent::ConsultationAnswered { on: d(2024, 3, 8) }),
         ])
@@ -729,7 +725,7 @@ mod tests {
 
     #[test]
     fn appeals_are_numbered_and_decided_once() {
-        use crate::domain::workflow::AppealKind;
+        use crate::workflow::AppealKind;
         let filed = |number| {
             step(WorkflowEvent::AppealFiled {
                 number,
@@ -821,17 +817,17 @@ mod tests {
         case.state = CaseState::AwaitingFee;
         case.resume = Some(CaseState::UnderReview);
         case.fee = Some(
-            crate::domain::fees::assess(
-                crate::domain::fees::FeeScheme::Processing2020,
-                crate::domain::fees::CostRates::default(),
-                crate::domain::fees::FeeBasis::PerPage { pages: 40 },
+            crate::fees::assess(
+                crate::fees::FeeScheme::Processing2020,
+                crate::fees::CostRates::default(),
+                crate::fees::FeeBasis::PerPage { pages: 40 },
                 1,
                 0,
                 None,
             )
             .unwrap(),
         );
-        let record = |amount_fen| crate::domain::events::ClockRecord {
+        let record = |amount_fen| crate::events::ClockRecord {
             event: ClockEvent::FeePaid { on: d(2024, 3, 8), amount_fen, receipt_number: Some("R1".into()) },
             evidence: None,
             override_reason: None,
@@ -849,7 +845,7 @@ mod tests {
 
     #[test]
     fn a_new_reply_keeps_the_first_outcome_and_is_listed_apart() {
-        let first = Outcome::Withheld { reason: crate::domain::outcome::WithholdReason::ProcessInformation };
+        let first = Outcome::Withheld { reason: crate::outcome::WithholdReason::ProcessInformation };
         let case = fold(vec![
             step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
             step(WorkflowEvent::ReplyDrafted { outcome: first.clone() }),
@@ -857,7 +853,7 @@ mod tests {
             step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
             step(WorkflowEvent::AppealFiled {
                 number: 1,
-                kind: crate::domain::workflow::AppealKind::Reconsideration,
+                kind: crate::workflow::AppealKind::Reconsideration,
                 filed_on: d(2024, 4, 1),
                 reference: None,
             }),
@@ -872,7 +868,7 @@ mod tests {
         let reopened = fold(vec![step(WorkflowEvent::NewReplyOrdered {
             appeal_number: 1,
             on: d(2024, 5, 6),
-            period: crate::domain::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
+            period: crate::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
             due_on: d(2024, 6, 5),
         })]);
         assert!(reopened.is_err(), "only a replied case reopens");
@@ -880,7 +876,7 @@ mod tests {
             step(WorkflowEvent::NewReplyOrdered {
                 appeal_number: 1,
                 on: d(2024, 5, 6),
-                period: crate::domain::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
+                period: crate::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
                 due_on: d(2024, 6, 5),
             }),
             step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
@@ -894,7 +890,7 @@ mod tests {
             step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
             step(WorkflowEvent::AppealFiled {
                 number: 1,
-                kind: crate::domain::workflow::AppealKind::Reconsideration,
+                kind: crate::workflow::AppealKind::Reconsideration,
                 filed_on: d(2024, 4, 1),
                 reference: None,
             }),
@@ -921,7 +917,7 @@ mod tests {
     #[test]
     fn a_fee_notice_needs_a_fee_and_replies_are_workflow_steps() {
         let case = Case::from_events(&events(d(2024, 3, 1), 1)).unwrap();
-        let record = |event| crate::domain::events::ClockRecord { event, evidence: None, override_reason: None };
+        let record = |event| crate::events::ClockRecord { event, evidence: None, override_reason: None };
         let today = d(2024, 6, 1);
         let replied = record(ClockEvent::Replied { on: d(2024, 3, 4) });
         assert_eq!(

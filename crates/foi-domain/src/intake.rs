@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::validation::{FieldError, Validator};
 use super::{china_date, truncate_to_micros};
@@ -11,7 +10,8 @@ use super::{china_date, truncate_to_micros};
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -138,12 +138,13 @@ pub fn tracking_number(agency_code: &str, year: i32, seq: i32) -> String {
 }
 
 /// The applicant's details as given at intake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ApplicantInput {
     pub kind: ApplicantKind,
     /// Person's or organisation's name.
-    #[schema(min_length = 1, max_length = 200)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub name: String,
     /// ID card, passport or unified social credit code.
     #[serde(default)]
@@ -157,11 +158,12 @@ pub struct ApplicantInput {
 }
 
 /// The body of `POST /api/v1/cases`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntakeInput {
     /// Code of the agency the request is addressed to.
-    #[schema(pattern = "^[A-Z][A-Z0-9-]{0,31}$")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Z][A-Z0-9-]{0,31}$"))]
     pub agency: String,
     pub channel: Channel,
     /// When the request physically arrived (RFC 3339, any offset).
@@ -177,7 +179,7 @@ pub struct IntakeInput {
     pub receipt_evidence: Option<String>,
     pub applicant: ApplicantInput,
     /// What information is asked for (Art. 29 (二)).
-    #[schema(min_length = 1, max_length = 20000)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 20000))]
     pub description: String,
     pub delivery_form: DeliveryForm,
     /// A topic code from the agency's taxonomy (or an ancestor agency's).
@@ -200,7 +202,8 @@ pub struct Intake {
     pub topic: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Applicant {
     pub kind: ApplicantKind,
     pub name: String,

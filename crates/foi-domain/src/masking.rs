@@ -103,7 +103,7 @@ pub fn mask_applicant(a: &Applicant) -> Applicant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::intake::ApplicantKind;
+    use crate::intake::ApplicantKind;
 
     #[test]
     fn phone_is_masked_like_the_published_report() {

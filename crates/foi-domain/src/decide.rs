@@ -7,7 +7,6 @@
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::calendar::WorkingDayIndex;
 use super::case::{Case, EarlierCase};
@@ -22,7 +21,8 @@ use super::workflow::{
 };
 
 /// What to do. `type` names the action; see `allowed_actions` on the case for what is possible now.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ActionInput {
     /// 审核: assign (or reassign) the handler: a handler or approver whose scope covers the case.
@@ -486,12 +486,12 @@ fn new_reply_ordered(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::tests::{d, shipped_index};
-    use crate::domain::case::register;
-    use crate::domain::events::Closing;
-    use crate::domain::intake::{Applicant, ApplicantKind, DeliveryForm, Intake, ReceiptBasis};
-    use crate::domain::role::Scope;
-    use crate::domain::workflow::CaseState;
+    use crate::calendar::tests::{d, shipped_index};
+    use crate::case::register;
+    use crate::events::Closing;
+    use crate::intake::{Applicant, ApplicantKind, DeliveryForm, Intake, ReceiptBasis};
+    use crate::role::Scope;
+    use crate::workflow::CaseState;
 
     fn person(id: &str, role: Role, path: &str) -> Principal {
         let code = path.trim_matches('/').rsplit('/').next().unwrap_or("PJ").to_owned();
@@ -524,7 +524,7 @@ mod tests {
             delivery_form: DeliveryForm::Paper,
             topic: None,
         };
-        let regime = crate::domain::deadline::tests::national_regimes().remove(1);
+        let regime = crate::deadline::tests::national_regimes().remove(1);
         let mut case = Case::from_events(&register(intake, "PJ", 1, &regime, &shipped_index()).unwrap()).unwrap();
         case.state = CaseState::UnderReview;
         case
@@ -540,7 +540,7 @@ mod tests {
     }
 
     fn check(case: &Case, input: ActionInput, actor: &Principal, given: Given<'_>) -> Result<Decision, Refusal> {
-        let regime = crate::domain::deadline::tests::national_regimes().remove(1);
+        let regime = crate::deadline::tests::national_regimes().remove(1);
         let calendar = shipped_index();
         let facts = Facts {
             actor,
@@ -619,9 +619,8 @@ mod tests {
             check(&case(Channel::InPerson), spot(), &head, Given::default()),
             Ok(Decision::Record(WorkflowEvent::AnsweredOnTheSpot { on, .. })) if on == d(2024, 3, 1)
         ));
-        let lapse = ActionInput::DraftReply {
-            outcome: Outcome::Other { reason: crate::domain::outcome::OtherReason::FeeLapsed },
-        };
+        let lapse =
+            ActionInput::DraftReply { outcome: Outcome::Other { reason: crate::outcome::OtherReason::FeeLapsed } };
         assert_eq!(path_of(check(&case(Channel::Letter), lapse, &head, Given::default())), "action.outcome");
     }
 
@@ -642,7 +641,7 @@ mod tests {
         let Ok(Decision::Record(WorkflowEvent::FeeAssessed(a))) = decided else { panic!("{decided:?}") };
         assert_eq!((a.charged_fen, a.assessed_on), (10_000, Some(d(2024, 3, 4))));
         case.fee_payment =
-            Some(crate::domain::fees::FeePayment { on: d(2024, 3, 8), amount_fen: 10_000, receipt_number: None });
+            Some(crate::fees::FeePayment { on: d(2024, 3, 8), amount_fen: 10_000, receipt_number: None });
         assert!(matches!(check(&case, fee(0), &head, Given::default()), Err(Refusal::Conflict(_))));
     }
 
@@ -716,7 +715,7 @@ mod tests {
             path_of(check(&case, decide_it(1, AppealOutcome::Upheld), &head, Given::default())),
             "action.number"
         );
-        case.appeals.push(crate::domain::workflow::Appeal {
+        case.appeals.push(crate::workflow::Appeal {
             number: 1,
             kind: AppealKind::Reconsideration,
             filed_on: d(2024, 4, 1),
@@ -746,7 +745,7 @@ mod tests {
             check(&case, to("PJ-DW"), &head, Given::default()),
             Ok(Decision::Transfer { on: d(2024, 3, 5), to_agency: "PJ-DW".into() })
         );
-        case.re_replies.push(crate::domain::workflow::ReReply {
+        case.re_replies.push(crate::workflow::ReReply {
             appeal_number: 1,
             ordered_on: d(2024, 5, 6),
             due_on: d(2024, 6, 5),

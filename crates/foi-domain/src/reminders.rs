@@ -161,8 +161,8 @@ impl Template {
 /// The compiled-in templates (the files in `config/templates/`).
 pub fn default_template(language: &str) -> Option<&'static str> {
     match language {
-        "zh" => Some(include_str!("../../config/templates/reminder.zh.toml")),
-        "en" => Some(include_str!("../../config/templates/reminder.en.toml")),
+        "zh" => Some(include_str!("../../../config/templates/reminder.zh.toml")),
+        "en" => Some(include_str!("../../../config/templates/reminder.en.toml")),
         _ => None,
     }
 }

@@ -1,9 +1,9 @@
 //! Field-level validation errors, each carrying the JSON path of the offending field.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// JSON path of the field, e.g. `applicant.kind` (`$` for the whole body).
     pub path: String,

@@ -7,7 +7,6 @@
 //! lands where it does.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::intake::string_enum;
 
@@ -90,22 +89,24 @@ string_enum! {
 }
 
 /// A request answered before the office used this service, as a repeat request names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EarlierRequest {
     /// The earlier request's tracking number or the reply's document number (文号).
-    #[schema(max_length = 200)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub reference: String,
     /// The day the earlier request was answered.
     pub answered_on: chrono::NaiveDate,
     /// Anything else that identifies it.
     #[serde(default)]
-    #[schema(max_length = 2000)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub note: Option<String>,
 }
 
 /// The one final outcome of a closed case, with its legal reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Outcome {
     /// 予以公开 / 同意公开 (2019 Art. 36 (一), (二)). `already_public`: the information had been
@@ -129,7 +130,7 @@ pub enum Outcome {
     NotProcessed {
         reason: NotProcessedReason,
         #[serde(default)]
-        #[schema(value_type = Option<String>, format = Uuid)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
         repeat_of: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         repeat_of_earlier: Option<EarlierRequest>,

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::intake::{string_enum, ApplicantKind, Channel};
 use super::outcome::{pre2019_reply, y2019_outcome, y2021_outcome, Outcome, Pre2019Reply, Y2019Outcome, Y2021Outcome};
@@ -62,7 +61,8 @@ pub struct AppealTally {
 }
 
 /// An open case at the end of the year (for the oldest-open list).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenCase {
     pub tracking_number: String,
     pub agency: String,
@@ -170,12 +170,13 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
 }
 
 /// One cell of a table: a count, an amount (万元, exact decimal text) or nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum Cell {
     Count(i64),
     Amount(String),
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     Blank(Option<()>),
 }
 
@@ -192,7 +193,8 @@ impl Cell {
 }
 
 /// One row: a stable code, the official label, the unit (pre-2019 table) and the cells.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Row {
     pub code: String,
     pub label: String,
@@ -201,7 +203,8 @@ pub struct Row {
 }
 
 /// One table of a report, with its column headers (after the label column).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Table {
     pub title: String,
     pub columns: Vec<String>,
@@ -209,7 +212,8 @@ pub struct Table {
 }
 
 /// A cross-check, always returned (never hidden), with the numbers it compared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// A stable English name, for machines.
     pub name: String,
@@ -221,7 +225,8 @@ pub struct Check {
 }
 
 /// Working days from receipt to reply over the year's replies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplyTimes {
     pub replies: i64,
     pub median_working_days: Option<i64>,
@@ -229,7 +234,8 @@ pub struct ReplyTimes {
 }
 
 /// A topic count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopicCount {
     pub topic: Option<String>,
     pub label: Option<String>,
@@ -240,7 +246,8 @@ pub struct TopicCount {
 /// waived (decided in the year). A fee assessed or notified but never paid counts nowhere. The
 /// 2019/2021 reports state these under 六、其他需要报告的事项 (信息处理费); the pre-2019 table's
 /// 依申请公开信息收取的费用 is `collected`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeFigures {
     pub collected_fen: i64,
     /// Requests whose fee was paid in the year.
@@ -262,7 +269,8 @@ impl FeeFigures {
 }
 
 /// Beyond the statute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Extras {
     /// Requests received in the year by channel.
     pub by_channel: BTreeMap<String, i64>,
@@ -283,7 +291,8 @@ pub struct Extras {
 }
 
 /// A computed report (the API adds who asked and any lock).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportBody {
     pub format: ReportFormat,
     pub year: i32,
@@ -772,7 +781,7 @@ fn national(t: &Tallies, current: bool) -> (Vec<Table>, Vec<Check>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::outcome::{OtherReason, UnableReason, WithholdReason};
+    use crate::outcome::{OtherReason, UnableReason, WithholdReason};
 
     fn closed(applicant: ApplicantKind, outcome: Outcome, closing: Closing, cases: i64) -> ClosedTally {
         ClosedTally { applicant, outcome, closing, cases }

@@ -11,7 +11,6 @@
 //!   31-100 10 元, 101-200 20 元, from 201 40 元 a page.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::intake::string_enum;
 
@@ -26,7 +25,8 @@ string_enum! {
 }
 
 /// What the fee is charged on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FeeBasis {
     /// 2008 cost fees: items searched, pages copied, postage paid.
@@ -59,7 +59,8 @@ impl Default for CostRates {
 }
 
 /// One line of a fee computation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeLine {
     pub item: String,
     pub quantity: i64,
@@ -68,7 +69,8 @@ pub struct FeeLine {
 }
 
 /// A computed fee.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeeAssessment {
     pub basis: FeeBasis,
     /// For a per-request fee: this request's number among the applicant's requests that month.
@@ -86,7 +88,8 @@ pub struct FeeAssessment {
 }
 
 /// A fee as paid: the `fee_paid` clock event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FeePayment {
     pub on: chrono::NaiveDate,
     pub amount_fen: i64,

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, Duration, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use utoipa::ToSchema;
 
 /// The first and last dates the index covers.
 pub fn index_start() -> NaiveDate {
@@ -29,7 +28,8 @@ pub fn index_end() -> NaiveDate {
 const LATE_DECEMBER_FROM: u32 = 25;
 
 /// One exception to the Monday-Friday rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayException {
     pub date: NaiveDate,
     /// True: a day off (holiday); false: a working day (make-up working day, 调休上班).
@@ -39,7 +39,8 @@ pub struct DayException {
 }
 
 /// A year's notice in the holiday-cn format: `{"year", "papers": [URL], "days": [{name, date, isOffDay}]}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YearNotice {
     pub year: i32,
     /// The source notices (gov.cn URLs).
@@ -48,7 +49,8 @@ pub struct YearNotice {
     pub days: Vec<NoticeDay>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NoticeDay {
     pub name: String,
     pub date: NaiveDate,
@@ -104,7 +106,8 @@ impl YearNotice {
 }
 
 /// Why a day is or is not a working day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DayClass {
     Weekday,
@@ -324,11 +327,11 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn shipped_notices() -> Vec<YearNotice> {
-        crate::domain::calendar_data::shipped_notices()
+        crate::calendar_data::shipped_notices()
     }
 
     pub fn shipped_index() -> WorkingDayIndex {
-        WorkingDayIndex::new(crate::domain::calendar_data::shipped_calendar())
+        WorkingDayIndex::new(crate::calendar_data::shipped_calendar())
     }
 
     pub fn d(y: i32, m: u32, day: u32) -> NaiveDate {

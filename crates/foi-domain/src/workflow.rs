@@ -7,7 +7,6 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::deadline::ClockEvent;
 use super::fees::FeeAssessment;
@@ -366,7 +365,8 @@ string_enum! {
 }
 
 /// One reconsideration, lawsuit or complaint against a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Appeal {
     /// 1, 2, ... per case.
     pub number: i32,
@@ -379,7 +379,8 @@ pub struct Appeal {
 }
 
 /// A workflow step as stored in the event log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkflowEvent {
     HandlerAssigned {
@@ -443,7 +444,8 @@ pub enum WorkflowEvent {
 }
 
 /// The period a decision sets for the new reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NewReplyPeriod {
     /// Within `days` working days counted from the day after `from` (e.g. the decision's service).
@@ -453,7 +455,8 @@ pub enum NewReplyPeriod {
 }
 
 /// A new reply ordered on appeal, as the case shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReReply {
     /// The appeal whose decision ordered it.
     pub appeal_number: i32,

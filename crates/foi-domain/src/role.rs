@@ -1,7 +1,6 @@
 //! Roles and what each may do (DESIGN section 8). Scope (which agencies) is separate: see `agency`.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::intake::string_enum;
 

@@ -15,13 +15,13 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-use utoipa::ToSchema;
 
 use super::calendar::{CalendarError, DayClass, WorkingDayIndex};
 
 /// A legal regime's time limits: one row of the `regimes` table. A stricter local rule or a future
 /// amendment is a new row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegimeRules {
     /// Stable code, e.g. `ogi2019`.
     pub code: String,
@@ -94,7 +94,8 @@ pub fn consultations_from_text(text: &str) -> Option<Vec<ConsultedParty>> {
 }
 
 /// Something that happened to a case's clock, with the date it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClockEvent {
     /// 补正: the applicant is asked to correct the request by `respond_by`.
@@ -129,7 +130,7 @@ pub enum ClockEvent {
         /// recorded on an approver's override. It is kept as evidence but does not move the
         /// deadline, so a reply after the original date is late, never 延期办结.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        #[schema(read_only)]
+        #[cfg_attr(feature = "openapi", schema(read_only))]
         overridden: bool,
     },
     /// Art. 35: the agency sets a reasonable later reply date.
@@ -148,7 +149,7 @@ pub enum ClockEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         amount_fen: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schema(max_length = 100)]
+        #[cfg_attr(feature = "openapi", schema(max_length = 100))]
         receipt_number: Option<String>,
     },
     /// The fee was not paid in time: deemed abandoned.
@@ -176,7 +177,8 @@ pub enum ClockEvent {
 }
 
 /// The first reply of a case whose reply was later corrected on appeal: its timeliness stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FirstReply {
     pub replied_on: NaiveDate,
     pub due_on: NaiveDate,
@@ -251,7 +253,8 @@ impl DeadlineError {
 }
 
 /// Where the clock stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum Clock {
     Running,
@@ -278,7 +281,8 @@ pub enum Clock {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
     ThirdPartyConsultation,
@@ -287,7 +291,8 @@ pub enum PauseReason {
 }
 
 /// One line of a deadline's explanation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     pub on: NaiveDate,
     /// Machine-readable: `received`, `paused`, `resumed`, `restarted`, `extended`, `delay_set`, ...
@@ -299,7 +304,8 @@ pub struct Step {
 }
 
 /// Why a day in the counted range did not count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Weekend,
@@ -309,7 +315,8 @@ pub enum SkipReason {
     ProvisionalHoliday,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedDay {
     pub date: NaiveDate,
     pub reason: SkipReason,
@@ -318,7 +325,8 @@ pub struct SkippedDay {
 }
 
 /// A weekend day that counted because it was declared a working day (调休上班).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MakeUpDay {
     pub date: NaiveDate,
     pub name: String,
@@ -326,7 +334,8 @@ pub struct MakeUpDay {
 
 /// How a deadline came about: every skipped day with its reason, every counted make-up working
 /// day, and the clock's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explanation {
     /// Counting starts the day after this date.
     pub counting_from: NaiveDate,
@@ -356,7 +365,8 @@ fn explain_days(cal: &WorkingDayIndex, from: NaiveDate, to: NaiveDate) -> (Vec<S
 }
 
 /// A computed deadline and how it came about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deadline {
     pub regime: String,
     pub received_on: NaiveDate,
@@ -383,7 +393,8 @@ pub struct Deadline {
 }
 
 /// A case's timeliness (for reads and filters).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Timeliness {
     /// 按时办结: replied on or before the plain deadline.
@@ -899,7 +910,8 @@ impl Deadline {
 }
 
 /// The public calculator's answer: a receipt date under a regime, with the longest extension.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Calculation {
     pub received_on: NaiveDate,
     pub regime: RegimeRules,
@@ -951,7 +963,7 @@ pub fn calculate(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::domain::calendar::tests::{d, shipped_index};
+    use crate::calendar::tests::{d, shipped_index};
 
     /// The national regimes as the first deadlines migration seeds them (the database is the source).
     pub fn national_regimes() -> Vec<RegimeRules> {
@@ -967,7 +979,7 @@ pub(crate) mod tests {
                 correction_notice_days: None,
                 consultation_lapse_days: None,
                 fee_notice_stops_clock: false,
-                fee_scheme: crate::domain::fees::FeeScheme::Cost2008,
+                fee_scheme: crate::fees::FeeScheme::Cost2008,
                 agency_delay_allowed: false,
                 paused_consultations: vec![ConsultedParty::ThirdParty],
             },
@@ -981,7 +993,7 @@ pub(crate) mod tests {
                 correction_notice_days: Some(7),
                 consultation_lapse_days: Some(15),
                 fee_notice_stops_clock: true,
-                fee_scheme: crate::domain::fees::FeeScheme::Processing2020,
+                fee_scheme: crate::fees::FeeScheme::Processing2020,
                 agency_delay_allowed: true,
                 paused_consultations: vec![ConsultedParty::ThirdParty, ConsultedParty::OtherAgency],
             },
