@@ -106,8 +106,16 @@ pub fn explained(
 ) -> Result<ExplainedDeadline, AppError> {
     let regime = regime(rules, record)?;
     let events = cases::clock_events(conn, &record.row.id)?;
-    let deadline = compute(regime, &rules.calendar, record.row.received_on, &events, today)
-        .map_err(|e| AppError::Internal(format!("stored clock events of {} do not compute: {e}", record.row.id)))?;
+    // A history recorded before a rule tightened (an Art. 35 delay on a 2008 case, say) no longer
+    // computes: the case keeps its stored deadline, and the answer says why it cannot be explained.
+    let deadline = compute(regime, &rules.calendar, record.row.received_on, &events, today).map_err(|e| {
+        AppError::Conflict(format!(
+            "case {}'s recorded clock events no longer fit the rules of {} ({e}); its stored final deadline {} stands",
+            record.row.tracking_number,
+            regime.code,
+            record.row.final_due_on.map_or("(none)".to_owned(), |d| d.to_string())
+        ))
+    })?;
     let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
     let explanation = deadline.explanation(&rules.calendar);
     Ok(ExplainedDeadline { deadline, timeliness, explanation })

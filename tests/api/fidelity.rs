@@ -18,6 +18,7 @@ crate::on_both_backends!(
     back_entered_steps_keep_their_business_dates,
     a_reply_corrected_on_appeal_is_answered_again_and_counted_once,
     the_spreadsheet_reproduces_the_official_layout,
+    a_history_the_regime_no_longer_allows_is_a_conflict_not_an_error,
 );
 
 /// The values of the row `code` in the first table of a report.
@@ -607,4 +608,38 @@ async fn the_spreadsheet_reproduces_the_official_layout(app: TestApp) {
     // The CSV keeps one header row per column for machines.
     let csv = app.get(&app.admin, "/api/v1/reports/y2021/2024?agency=PJ&output=csv").await.text().await.unwrap();
     assert!(csv.contains("项目,自然人,商业企业,科研机构,社会公益组织,法律服务机构,其他,总计"), "{csv}");
+}
+
+/// Sets whether `ogi2008` allows an Art. 35 delay, as an older release's data did, and tells the
+/// running service's cache.
+fn allow_2008_delay(app: &TestApp, allowed: bool) {
+    use diesel::prelude::*;
+    use foi_tracker::db::schema::{calendar_revision, regimes};
+    let mut conn = app.db.conn().expect("connection");
+    diesel::update(regimes::table.filter(regimes::code.eq("ogi2008")))
+        .set(regimes::agency_delay_allowed.eq(allowed))
+        .execute(&mut *conn)
+        .unwrap();
+    diesel::update(calendar_revision::table)
+        .set(calendar_revision::revision.eq(calendar_revision::revision + 1))
+        .execute(&mut *conn)
+        .unwrap();
+}
+
+async fn a_history_the_regime_no_longer_allows_is_a_conflict_not_an_error(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let id = case_received(&app, "2015-09-01").await;
+    // An Art. 35 delay recorded on a 2008 case before the regime said it has none.
+    allow_2008_delay(&app, true);
+    clock_ok(&app, &approver, &id, json!({"event": {"type": "delay_set", "on": "2015-09-10", "until": "2015-12-01"}}))
+        .await;
+    allow_2008_delay(&app, false);
+    let res = app.get(&app.admin, &format!("/api/v1/cases/{id}/deadline")).await;
+    let problem = assert_problem(res, 409, "conflict").await;
+    assert!(problem["detail"].as_str().unwrap().contains("2015-12-01"), "{problem}");
+    // The case itself still reads, with its stored deadline, and offers no clock events.
+    let c = case(&app, &id).await;
+    assert_eq!(c["deadline"]["final_due_on"], "2015-12-01");
+    assert!(!c["allowed_actions"].as_array().unwrap().contains(&json!("consultation_sent")));
 }

@@ -846,43 +846,7 @@ mod tests {
     #[test]
     fn a_new_reply_keeps_the_first_outcome_and_is_listed_apart() {
         let first = Outcome::Withheld { reason: crate::outcome::WithholdReason::ProcessInformation };
-        let case = fold(vec![
-            step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
-            step(WorkflowEvent::ReplyDrafted { outcome: first.clone() }),
-            step(WorkflowEvent::ReplyApproved),
-            step(WorkflowEvent::Served { on: d(2024, 3, 20), method: ServiceMethod::Post }),
-            step(WorkflowEvent::AppealFiled {
-                number: 1,
-                kind: crate::workflow::AppealKind::Reconsideration,
-                filed_on: d(2024, 4, 1),
-                reference: None,
-            }),
-            step(WorkflowEvent::AppealDecided {
-                number: 1,
-                outcome: AppealOutcome::Corrected,
-                decided_on: d(2024, 5, 1),
-            }),
-        ])
-        .unwrap();
-        assert_eq!(case.correcting_appeals(), vec![1]);
-        let reopened = fold(vec![step(WorkflowEvent::NewReplyOrdered {
-            appeal_number: 1,
-            on: d(2024, 5, 6),
-            period: crate::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
-            due_on: d(2024, 6, 5),
-        })]);
-        assert!(reopened.is_err(), "only a replied case reopens");
-        let mut more = vec![
-            step(WorkflowEvent::NewReplyOrdered {
-                appeal_number: 1,
-                on: d(2024, 5, 6),
-                period: crate::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
-                due_on: d(2024, 6, 5),
-            }),
-            step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
-            step(WorkflowEvent::ReplyApproved),
-            step(WorkflowEvent::ReplyReissued { on: d(2024, 5, 30), method: ServiceMethod::Email }),
-        ];
+        // Replied, then a reconsideration corrected the reply.
         let mut all = vec![
             step(WorkflowEvent::HandlerAssigned { handler_id: "h".into(), handler_name: "H".into() }),
             step(WorkflowEvent::ReplyDrafted { outcome: first.clone() }),
@@ -899,6 +863,20 @@ mod tests {
                 outcome: AppealOutcome::Corrected,
                 decided_on: d(2024, 5, 1),
             }),
+        ];
+        assert_eq!(fold(all.clone()).unwrap().correcting_appeals(), vec![1]);
+        let ordered = step(WorkflowEvent::NewReplyOrdered {
+            appeal_number: 1,
+            on: d(2024, 5, 6),
+            period: crate::workflow::NewReplyPeriod::Date { due_on: d(2024, 6, 5) },
+            due_on: d(2024, 6, 5),
+        });
+        assert!(fold(vec![ordered.clone()]).is_err(), "only a replied case reopens");
+        let mut more = vec![
+            ordered,
+            step(WorkflowEvent::ReplyDrafted { outcome: Outcome::Disclosed { already_public: false } }),
+            step(WorkflowEvent::ReplyApproved),
+            step(WorkflowEvent::ReplyReissued { on: d(2024, 5, 30), method: ServiceMethod::Email }),
         ];
         let open = fold(all.iter().cloned().chain(more[..1].iter().cloned()).collect()).unwrap();
         assert_eq!(open.state, CaseState::UnderReview);
