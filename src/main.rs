@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 
 use foi_tracker::config::Settings;
 use foi_tracker::db::calendar::{self, CalendarCache};
-use foi_tracker::db::{agencies, users, Db};
+use foi_tracker::db::{agencies, users, Db, PooledConn};
 use foi_tracker::domain::calendar::YearNotice;
 use foi_tracker::domain::role::Role;
 use foi_tracker::error::AppError;
@@ -242,10 +242,18 @@ fn explain(e: AppError) -> anyhow::Error {
     }
 }
 
+/// Opens the configured database, migrated to the current schema.
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database)?;
     db.migrate()?;
     Ok(db)
+}
+
+/// The database and one connection from it, for a command that works in a single connection.
+fn connect(settings: &Settings) -> anyhow::Result<(Db, PooledConn)> {
+    let db = open_db(settings)?;
+    let conn = db.conn().map_err(explain)?;
+    Ok((db, conn))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -261,8 +269,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Agency { command } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             match command {
                 AgencyCommand::Add { code, name, parent, email } => {
                     let row = agencies::create(&mut conn, &code, &name, parent.as_deref(), email.as_deref())
@@ -290,8 +297,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Deadline { received_on, regime, agency } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let calendars = CalendarCache::default();
             let result = foi_tracker::service::clock::calculation(
                 &mut conn,
@@ -308,8 +314,7 @@ fn main() -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let notice: YearNotice = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a holiday-cn notice", file.display()))?;
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let reason = format!("calendar: {} notice imported from {}", notice.year, file.display());
             let source = format!("file {}", file.display());
             let change = change_and_recompute(&mut conn, &CalendarCache::default(), None, &reason, |conn| {
@@ -330,8 +335,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let report = foi_tracker::db::cases::audit(&mut conn, None).map_err(explain)?;
             for b in &report.broken {
                 let at = b.first_broken_seq.map_or(String::new(), |s| format!(" at event {s}"));
@@ -349,8 +353,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Regime { command: RegimeCommand::List } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             for (r, scope) in calendar::list_regimes(&mut conn).map_err(explain)? {
                 println!(
                     "{} {} from {} until {} reply {} + at most {} working days{}, fees {}, Art. 35 delay {}, clock stops for consulting {} {}",
@@ -390,8 +393,7 @@ fn main() -> anyhow::Result<()> {
                     agency,
                 },
         } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let agency = match &agency {
                 Some(code) => Some(
                     agencies::find_by_code(&mut conn, code)
@@ -425,13 +427,16 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Report { format, year, agency, subtree, output } => {
             anyhow::ensure!((2008..=2100).contains(&year), "the year must be between 2008 and 2100");
+            use foi_tracker::service::reports::Output;
             let extension = output.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
-            anyhow::ensure!(
-                matches!(extension.as_str(), "json" | "csv" | "xlsx"),
-                "the output file must end in .json, .csv or .xlsx"
-            );
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let written = Output::parse(&extension).ok_or_else(|| {
+                let endings: Vec<String> = Output::ALL.iter().map(|o| format!(".{}", o.as_str())).collect();
+                anyhow::anyhow!(
+                    "the output file must end in {}",
+                    foi_tracker::domain::report::choices(endings.iter().map(String::as_str))
+                )
+            })?;
+            let (_db, mut conn) = connect(&settings)?;
             let agency = agencies::find_by_code(&mut conn, &agency)
                 .map_err(explain)?
                 .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
@@ -445,11 +450,7 @@ fn main() -> anyhow::Result<()> {
                 false,
             )
             .map_err(explain)?;
-            let bytes = match extension.as_str() {
-                "csv" => foi_tracker::service::reports::csv(&report).into_bytes(),
-                "xlsx" => foi_tracker::service::reports::xlsx(&report).map_err(explain)?,
-                _ => serde_json::to_vec_pretty(&report)?,
-            };
+            let bytes = written.render(&report).map_err(explain)?;
             std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
             let failing = report.body.checks.iter().filter(|c| !c.holds).count();
             println!("wrote {} ({} check(s) failing)", output.display(), failing);
@@ -458,8 +459,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dev { command: DevCommand::Seed { cases, open_percent } } => {
             anyhow::ensure!((1..=100_000_000).contains(&cases), "--cases must be between 1 and 100,000,000");
             anyhow::ensure!((0..=100).contains(&open_percent), "--open-percent must be between 0 and 100");
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let started = std::time::Instant::now();
             let total = foi_tracker::db::seed::seed(&mut conn, cases, open_percent, |done| {
                 eprintln!("{done} case(s) added ({:.1} s)", started.elapsed().as_secs_f64())
@@ -492,8 +492,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Lapses { today } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let real_today = foi_tracker::domain::china_date(chrono::Utc::now());
             let today = today.unwrap_or(real_today);
             anyhow::ensure!(today <= real_today, "cannot apply lapses as of a future date ({today})");
@@ -507,16 +506,14 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Calendar { command: CalendarCommand::List } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             for n in calendar::notices(&mut conn).map_err(explain)? {
                 println!("{} {} {}", n.year, n.source, n.papers);
             }
             Ok(())
         }
         Command::User { command: UserCommand::List } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             for (user, agency) in users::list(&mut conn).map_err(explain)? {
                 println!(
                     "{} {} {} {} {}",
@@ -530,15 +527,13 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command: UserCommand::Email { user_id, address } } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             users::set_email(&mut conn, &user_id, address.as_deref()).map_err(explain)?;
             println!("{user_id} e-mail: {}", address.as_deref().map(str::trim).unwrap_or("(none)"));
             Ok(())
         }
         Command::User { command: UserCommand::Add { name, role, agency, email } } => {
-            let db = open_db(&settings)?;
-            let mut conn = db.conn().map_err(explain)?;
+            let (_db, mut conn) = connect(&settings)?;
             let (user, token) =
                 users::create(&mut conn, &name, role, agency.as_deref(), email.as_deref()).map_err(explain)?;
             println!("added user {} ({}) with role {}; API token (shown once):", user.name, user.id, user.role);
@@ -585,6 +580,7 @@ fn parse_fee_scheme(text: &str) -> Result<foi_tracker::domain::fees::FeeScheme, 
 }
 
 fn parse_report_format(text: &str) -> Result<foi_tracker::domain::report::ReportFormat, String> {
-    foi_tracker::domain::report::ReportFormat::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a report format: use pre2019, y2019 or y2021"))
+    foi_tracker::domain::report::ReportFormat::parse(text).ok_or_else(|| {
+        format!("`{text}` is not a report format: use {}", foi_tracker::domain::report::ReportFormat::choices())
+    })
 }

@@ -11,7 +11,7 @@ use crate::db::calendar::CalendarCache;
 use crate::db::{agencies, Db};
 use crate::domain::report::ReportFormat;
 use crate::error::AppError;
-use crate::service::reports::{self as export, Report};
+use crate::service::reports::{self as export, Output, Report};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,7 +21,8 @@ pub struct ReportParams {
     pub agency: String,
     /// Count the agency's sub-agencies too (default false: the agency alone).
     pub subtree: Option<bool>,
-    /// `json` (default), `csv` (UTF-8 with BOM, one table after another) or `xlsx`.
+    /// `json` (default), `csv` (UTF-8 with BOM, one table after another) or `xlsx` (the official
+    /// layout).
     pub output: Option<String>,
     /// For a locked (published) year: recompute the numbers now instead of returning the published
     /// ones (default false).
@@ -60,17 +61,18 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let (format, year) = path.into_inner();
     let format = ReportFormat::parse(&format)
-        .ok_or_else(|| AppError::NotFound(format!("no report format `{format}`: use pre2019, y2019 or y2021")))?;
+        .ok_or_else(|| AppError::NotFound(format!("no report format `{format}`: use {}", ReportFormat::choices())))?;
     let year: i32 = year
         .parse()
         .ok()
         .filter(|y| (2008..=2100).contains(y))
         .ok_or_else(|| AppError::validation("year", "must be a year between 2008 and 2100"))?;
     let params: ReportParams = query(&req)?;
-    let output = params.output.as_deref().unwrap_or("json");
-    if !matches!(output, "json" | "csv" | "xlsx") {
-        return Err(AppError::validation("output", "must be json, csv or xlsx"));
-    }
+    let output = match params.output.as_deref() {
+        None => Output::Json,
+        Some(text) => Output::parse(text)
+            .ok_or_else(|| AppError::validation("output", format!("must be {}", Output::choices())))?,
+    };
     let subtree = params.subtree.unwrap_or(false);
     let live = params.live.unwrap_or(false);
     let report = db
@@ -85,15 +87,11 @@ pub async fn get(
         .await?;
     let stem = format!("{}-{}-{}{}", report.agency, report.body.format, year, if subtree { "-subtree" } else { "" });
     Ok(match output {
-        "csv" => HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.csv\"")))
-            .body(export::csv(&report)),
-        "xlsx" => HttpResponse::Ok()
-            .content_type(export::XLSX_MEDIA_TYPE)
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.xlsx\"")))
-            .body(export::xlsx(&report)?),
-        _ => HttpResponse::Ok().json(report),
+        Output::Json => HttpResponse::Ok().json(report),
+        other => HttpResponse::Ok()
+            .content_type(other.media_type())
+            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{}\"", other.as_str())))
+            .body(other.render(&report)?),
     })
 }
 

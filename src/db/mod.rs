@@ -88,6 +88,9 @@ impl Target {
     }
 }
 
+/// A connection lent by the pool (returned to it when dropped).
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
 /// An r2d2 manager that opens the backend the URL names and sets SQLite's pragmas on every connection.
 pub struct ConnectionManager {
     target: Target,
@@ -162,7 +165,7 @@ impl Db {
         self.target.backend_name()
     }
 
-    pub fn conn(&self) -> Result<PooledConnection<ConnectionManager>, AppError> {
+    pub fn conn(&self) -> Result<PooledConn, AppError> {
         Ok(self.pool.get()?)
     }
 

@@ -82,6 +82,54 @@ pub fn snapshot(
 
 pub const XLSX_MEDIA_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// How a report is written out, for the API's `output` and the CLI's file extension alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Json,
+    /// UTF-8 with a byte-order mark, one header row per column.
+    Csv,
+    /// The official layout.
+    Xlsx,
+}
+
+impl Output {
+    pub const ALL: [Output; 3] = [Output::Json, Output::Csv, Output::Xlsx];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Output::Json => "json",
+            Output::Csv => "csv",
+            Output::Xlsx => "xlsx",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Output> {
+        Output::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// `json, csv or xlsx`.
+    pub fn choices() -> String {
+        crate::domain::report::choices(Output::ALL.iter().map(|o| o.as_str()))
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Output::Json => "application/json",
+            Output::Csv => "text/csv; charset=utf-8",
+            Output::Xlsx => XLSX_MEDIA_TYPE,
+        }
+    }
+
+    /// The report written out (JSON indented, for people reading files).
+    pub fn render(self, report: &Report) -> Result<Vec<u8>, AppError> {
+        match self {
+            Output::Json => serde_json::to_vec_pretty(report).map_err(AppError::internal),
+            Output::Csv => Ok(csv(report).into_bytes()),
+            Output::Xlsx => xlsx(report),
+        }
+    }
+}
+
 /// An annual report for one agency (or its subtree) and year.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Report {

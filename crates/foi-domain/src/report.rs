@@ -31,6 +31,23 @@ string_enum! {
     }
 }
 
+impl ReportFormat {
+    /// The formats' names for a message: `pre2019, y2019 or y2021`.
+    pub fn choices() -> String {
+        choices(ReportFormat::ALL.iter().map(|f| f.as_str()))
+    }
+}
+
+/// `a, b or c`.
+pub fn choices<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 pub use super::events::Closing;
 
 /// Cases closed in the year with the same applicant type, outcome and closing.
@@ -857,6 +874,13 @@ mod tests {
         let mut paid_late = facts((2019, 3, 1), Some((2019, 4, 1)));
         paid_late.fee_paid = Some((NaiveDate::from_ymd_opt(2020, 1, 5).unwrap(), 500));
         assert!(counted_in(Some(&paid_late), 2020).is_some());
+    }
+
+    #[test]
+    fn choices_read_as_a_list() {
+        assert_eq!(ReportFormat::choices(), "pre2019, y2019 or y2021");
+        assert_eq!(choices(["json"]), "json");
+        assert_eq!(choices([]), "");
     }
 
     #[test]
