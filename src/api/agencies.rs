@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use super::extract::{json_body, Auth};
 use super::problem::Problem;
 use crate::db::agencies::{self, AgencyRow};
-use crate::db::{Db, DbConnection};
+use crate::db::Db;
 use crate::domain::role::{Principal, Role, Scope};
 use crate::error::AppError;
+use crate::service::directory::{agency_in_scope, Named};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AgencyResponse {
@@ -92,11 +93,7 @@ pub async fn create(
     let row = db
         .run(move |conn| {
             if let Some(parent) = &new.parent {
-                let p = agencies::find_by_code(conn, parent)?
-                    .ok_or_else(|| AppError::validation("parent", format!("no agency has code `{parent}`")))?;
-                if !user.covers(&p.path) {
-                    return Err(AppError::Forbidden(format!("agency `{parent}` is outside your scope")));
-                }
+                agency_in_scope(conn, &user, parent, Named::InField("parent"))?;
             }
             agencies::create(conn, &new.code, &new.name, new.parent.as_deref(), new.email.as_deref())
         })
@@ -112,18 +109,10 @@ fn require_admin(user: &Principal) -> Result<(), AppError> {
     }
 }
 
-/// The agency with `code` if it lies in the caller's scope; 404 otherwise (so codes outside the scope
-/// are not confirmed).
-pub(crate) fn agency_in_scope(conn: &mut DbConnection, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
-    agencies::find_by_code(conn, code)?
-        .filter(|a| user.covers(&a.path))
-        .ok_or_else(|| AppError::NotFound(format!("no agency with code `{code}` in your scope")))
-}
-
 /// Loads an agency in the caller's scope (404 otherwise).
 pub(crate) async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
     let (user, code) = (user.clone(), code.to_owned());
-    db.run(move |conn| agency_in_scope(conn, &user, &code)).await
+    db.run(move |conn| agency_in_scope(conn, &user, &code, Named::InPath)).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -14,6 +14,7 @@ use crate::domain::calendar::{DayClass, DayException, YearNotice};
 use crate::domain::role::{Principal, Scope};
 use crate::error::AppError;
 use crate::service::calendar::{change_and_recompute, CalendarChange};
+use crate::service::directory::{agency_in_scope, Named};
 
 fn require_global_admin(user: &Principal) -> Result<(), AppError> {
     if user.role.can_administer() && user.scope == Scope::Global {
@@ -326,7 +327,7 @@ pub async fn view(
     let result = db
         .run(move |conn| {
             let path = match &params.agency {
-                Some(code) => Some(super::agencies::agency_in_scope(conn, &user, code)?.path),
+                Some(code) => Some(agency_in_scope(conn, &user, code, Named::InPath)?.path),
                 None => None,
             };
             let rules = calendars.rules(conn, path.as_deref())?;

@@ -11,7 +11,7 @@ use super::extract::{idempotency_key, json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered, StoredResponse};
-use crate::db::{agencies, Db};
+use crate::db::Db;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
@@ -24,6 +24,7 @@ use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 use crate::service::cases::CaseDetails;
+use crate::service::directory::{agency_in_scope, Named};
 use crate::service::registration;
 
 /// A case as the API shows it.
@@ -440,11 +441,7 @@ pub async fn list(
         .run(move |conn| {
             match agency {
                 Some(code) => {
-                    let a = agencies::find_by_code(conn, &code)?
-                        .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{code}`")))?;
-                    if !user.covers(&a.path) {
-                        return Err(AppError::Forbidden(format!("agency `{code}` is outside your scope")));
-                    }
+                    let a = agency_in_scope(conn, &user, &code, Named::InField("agency"))?;
                     if subtree {
                         filter.agency_path = Some(a.path);
                     } else {

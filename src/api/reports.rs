@@ -8,9 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
-use crate::db::{agencies, Db};
+use crate::db::Db;
 use crate::domain::report::ReportFormat;
 use crate::error::AppError;
+use crate::service::directory::{agency_in_scope, Named};
 use crate::service::reports::{self as export, Output, Report};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -77,11 +78,7 @@ pub async fn get(
     let live = params.live.unwrap_or(false);
     let report = db
         .run(move |conn| {
-            let agency = agencies::find_by_code(conn, &params.agency)?
-                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", params.agency)))?;
-            if !user.covers(&agency.path) {
-                return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
-            }
+            let agency = agency_in_scope(conn, &user, &params.agency, Named::InField("agency"))?;
             export::report(conn, &calendars, &agency, subtree, format, year, live)
         })
         .await?;
@@ -159,11 +156,7 @@ pub async fn lock(
     }
     let response = db
         .run(move |conn| {
-            let agency = agencies::find_by_code(conn, &input.agency)?
-                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", input.agency)))?;
-            if !user.covers(&agency.path) {
-                return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
-            }
+            let agency = agency_in_scope(conn, &user, &input.agency, Named::InField("agency"))?;
             let snapshot = export::snapshot(conn, &calendars, &agency, input.subtree, input.year)?;
             let lock = crate::db::locks::lock(conn, &agency.id, input.year, input.subtree, &user.user_id, snapshot)?;
             Ok(LockResponse {

@@ -6,12 +6,14 @@
 //!
 //! Families so far: registration (`registration`), case reads (`cases`), workflow actions (`actions`), clock events and deadlines
 //! (`clock`), calendar changes and the recomputation of open deadlines (`calendar`), the lapse job
-//! (`lapses`), the reminder job (`reminders`), annual reports and their exports (`reports`).
+//! (`lapses`), the reminder job (`reminders`), annual reports and their exports (`reports`), the
+//! agencies a request names (`directory`).
 
 pub mod actions;
 pub mod calendar;
 pub mod cases;
 pub mod clock;
+pub mod directory;
 pub mod lapses;
 pub mod registration;
 pub mod reminders;

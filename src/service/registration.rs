@@ -2,6 +2,7 @@
 //! chosen, the case numbered and written, and, for a request with an Idempotency-Key, the response
 //! kept so that a retry gets it again, all in one transaction.
 
+use super::directory::Named;
 use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, IdempotencyRequest, NewCase, Registered, StoredResponse};
 use crate::db::{agencies, is_unique_violation, DbConnection, TxError};
@@ -26,11 +27,7 @@ pub fn register(
     if !user.role.can_register() {
         return Err(AppError::Forbidden(format!("the {} role cannot register requests", user.role)));
     }
-    let agency = agencies::find_by_code(conn, &intake.agency)?
-        .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{}`", intake.agency)))?;
-    if !user.covers(&agency.path) {
-        return Err(AppError::Forbidden(format!("agency `{}` is outside your scope", agency.code)));
-    }
+    let agency = super::directory::agency_in_scope(conn, user, &intake.agency, Named::InField("agency"))?;
     if let Some(topic) = &intake.topic {
         if !agencies::topics_for(conn, &agency)?.iter().any(|t| &t.code == topic) {
             return Err(AppError::validation(
