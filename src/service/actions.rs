@@ -5,7 +5,7 @@
 
 use chrono::{NaiveDate, Utc};
 
-use super::cases::{details, earlier_case, etag, require_if_match, visible, CaseDetails};
+use super::cases::{details, earlier_case, for_change, CaseDetails};
 use crate::db::calendar::CalendarCache;
 use crate::db::cases::{self, CaseRecord};
 use crate::db::locks::Author;
@@ -64,11 +64,7 @@ pub fn act(
     command: Command,
 ) -> Result<CaseDetails, AppError> {
     let reason = admit(user, &command)?;
-    let found = visible(conn, user, target.case_id)?;
-    require_if_match(target.if_match, &etag(&found))?;
-    let (record, case) =
-        cases::load(conn, &found.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
-    require_if_match(target.if_match, &etag(&record))?;
+    let (record, case) = for_change(conn, user, target.case_id, target.if_match)?;
     let rules = calendars.rules(conn, Some(&record.agency_path))?;
     let action = command.action.action();
     if let Err(mut illegal) = transition(case.state, action, case.resume) {

@@ -78,9 +78,7 @@ pub fn recompute_open_deadlines(
     for id in ids {
         let Some(record) = cases::find(conn, &id)? else { continue };
         let rules = calendars.rules(conn, Some(&record.agency_path))?;
-        let Some(regime) = rules.regime(&record.row.regime) else {
-            return Err(AppError::Internal(format!("case {id} has unknown regime {}", record.row.regime)));
-        };
+        let regime = super::cases::regime(&rules, &record)?;
         let clock = cases::clock_events(conn, &id)?;
         let deadline =
             match crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today) {

@@ -41,6 +41,21 @@ pub fn visible(conn: &mut DbConnection, user: &Principal, id: &str) -> Result<Ca
     cases::find(conn, &id)?.filter(|record| user.covers(&record.agency_path)).ok_or_else(not_found)
 }
 
+/// The case `id` as `user` is about to change it: visible to the user (404 otherwise), with the
+/// projection of its events, at the version the user last read (`if_match`).
+pub fn for_change(
+    conn: &mut DbConnection,
+    user: &Principal,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(CaseRecord, Case), AppError> {
+    let found = visible(conn, user, id)?;
+    let (record, case) =
+        cases::load(conn, &found.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
+    require_if_match(if_match, &etag(&record))?;
+    Ok((record, case))
+}
+
 /// The regime a case was registered under.
 pub fn regime<'a>(rules: &'a Rules, record: &CaseRecord) -> Result<&'a RegimeRules, AppError> {
     rules

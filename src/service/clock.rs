@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, Utc};
 
-use super::cases::{etag, regime, require_if_match, visible};
+use super::cases::{for_change, regime, visible};
 use crate::db::calendar::{CalendarCache, Rules};
 use crate::db::cases::{self, CaseRecord};
 use crate::db::locks::Author;
@@ -65,11 +65,7 @@ pub fn record(
 ) -> Result<(CaseRecord, ExplainedDeadline), AppError> {
     admit(user)?;
     let command = validate(command)?;
-    let found = visible(conn, user, case_id)?;
-    require_if_match(if_match, &etag(&found))?;
-    let (record, case) =
-        cases::load(conn, &found.row.id)?.ok_or_else(|| AppError::NotFound("the case is gone".into()))?;
-    require_if_match(if_match, &etag(&record))?;
+    let (record, case) = for_change(conn, user, case_id, if_match)?;
     let rules = calendars.rules(conn, Some(&record.agency_path))?;
     let regime = regime(&rules, &record)?;
     let today = crate::domain::china_date(Utc::now());

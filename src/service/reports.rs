@@ -289,7 +289,7 @@ pub fn xlsx(report: &Report) -> Result<Vec<u8>, AppError> {
         for c in &layout.header {
             let r0 = top + u32::from(c.row);
             let at = (r0, offset + c.col, r0 + u32::from(c.rows) - 1, offset + c.col + c.cols - 1);
-            span(sheet, at, c.text, &header).map_err(fail)?;
+            span(sheet, at, &c.text, &header).map_err(fail)?;
         }
         for col in offset..width {
             sheet.set_column_width(col, if layout.label_column { 12 } else { 9 }).map_err(fail)?;

@@ -320,13 +320,13 @@ pub struct ReportBody {
 
 /// One cell of a table's header as the official form draws it, over the value columns: where it
 /// starts (`row`, `col`, from 0) and how many rows and columns it spans.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderCell {
     pub row: u16,
     pub col: u16,
     pub rows: u16,
     pub cols: u16,
-    pub text: &'static str,
+    pub text: String,
 }
 
 /// How the official form lays out a table, for renderers that reproduce it (the XLSX): the section
@@ -342,8 +342,8 @@ pub struct Layout {
     pub header: Vec<HeaderCell>,
 }
 
-const fn cell(row: u16, col: u16, rows: u16, cols: u16, text: &'static str) -> HeaderCell {
-    HeaderCell { row, col, rows, cols, text }
+fn cell(row: u16, col: u16, rows: u16, cols: u16, text: &str) -> HeaderCell {
+    HeaderCell { row, col, rows, cols, text: text.to_owned() }
 }
 
 /// The official layout of table `index` of a report of `format` for `year`.
@@ -357,7 +357,7 @@ pub fn layout(format: ReportFormat, year: i32, index: usize, table: &Table) -> L
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| HeaderCell { row: 0, col: i as u16, rows: 1, cols: 1, text: header_text(c) })
+            .map(|(i, c)| HeaderCell { row: 0, col: i as u16, rows: 1, cols: 1, text: c.clone() })
             .collect(),
     };
     match (format, index) {
@@ -409,11 +409,6 @@ pub fn layout(format: ReportFormat, year: i32, index: usize, table: &Table) -> L
         }
         _ => plain("项目"),
     }
-}
-
-/// A column name as a header cell's text (the tables' columns are built from static labels).
-fn header_text(column: &str) -> &'static str {
-    ["单位", "数量", "统计数"].into_iter().find(|c| *c == column).unwrap_or("数量")
 }
 
 /// Fen as 万元 (1 万元 = 1,000,000 fen), exact, without trailing zeros.
