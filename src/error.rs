@@ -96,7 +96,7 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {e}"))
+        AppError::Internal(format!("database: {}", error_chain(&e)))
     }
 }
 
@@ -127,4 +127,16 @@ impl From<crate::domain::decide::Refusal> for AppError {
             Refusal::Conflict(message) => AppError::Conflict(message),
         }
     }
+}
+
+/// An error with its causes, `outer: inner: ...` (diesel names the field, its source the value).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }

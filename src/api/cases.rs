@@ -135,10 +135,8 @@ pub fn stored_timeliness(
     today: NaiveDate,
 ) -> Result<Timeliness, AppError> {
     let between = |a, b| calendar.working_days_between(a, b).map_err(|e| AppError::Internal(e.to_string()));
-    if let (Some(on), Some(how)) = (d.closed_on, d.closed_as.as_deref()) {
+    if let (Some(on), Some(closing)) = (d.closed_on, d.closed_as) {
         use crate::domain::events::Closing;
-        let closing =
-            Closing::parse(how).ok_or_else(|| AppError::Internal(format!("stored case closed as `{how}`")))?;
         return Ok(match closing {
             Closing::OnTime => Timeliness::OnTime { replied_on: on },
             Closing::Extended => Timeliness::Extended { replied_on: on },

@@ -9,6 +9,7 @@ use super::extract::{query, Auth};
 use super::problem::Problem;
 use crate::db::reminders::{self, OutboxFilter};
 use crate::db::Db;
+use crate::domain::reminders::{OutboxState, RecipientRole, ReminderKind};
 use crate::error::AppError;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,15 +33,15 @@ pub struct Reminder {
     pub agency: String,
     /// `due` (before the reply deadline), `overdue` (daily), `stop_ends` (a correction or consultation
     /// period ends).
-    pub kind: String,
+    pub kind: ReminderKind,
     /// The date the reminder is about, and the working days left then (negative: overdue).
     pub due_on: NaiveDate,
     pub working_days: i32,
     pub recipient: String,
     /// `handler`, `approver` or `office` (the agency's mailbox).
-    pub recipient_role: String,
+    pub recipient_role: RecipientRole,
     /// `pending`, `sending`, `sent` or `failed`.
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     /// For a failed one: when it is tried again.
     pub next_attempt_at: DateTime<Utc>,
@@ -81,18 +82,18 @@ pub async fn list(req: HttpRequest, Auth(user): Auth, db: web::Data<Db>) -> Resu
     if !(1..=200).contains(&limit) {
         return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
-    if let Some(state) = &params.state {
-        if !matches!(state.as_str(), "pending" | "sending" | "sent" | "failed") {
-            return Err(AppError::validation("state", "must be pending, sending, sent or failed"));
-        }
-    }
+    let state = params
+        .state
+        .as_deref()
+        .map(|text| {
+            OutboxState::parse(text).ok_or_else(|| {
+                let choices = crate::domain::report::choices(OutboxState::ALL.iter().map(|s| s.as_str()));
+                AppError::validation("state", format!("must be {choices}"))
+            })
+        })
+        .transpose()?;
     let before_id = params.cursor.as_deref().map(super::cases::decode_cursor).transpose()?;
-    let filter = OutboxFilter {
-        agency_path: user.scope_path().map(str::to_owned),
-        state: params.state,
-        before_id,
-        limit: limit + 1,
-    };
+    let filter = OutboxFilter { agency_path: user.scope_path().map(str::to_owned), state, before_id, limit: limit + 1 };
     let mut rows = db.run(move |conn| reminders::list(conn, &filter)).await?;
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);

@@ -53,7 +53,7 @@ struct RegimeRow {
     correction_notice_days: Option<i32>,
     consultation_lapse_days: Option<i32>,
     fee_notice_stops_clock: bool,
-    fee_scheme: String,
+    fee_scheme: crate::domain::fees::FeeScheme,
     agency_delay_allowed: bool,
     paused_consultations: String,
 }
@@ -231,7 +231,7 @@ pub fn add_regime(
         correction_notice_days: rules.correction_notice_days.map(|d| d as i32),
         consultation_lapse_days: rules.consultation_lapse_days.map(|d| d as i32),
         fee_notice_stops_clock: rules.fee_notice_stops_clock,
-        fee_scheme: rules.fee_scheme.as_str().to_owned(),
+        fee_scheme: rules.fee_scheme,
         agency_delay_allowed: rules.agency_delay_allowed,
         paused_consultations: crate::domain::deadline::consultations_to_text(&rules.paused_consultations),
     };
@@ -262,9 +262,6 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
         .load(conn)?;
     rows.into_iter()
         .map(|(r, path)| {
-            let fee_scheme = crate::domain::fees::FeeScheme::parse(&r.fee_scheme).ok_or_else(|| {
-                AppError::Internal(format!("regime {} has unknown fee scheme {}", r.code, r.fee_scheme))
-            })?;
             let paused_consultations = crate::domain::deadline::consultations_from_text(&r.paused_consultations)
                 .ok_or_else(|| {
                     AppError::Internal(format!(
@@ -282,7 +279,7 @@ fn load_regimes(conn: &mut DbConnection) -> Result<Vec<(RegimeRules, Option<Stri
                 correction_notice_days: r.correction_notice_days.map(days),
                 consultation_lapse_days: r.consultation_lapse_days.map(days),
                 fee_notice_stops_clock: r.fee_notice_stops_clock,
-                fee_scheme,
+                fee_scheme: r.fee_scheme,
                 agency_delay_allowed: r.agency_delay_allowed,
                 paused_consultations,
             };

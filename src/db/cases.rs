@@ -14,7 +14,7 @@ use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
 use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
-use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, Intake, ReceiptBasis};
+use crate::domain::intake::{Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
 use crate::domain::workflow::CaseState;
@@ -83,25 +83,23 @@ impl CaseRecord {
             id: r.id.clone(),
             agency: self.agency_code.clone(),
             tracking_number: r.tracking_number.clone(),
-            state: CaseState::parse(&r.state).ok_or_else(|| corrupt("state", &r.state))?,
+            state: r.state,
             regime: r.regime.clone(),
             deadline: DeadlineSummary {
                 due_on: r.due_on,
                 final_due_on: r.final_due_on,
                 provisional: r.deadline_provisional,
                 closed_on: r.closed_on,
-                closed_as: r.closed_as.clone(),
+                closed_as: r.closed_as,
                 stop_ends_on: r.stop_ends_on,
             },
-            channel: Channel::parse(&r.channel).ok_or_else(|| corrupt("channel", &r.channel))?,
+            channel: r.channel,
             arrived_at: r.arrived_at.and_utc(),
             received_on: r.received_on,
-            receipt_basis: ReceiptBasis::parse(&r.receipt_basis)
-                .ok_or_else(|| corrupt("receipt basis", &r.receipt_basis))?,
+            receipt_basis: r.receipt_basis,
             receipt_evidence: r.receipt_evidence.clone(),
             applicant: Applicant {
-                kind: ApplicantKind::parse(&r.applicant_kind)
-                    .ok_or_else(|| corrupt("applicant kind", &r.applicant_kind))?,
+                kind: r.applicant_kind,
                 name: r.applicant_name.clone(),
                 id_number: r.applicant_id_number.clone(),
                 phone: r.applicant_phone.clone(),
@@ -109,14 +107,13 @@ impl CaseRecord {
                 address: r.applicant_address.clone(),
             },
             description: r.description.clone(),
-            delivery_form: DeliveryForm::parse(&r.delivery_form)
-                .ok_or_else(|| corrupt("delivery form", &r.delivery_form))?,
+            delivery_form: r.delivery_form,
             topic: r.topic.clone(),
             created_at: r.created_at.and_utc(),
             updated_at: r.updated_at.and_utc(),
             version: r.last_event_seq,
             handler_id: r.handler_id.clone(),
-            outcome: match &r.outcome {
+            outcome: match r.outcome {
                 Some(kind) => Some(
                     Outcome::from_columns(
                         kind,
@@ -128,7 +125,7 @@ impl CaseRecord {
                             .map(|json| serde_json::from_str(json).map_err(|_| corrupt("earlier request", json)))
                             .transpose()?,
                     )
-                    .ok_or_else(|| corrupt("outcome", kind))?,
+                    .ok_or_else(|| corrupt("outcome reason", r.outcome_reason.as_deref().unwrap_or("")))?,
                 ),
                 None => None,
             },
@@ -138,11 +135,7 @@ impl CaseRecord {
                 .map(|json| serde_json::from_str(json).map_err(|_| corrupt("draft outcome", json)))
                 .transpose()?,
             served_on: r.served_on,
-            service_method: r
-                .service_method
-                .as_deref()
-                .map(|m| ServiceMethod::parse(m).ok_or_else(|| corrupt("service method", m)))
-                .transpose()?,
+            service_method: r.service_method,
             transferred_to: r.transferred_to_case_id.clone(),
             transferred_from: r.transferred_from_case_id.clone(),
             fee_charged_fen: r.fee_charged_fen,
@@ -191,21 +184,21 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         tracking_number: registration.tracking_number.clone(),
         tracking_year: registration.tracking_year,
         tracking_seq: registration.tracking_seq,
-        state: case.state.as_str().to_owned(),
+        state: case.state,
         regime: registration.regime.clone(),
-        channel: case.channel.as_str().to_owned(),
+        channel: case.channel,
         arrived_at: case.arrived_at.naive_utc(),
         received_on: case.received_on,
-        receipt_basis: case.receipt_basis.as_str().to_owned(),
+        receipt_basis: case.receipt_basis,
         receipt_evidence: case.receipt_evidence.clone(),
-        applicant_kind: case.applicant.kind.as_str().to_owned(),
+        applicant_kind: case.applicant.kind,
         applicant_name: case.applicant.name.clone(),
         applicant_id_number: case.applicant.id_number.clone(),
         applicant_phone: case.applicant.phone.clone(),
         applicant_email: case.applicant.email.clone(),
         applicant_address: case.applicant.address.clone(),
         description: case.description.clone(),
-        delivery_form: case.delivery_form.as_str().to_owned(),
+        delivery_form: case.delivery_form,
         topic: case.topic.clone(),
         created_by: book.created_by,
         created_at: book.created_at,
@@ -216,9 +209,9 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         final_due_on: case.deadline.final_due_on,
         deadline_provisional: case.deadline.provisional,
         closed_on: case.deadline.closed_on,
-        closed_as: case.deadline.closed_as.clone(),
+        closed_as: case.deadline.closed_as,
         handler_id: case.handler_id.clone(),
-        outcome: case.outcome.as_ref().map(|o| o.kind().to_owned()),
+        outcome: case.outcome.as_ref().map(Outcome::kind),
         outcome_reason: case.outcome.as_ref().and_then(|o| o.reason()).map(str::to_owned),
         already_public: case.outcome.as_ref().is_some_and(Outcome::already_public),
         repeat_of_case_id: match &case.outcome {
@@ -227,7 +220,7 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         },
         draft_outcome: case.draft.as_ref().map(|o| serde_json::to_string(o).expect("outcomes serialize")),
         served_on: case.served_on,
-        service_method: case.service_method.map(|m| m.as_str().to_owned()),
+        service_method: case.service_method,
         transferred_to_case_id: case.transferred_to.clone(),
         transferred_from_case_id: registration.transferred_from.clone(),
         fee_charged_fen: case.fee.as_ref().map_or(0, |f| f.charged_fen),
@@ -694,7 +687,7 @@ pub fn deadline_problem(e: crate::domain::deadline::DeadlineError) -> AppError {
 /// The ids of open cases, in id order; only those whose final deadline is unknown (the clock
 /// stopped, e.g. awaiting a correction) with `stopped_only`.
 pub fn open_case_ids(conn: &mut DbConnection, stopped_only: bool) -> Result<Vec<String>, AppError> {
-    let open = CaseState::open_names();
+    let open = CaseState::open();
     let mut query =
         cases::table.filter(cases::state.eq_any(open)).select(cases::id).order(cases::id.asc()).into_boxed();
     if stopped_only {
@@ -748,7 +741,7 @@ pub fn audit(conn: &mut DbConnection, root_path: Option<&str>) -> Result<AuditRe
     loop {
         let mut query = cases::table
             .inner_join(agencies::table)
-            .select((CaseRow::as_select(), agencies::code, agencies::path))
+            .select((cases::id, cases::tracking_number))
             .order(cases::id.asc())
             .limit(PAGE)
             .into_boxed();
@@ -758,10 +751,42 @@ pub fn audit(conn: &mut DbConnection, root_path: Option<&str>) -> Result<AuditRe
         if let Some(last) = &after {
             query = query.filter(cases::id.gt(last.clone()));
         }
-        let page: Vec<(CaseRow, String, String)> = query.load(conn)?;
-        let Some((last, _, _)) = page.last() else { break };
-        after = Some(last.id.clone());
-        for (row, _, _) in page {
+        let ids: Vec<(String, String)> = query.load(conn)?;
+        let Some((last, _)) = ids.last() else { break };
+        after = Some(last.clone());
+        let page = match cases::table
+            .filter(cases::id.eq_any(ids.iter().map(|(id, _)| id)))
+            .order(cases::id.asc())
+            .select(CaseRow::as_select())
+            .load::<CaseRow>(conn)
+        {
+            Ok(rows) => rows,
+            // A row holding a value outside the vocabulary: find it, and check the others.
+            Err(diesel::result::Error::DeserializationError(_)) => {
+                let mut rows = Vec::with_capacity(ids.len());
+                for (id, tracking_number) in &ids {
+                    match cases::table.find(id).select(CaseRow::as_select()).first::<CaseRow>(conn) {
+                        Ok(row) => rows.push(row),
+                        Err(diesel::result::Error::DeserializationError(e)) => {
+                            report.cases_checked += 1;
+                            report.broken.push(BrokenCase {
+                                case_id: id.clone(),
+                                tracking_number: tracking_number.clone(),
+                                first_broken_seq: None,
+                                detail: format!(
+                                    "the case row holds a value the service does not know: {}",
+                                    crate::error::error_chain(&*e)
+                                ),
+                            });
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                rows
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for row in page {
             let history = events(conn, &row.id)?;
             report.cases_checked += 1;
             report.events_checked += history.len() as i64;
@@ -868,10 +893,10 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
         query = query.filter(agencies::path.eq(path.clone()));
     }
     if let Some(state) = filter.state {
-        query = query.filter(cases::state.eq(state.as_str()));
+        query = query.filter(cases::state.eq(state));
     }
     if let Some(channel) = filter.channel {
-        query = query.filter(cases::channel.eq(channel.as_str()));
+        query = query.filter(cases::channel.eq(channel));
     }
     if let Some(from) = filter.received_from {
         query = query.filter(cases::received_on.ge(from));
@@ -889,7 +914,7 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
         );
     }
     if let Some((overdue, today)) = filter.overdue_on {
-        let open = CaseState::open_names();
+        let open = CaseState::open();
         let late = cases::state.eq_any(open).and(cases::final_due_on.lt(today));
         query = if overdue {
             query.filter(late.assume_not_null())

@@ -57,14 +57,12 @@ impl<'a> Author<'a> {
 pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> CaseFacts {
     CaseFacts {
         received_on: row.received_on,
-        channel: row.channel.clone(),
-        applicant_kind: row.applicant_kind.clone(),
+        channel: row.channel,
+        applicant_kind: row.applicant_kind,
         topic: row.topic.clone(),
         closed_on: row.closed_on,
-        closing: row
-            .closed_on
-            .map(|_| (row.outcome.clone(), row.outcome_reason.clone(), row.already_public, row.closed_as.clone())),
-        appeals: appeals.iter().map(|a| (a.kind.clone(), a.filed_on, a.outcome.clone(), a.decided_on)).collect(),
+        closing: row.closed_on.map(|_| (row.outcome, row.outcome_reason.clone(), row.already_public, row.closed_as)),
+        appeals: appeals.iter().map(|a| (a.kind, a.filed_on, a.outcome, a.decided_on)).collect(),
         fee_paid: row.fee_paid_on.map(|on| (on, row.fee_paid_fen)),
         fee_waived: row.fee_waived_on.map(|on| (on, row.fee_waived_fen)),
         re_replied_on: row.re_replied_on,

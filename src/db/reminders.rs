@@ -6,6 +6,8 @@ use diesel::prelude::*;
 
 use super::schema::{agencies, cases, reminder_outbox, users};
 use super::DbConnection;
+use crate::domain::reminders::{OutboxState, RecipientRole, ReminderKind};
+use crate::domain::role::Role;
 use crate::domain::workflow::CaseState;
 use crate::error::AppError;
 
@@ -17,7 +19,7 @@ pub struct Candidate {
     pub agency_path: String,
     pub office_email: Option<String>,
     pub tracking_number: String,
-    pub state: String,
+    pub state: CaseState,
     pub final_due_on: Option<NaiveDate>,
     pub stop_ends_on: Option<NaiveDate>,
     pub applicant_name: String,
@@ -30,7 +32,7 @@ type CandidateRow = (
     String,
     Option<String>,
     String,
-    String,
+    CaseState,
     Option<NaiveDate>,
     Option<NaiveDate>,
     String,
@@ -40,7 +42,7 @@ type CandidateRow = (
 /// Open cases whose final deadline or stopped-clock end falls on or before `horizon` (indexed on both
 /// dates), with their agency's office mailbox and the assigned handler's address.
 pub fn candidates(conn: &mut DbConnection, horizon: NaiveDate) -> Result<Vec<Candidate>, AppError> {
-    let open = CaseState::open_names();
+    let open = CaseState::open();
     let rows: Vec<CandidateRow> = cases::table
         .inner_join(agencies::table)
         .left_join(users::table.on(users::id.nullable().eq(cases::handler_id)))
@@ -80,7 +82,7 @@ pub fn candidates(conn: &mut DbConnection, horizon: NaiveDate) -> Result<Vec<Can
 pub fn approver_emails(conn: &mut DbConnection, agency_id: &str) -> Result<Vec<String>, AppError> {
     let emails: Vec<Option<String>> = users::table
         .filter(users::agency_id.eq(agency_id))
-        .filter(users::role.eq("approver"))
+        .filter(users::role.eq(Role::Approver))
         .select(users::email)
         .order(users::id.asc())
         .load(conn)?;
@@ -93,14 +95,14 @@ pub struct OutboxRow {
     pub id: String,
     pub dedup_key: String,
     pub recipient: String,
-    pub recipient_role: String,
+    pub recipient_role: RecipientRole,
     pub case_id: String,
     pub agency_id: String,
-    pub kind: String,
+    pub kind: ReminderKind,
     pub due_on: NaiveDate,
     pub working_days: i32,
     pub details: String,
-    pub state: String,
+    pub state: OutboxState,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_by: Option<String>,
@@ -130,9 +132,9 @@ pub fn record(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, AppError
 macro_rules! ready {
     ($now:expr) => {
         reminder_outbox::state
-            .eq_any(["pending", "failed"])
+            .eq_any([OutboxState::Pending, OutboxState::Failed])
             .and(reminder_outbox::next_attempt_at.le($now))
-            .or(reminder_outbox::state.eq("sending").and(reminder_outbox::claimed_until.lt($now)))
+            .or(reminder_outbox::state.eq(OutboxState::Sending).and(reminder_outbox::claimed_until.lt($now)))
     };
 }
 
@@ -158,12 +160,12 @@ pub fn claim(
 ) -> Result<Vec<OutboxRow>, AppError> {
     use reminder_outbox::dsl as o;
     diesel::update(o::reminder_outbox.filter(o::recipient.eq(recipient)).filter(ready!(now)))
-        .set((o::state.eq("sending"), o::claimed_by.eq(run_id), o::claimed_until.eq(lease_until)))
+        .set((o::state.eq(OutboxState::Sending), o::claimed_by.eq(run_id), o::claimed_until.eq(lease_until)))
         .execute(conn)?;
     Ok(o::reminder_outbox
         .filter(o::recipient.eq(recipient))
         .filter(o::claimed_by.eq(run_id))
-        .filter(o::state.eq("sending"))
+        .filter(o::state.eq(OutboxState::Sending))
         .order(o::id.asc())
         .select(OutboxRow::as_select())
         .load(conn)?)
@@ -180,7 +182,7 @@ pub fn mark_sent(
     use reminder_outbox::dsl as o;
     diesel::update(o::reminder_outbox.filter(o::id.eq_any(ids)).filter(o::claimed_by.eq(run_id)))
         .set((
-            o::state.eq("sent"),
+            o::state.eq(OutboxState::Sent),
             o::sent_at.eq(at),
             o::digest_id.eq(digest_id),
             o::attempts.eq(o::attempts + 1),
@@ -205,7 +207,7 @@ pub fn mark_failed(
         let retry_at = now + crate::domain::reminders::backoff(attempts);
         diesel::update(o::reminder_outbox.filter(o::id.eq(&row.id)).filter(o::claimed_by.eq(run_id)))
             .set((
-                o::state.eq("failed"),
+                o::state.eq(OutboxState::Failed),
                 o::attempts.eq(attempts),
                 o::next_attempt_at.eq(retry_at),
                 o::claimed_until.eq(None::<NaiveDateTime>),
@@ -220,7 +222,7 @@ pub fn mark_failed(
 #[derive(Debug, Clone, Default)]
 pub struct OutboxFilter {
     pub agency_path: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<OutboxState>,
     pub before_id: Option<String>,
     pub limit: i64,
 }
@@ -237,7 +239,7 @@ pub fn list(conn: &mut DbConnection, filter: &OutboxFilter) -> Result<Vec<(Outbo
         query = query.filter(agencies::path.like(format!("{path}%")));
     }
     if let Some(state) = &filter.state {
-        query = query.filter(reminder_outbox::state.eq(state.clone()));
+        query = query.filter(reminder_outbox::state.eq(*state));
     }
     if let Some(before) = &filter.before_id {
         query = query.filter(reminder_outbox::id.lt(before.clone()));

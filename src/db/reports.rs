@@ -13,9 +13,9 @@ use super::schema::{agencies, case_appeals, cases, topics};
 use super::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::intake::{ApplicantKind, Channel};
-use crate::domain::outcome::Outcome;
+use crate::domain::outcome::{Outcome, OutcomeKind};
 use crate::domain::report::{AppealTally, ClosedTally, Closing, FeeTally, OpenCase, Tallies};
-use crate::domain::workflow::{AppealKind, AppealOutcome};
+use crate::domain::workflow::{AppealKind, AppealOutcome, CaseState};
 use crate::error::AppError;
 
 /// Which cases a report covers: one agency, or the agency and every agency below it.
@@ -23,10 +23,6 @@ use crate::error::AppError;
 pub struct ReportScope {
     pub agency_path: String,
     pub subtree: bool,
-}
-
-fn kind(text: &str) -> Result<ApplicantKind, AppError> {
-    ApplicantKind::parse(text).ok_or_else(|| corrupt("applicant kind", text))
 }
 
 impl ReportScope {
@@ -53,19 +49,16 @@ pub fn tallies(
     let mut t = Tallies::default();
     let pattern = scope.pattern();
 
-    let received: Vec<(String, String, i64)> = cases::table
+    let received: Vec<(Channel, ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
         .filter(cases::received_on.between(start, end))
         .group_by((cases::channel, cases::applicant_kind))
         .select((cases::channel, cases::applicant_kind, count_star()))
         .load(conn)?;
-    for (channel, applicant, n) in received {
-        let channel = Channel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?;
-        t.received.insert((channel, kind(&applicant)?), n);
-    }
+    t.received = received.into_iter().map(|(channel, applicant, n)| ((channel, applicant), n)).collect();
 
-    let carried_in: Vec<(String, i64)> = cases::table
+    let carried_in: Vec<(ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
         .filter(cases::received_on.lt(start))
@@ -73,11 +66,9 @@ pub fn tallies(
         .group_by(cases::applicant_kind)
         .select((cases::applicant_kind, count_star()))
         .load(conn)?;
-    for (applicant, n) in carried_in {
-        t.carried_in.insert(kind(&applicant)?, n);
-    }
+    t.carried_in = carried_in.into_iter().collect();
 
-    let carried_forward: Vec<(String, i64)> = cases::table
+    let carried_forward: Vec<(ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
         .filter(cases::received_on.le(end))
@@ -85,11 +76,9 @@ pub fn tallies(
         .group_by(cases::applicant_kind)
         .select((cases::applicant_kind, count_star()))
         .load(conn)?;
-    for (applicant, n) in carried_forward {
-        t.carried_forward.insert(kind(&applicant)?, n);
-    }
+    t.carried_forward = carried_forward.into_iter().collect();
 
-    type ClosedGroup = (String, Option<String>, Option<String>, bool, Option<String>, i64);
+    type ClosedGroup = (ApplicantKind, Option<OutcomeKind>, Option<String>, bool, Option<Closing>, i64);
     let closed: Vec<ClosedGroup> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
@@ -111,12 +100,12 @@ pub fn tallies(
         ))
         .load(conn)?;
     for (applicant, outcome, reason, already_public, closed_as, cases) in closed {
-        let outcome_text = outcome.unwrap_or_default();
-        let outcome = Outcome::from_columns(&outcome_text, reason.as_deref(), already_public, None, None)
-            .ok_or_else(|| corrupt("outcome of a closed case", &outcome_text))?;
-        let closed_as = closed_as.unwrap_or_default();
-        let closing = Closing::parse(&closed_as).ok_or_else(|| corrupt("closing", &closed_as))?;
-        t.closed.push(ClosedTally { applicant: kind(&applicant)?, outcome, closing, cases });
+        let reason = reason.as_deref();
+        let outcome = outcome
+            .and_then(|kind| Outcome::from_columns(kind, reason, already_public, None, None))
+            .ok_or_else(|| corrupt("outcome of a closed case", reason.unwrap_or("none")))?;
+        let closing = closed_as.ok_or_else(|| corrupt("closing of a closed case", "none"))?;
+        t.closed.push(ClosedTally { applicant, outcome, closing, cases });
     }
 
     // Fees count in the year they were paid; waivers in the year they were decided.
@@ -140,7 +129,7 @@ pub fn tallies(
         .count()
         .get_result(conn)?;
 
-    let appeals: Vec<(String, String, Option<NaiveDate>, i64)> = case_appeals::table
+    let appeals: Vec<(AppealKind, AppealOutcome, Option<NaiveDate>, i64)> = case_appeals::table
         .inner_join(cases::table.inner_join(agencies::table))
         .filter(case_appeals::filed_on.between(start, end))
         .filter(agencies::path.like(&pattern))
@@ -148,9 +137,7 @@ pub fn tallies(
         .select((case_appeals::kind, case_appeals::outcome, case_appeals::decided_on, count_star()))
         .load(conn)?;
     let mut appeal_counts: BTreeMap<(AppealKind, AppealOutcome), i64> = BTreeMap::new();
-    for (kind_text, outcome_text, decided_on, n) in appeals {
-        let kind = AppealKind::parse(&kind_text).ok_or_else(|| corrupt("appeal kind", &kind_text))?;
-        let decided = AppealOutcome::parse(&outcome_text).ok_or_else(|| corrupt("appeal outcome", &outcome_text))?;
+    for (kind, decided, decided_on, n) in appeals {
         // As of 31 December: a decision taken later was still pending then.
         let outcome = if decided_on.is_some_and(|d| d <= end) { decided } else { AppealOutcome::Pending };
         *appeal_counts.entry((kind, outcome)).or_default() += n;
@@ -182,7 +169,7 @@ pub fn tallies(
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
         .filter(cases::closed_on.between(start, end))
-        .filter(cases::closed_as.eq_any(["on_time", "extended", "late_reply"]))
+        .filter(cases::closed_as.eq_any(Closing::REPLIES))
         .group_by((cases::received_on, cases::closed_on))
         .select((cases::received_on, cases::closed_on, count_star()))
         .load(conn)?;
@@ -194,7 +181,7 @@ pub fn tallies(
     }
     t.reply_days = days.into_iter().collect();
 
-    let oldest: Vec<(String, String, NaiveDate, String, Option<NaiveDate>)> = cases::table
+    let oldest: Vec<(String, String, NaiveDate, CaseState, Option<NaiveDate>)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
         .filter(cases::received_on.le(end))

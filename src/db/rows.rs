@@ -6,8 +6,10 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::{case_appeals, case_events, cases};
-use crate::domain::workflow::{Appeal, AppealKind, AppealOutcome};
-use crate::error::AppError;
+use crate::domain::events::Closing;
+use crate::domain::intake::{ApplicantKind, Channel, DeliveryForm, ReceiptBasis};
+use crate::domain::outcome::OutcomeKind;
+use crate::domain::workflow::{Appeal, AppealKind, AppealOutcome, CaseState, ServiceMethod};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -17,21 +19,21 @@ pub struct CaseRow {
     pub tracking_number: String,
     pub tracking_year: i32,
     pub tracking_seq: i32,
-    pub state: String,
+    pub state: CaseState,
     pub regime: String,
-    pub channel: String,
+    pub channel: Channel,
     pub arrived_at: chrono::NaiveDateTime,
     pub received_on: NaiveDate,
-    pub receipt_basis: String,
+    pub receipt_basis: ReceiptBasis,
     pub receipt_evidence: Option<String>,
-    pub applicant_kind: String,
+    pub applicant_kind: ApplicantKind,
     pub applicant_name: String,
     pub applicant_id_number: Option<String>,
     pub applicant_phone: Option<String>,
     pub applicant_email: Option<String>,
     pub applicant_address: Option<String>,
     pub description: String,
-    pub delivery_form: String,
+    pub delivery_form: DeliveryForm,
     pub topic: Option<String>,
     pub created_by: String,
     pub created_at: chrono::NaiveDateTime,
@@ -42,15 +44,15 @@ pub struct CaseRow {
     pub final_due_on: Option<NaiveDate>,
     pub deadline_provisional: bool,
     pub closed_on: Option<NaiveDate>,
-    pub closed_as: Option<String>,
+    pub closed_as: Option<Closing>,
     pub handler_id: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<OutcomeKind>,
     pub outcome_reason: Option<String>,
     pub already_public: bool,
     pub repeat_of_case_id: Option<String>,
     pub draft_outcome: Option<String>,
     pub served_on: Option<NaiveDate>,
-    pub service_method: Option<String>,
+    pub service_method: Option<ServiceMethod>,
     pub transferred_to_case_id: Option<String>,
     pub transferred_from_case_id: Option<String>,
     pub fee_charged_fen: i64,
@@ -75,10 +77,10 @@ pub struct CaseRow {
 pub struct AppealRow {
     pub case_id: String,
     pub number: i32,
-    pub kind: String,
+    pub kind: AppealKind,
     pub filed_on: NaiveDate,
     pub reference: Option<String>,
-    pub outcome: String,
+    pub outcome: AppealOutcome,
     pub decided_on: Option<NaiveDate>,
 }
 
@@ -87,24 +89,23 @@ impl AppealRow {
         AppealRow {
             case_id: case_id.to_owned(),
             number: a.number,
-            kind: a.kind.as_str().to_owned(),
+            kind: a.kind,
             filed_on: a.filed_on,
             reference: a.reference.clone(),
-            outcome: a.outcome.as_str().to_owned(),
+            outcome: a.outcome,
             decided_on: a.decided_on,
         }
     }
 
-    pub fn appeal(&self) -> Result<Appeal, AppError> {
-        Ok(Appeal {
+    pub fn appeal(&self) -> Appeal {
+        Appeal {
             number: self.number,
-            kind: AppealKind::parse(&self.kind).ok_or_else(|| super::corrupt("appeal kind", &self.kind))?,
+            kind: self.kind,
             filed_on: self.filed_on,
             reference: self.reference.clone(),
-            outcome: AppealOutcome::parse(&self.outcome)
-                .ok_or_else(|| super::corrupt("appeal outcome", &self.outcome))?,
+            outcome: self.outcome,
             decided_on: self.decided_on,
-        })
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::error::AppError;
 pub struct UserRow {
     pub id: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub agency_id: Option<String>,
     pub email: Option<String>,
     pub created_at: chrono::NaiveDateTime,
@@ -66,7 +66,7 @@ pub fn create(
     let user = UserRow {
         id: uuid::Uuid::now_v7().to_string(),
         name,
-        role: role.as_str().to_owned(),
+        role,
         agency_id: agency.map(|a| a.id),
         email,
         created_at: now(),
@@ -142,11 +142,9 @@ pub fn find_principal(conn: &mut DbConnection, id: &str) -> Result<Option<Princi
 }
 
 fn principal(user: UserRow, agency: Option<AgencyRow>) -> Result<Principal, AppError> {
-    let role = Role::parse(&user.role)
-        .ok_or_else(|| AppError::Internal(format!("user {} has unknown role {}", user.id, user.role)))?;
     let scope = match agency {
         Some(a) => Scope::Subtree { agency_code: a.code, path: a.path },
         None => Scope::Global,
     };
-    Ok(Principal { user_id: user.id, name: user.name, role, scope })
+    Ok(Principal { user_id: user.id, name: user.name, role: user.role, scope })
 }

@@ -106,9 +106,9 @@ pub fn earlier_case(record: &CaseRecord) -> crate::domain::case::EarlierCase<'_>
     let row = &record.row;
     crate::domain::case::EarlierCase {
         tracking_number: &row.tracking_number,
-        state: &row.state,
+        state: row.state,
         received_on: row.received_on,
-        closing: row.closed_as.as_deref().and_then(crate::domain::events::Closing::parse),
+        closing: row.closed_as,
         served_on: row.served_on,
         transferred: row.transferred_to_case_id.is_some(),
     }

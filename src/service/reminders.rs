@@ -13,7 +13,9 @@ use crate::db::reminders::{self as outbox, OutboxRow};
 use crate::db::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::masking::mask_name;
-use crate::domain::reminders::{dedup_key, due_reminders, DigestItem, ReminderKind, Template};
+use crate::domain::reminders::{
+    dedup_key, due_reminders, DigestItem, OutboxState, RecipientRole, ReminderKind, Template,
+};
 use crate::error::AppError;
 
 /// Sends one message. The SMTP implementation is `SmtpMailer`.
@@ -115,21 +117,21 @@ pub fn run_once(
         let reply = if stopped { None } else { left(case.final_due_on)? };
         let stop = left(case.stop_ends_on)?;
         for due in due_reminders(reply, stop, thresholds) {
-            let recipients: Vec<(String, &str)> = match due.kind {
+            let recipients: Vec<(String, RecipientRole)> = match due.kind {
                 ReminderKind::Overdue => {
                     if !approvers.contains_key(&case.agency_id) {
                         approvers.insert(case.agency_id.clone(), outbox::approver_emails(conn, &case.agency_id)?);
                     }
                     let heads = &approvers[&case.agency_id];
                     if heads.is_empty() {
-                        case.office_email.iter().map(|e| (e.clone(), "office")).collect()
+                        case.office_email.iter().map(|e| (e.clone(), RecipientRole::Office)).collect()
                     } else {
-                        heads.iter().map(|e| (e.clone(), "approver")).collect()
+                        heads.iter().map(|e| (e.clone(), RecipientRole::Approver)).collect()
                     }
                 }
                 ReminderKind::Due | ReminderKind::StopEnds => match (&case.handler_email, &case.office_email) {
-                    (Some(handler), _) => vec![(handler.clone(), "handler")],
-                    (None, Some(office)) => vec![(office.clone(), "office")],
+                    (Some(handler), _) => vec![(handler.clone(), RecipientRole::Handler)],
+                    (None, Some(office)) => vec![(office.clone(), RecipientRole::Office)],
                     (None, None) => vec![],
                 },
             };
@@ -138,7 +140,7 @@ pub fn run_once(
             }
             let item = DigestItem {
                 tracking_number: case.tracking_number.clone(),
-                stage: case.state.clone(),
+                stage: case.state,
                 kind: due.kind,
                 due_on: due.on,
                 working_days_left: due.working_days_left,
@@ -150,14 +152,14 @@ pub fn run_once(
                     id: uuid::Uuid::now_v7().to_string(),
                     dedup_key: dedup_key(&case.case_id, &due, today),
                     recipient,
-                    recipient_role: role.to_owned(),
+                    recipient_role: role,
                     case_id: case.case_id.clone(),
                     agency_id: case.agency_id.clone(),
-                    kind: due.kind.as_str().to_owned(),
+                    kind: due.kind,
                     due_on: due.on,
                     working_days: due.working_days_left as i32,
                     details: details.clone(),
-                    state: "pending".into(),
+                    state: OutboxState::Pending,
                     attempts: 0,
                     next_attempt_at: now.naive_utc(),
                     claimed_by: None,

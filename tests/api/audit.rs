@@ -11,6 +11,7 @@ crate::on_both_backends!(
     an_untouched_log_verifies,
     an_altered_event_is_caught_at_its_link_by_api_and_cli,
     an_altered_case_row_is_caught,
+    a_stored_value_outside_the_vocabulary_is_an_error_and_an_audit_finding,
     only_administrators_run_the_audit,
 );
 
@@ -88,6 +89,30 @@ async fn an_altered_case_row_is_caught(app: TestApp) {
     assert_eq!(broken.len(), 1);
     assert_eq!(broken[0]["first_broken_seq"], Value::Null);
     assert!(broken[0]["detail"].as_str().unwrap().contains("projection"));
+}
+
+/// Enum columns are read as their types: a value written behind the service's back is never taken
+/// for another one. Reading that case is a server error (never a panic or a guess), the rest of the
+/// office's work goes on, and the audit names the case.
+async fn a_stored_value_outside_the_vocabulary_is_an_error_and_an_audit_finding(app: TestApp) {
+    app.seed_city();
+    let ids = register(&app, 3).await;
+    {
+        let mut conn = app.db.conn().unwrap();
+        diesel::sql_query(format!("UPDATE cases SET channel = 'pigeon' WHERE id = '{}'", ids[1]))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert_problem(app.get(&app.admin, &format!("/api/v1/cases/{}", ids[1])).await, 500, "internal").await;
+    app.get_json(&app.admin, &format!("/api/v1/cases/{}", ids[0])).await;
+    let report = app.get_json(&app.admin, "/api/v1/audit/verify").await;
+    assert_eq!(report["cases_checked"], 3);
+    let broken = report["broken"].as_array().unwrap();
+    assert_eq!(broken.len(), 1, "{report}");
+    assert_eq!(broken[0]["case_id"], ids[1].as_str());
+    assert_eq!(broken[0]["tracking_number"], "PJ-2015-00002");
+    let detail = broken[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("pigeon") && detail.contains("Channel"), "{detail}");
 }
 
 async fn only_administrators_run_the_audit(app: TestApp) {

@@ -241,7 +241,7 @@ pub enum RepeatRefusal {
     #[error("the earlier case must have been received before this one")]
     NotEarlier,
     #[error("case {tracking_number} ({state}) was not answered: a repeat request repeats a request that had a reply")]
-    NotAnswered { tracking_number: String, state: String },
+    NotAnswered { tracking_number: String, state: CaseState },
     #[error("{answered_on} is after this request's receipt date {received_on}")]
     AnsweredLater { answered_on: NaiveDate, received_on: NaiveDate },
 }
@@ -250,7 +250,7 @@ pub enum RepeatRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EarlierCase<'a> {
     pub tracking_number: &'a str,
-    pub state: &'a str,
+    pub state: CaseState,
     pub received_on: NaiveDate,
     pub closing: Option<Closing>,
     pub served_on: Option<NaiveDate>,
@@ -291,7 +291,7 @@ impl Case {
         if !answered {
             return Err(RepeatRefusal::NotAnswered {
                 tracking_number: earlier.tracking_number.to_owned(),
-                state: earlier.state.to_owned(),
+                state: earlier.state,
             });
         }
         Ok(())
@@ -525,7 +525,7 @@ impl DeadlineSummary {
             final_due_on: d.final_due_on,
             provisional: d.provisional,
             closed_on,
-            closed_as: closed_as.map(|c| c.as_str().to_owned()),
+            closed_as,
             stop_ends_on,
         }
     }
@@ -786,7 +786,7 @@ mod tests {
         let case = Case::from_events(&events(d(2024, 3, 11), 2)).unwrap();
         let answered = EarlierCase {
             tracking_number: "PJ-2024-00001",
-            state: "replied",
+            state: CaseState::Replied,
             received_on: d(2024, 3, 1),
             closing: Some(Closing::OnTime),
             served_on: Some(d(2024, 3, 8)),
@@ -797,7 +797,7 @@ mod tests {
         let later = EarlierCase { received_on: d(2024, 3, 12), ..answered.clone() };
         assert_eq!(case.check_repeat_of(false, &later), Err(RepeatRefusal::NotEarlier));
         for unanswered in [
-            EarlierCase { closing: None, served_on: None, state: "under_review", ..answered.clone() },
+            EarlierCase { closing: None, served_on: None, state: CaseState::UnderReview, ..answered.clone() },
             EarlierCase { closing: Some(Closing::Withdrawn), served_on: None, ..answered.clone() },
             EarlierCase { closing: Some(Closing::DeemedAbandoned), served_on: None, ..answered.clone() },
             EarlierCase { transferred: true, ..answered.clone() },

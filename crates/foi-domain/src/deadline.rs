@@ -73,7 +73,7 @@ pub fn select_regime<'a>(
         .map(|(r, _)| r)
 }
 
-super::intake::string_enum! {
+string_enum! {
     /// Who is consulted.
     ConsultedParty {
         /// A third party whose rights are concerned (2008 Art. 23, 2019 Art. 32).

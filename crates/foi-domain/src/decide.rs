@@ -675,7 +675,7 @@ mod tests {
         assert_eq!(path_of(check(&case, screen(id, None, publication), &head, Given::default())), "action.repeat_of");
         let open = EarlierCase {
             tracking_number: "PJ-2024-00000",
-            state: "under_review",
+            state: CaseState::UnderReview,
             received_on: d(2024, 2, 1),
             closing: None,
             served_on: None,
@@ -688,8 +688,12 @@ mod tests {
             Given { repeated: Some((open.clone(), false)), ..Given::default() },
         );
         assert_eq!(path_of(refused), "action.repeat_of", "an open case is no answer");
-        let answered =
-            EarlierCase { closing: Some(Closing::OnTime), served_on: Some(d(2024, 2, 20)), state: "replied", ..open };
+        let answered = EarlierCase {
+            closing: Some(Closing::OnTime),
+            served_on: Some(d(2024, 2, 20)),
+            state: CaseState::Replied,
+            ..open
+        };
         assert!(check(
             &case,
             screen(id, None, repeat),

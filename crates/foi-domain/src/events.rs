@@ -91,49 +91,38 @@ pub struct DeadlineSummary {
     /// For a closed case: the day it closed (the reply's service or posting date, or the lapse).
     #[serde(default)]
     pub closed_on: Option<NaiveDate>,
-    /// For a closed case: `on_time`, `extended`, `late_reply`, `deemed_abandoned` or `withdrawn`.
+    /// For a closed case: how it closed.
     #[serde(default)]
-    pub closed_as: Option<String>,
+    pub closed_as: Option<Closing>,
     /// While the clock is stopped: the day the stop's period ends (the applicant's date for a
     /// correction, the lapse of a consultation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_ends_on: Option<NaiveDate>,
 }
 
-/// How a closed case closed: the values of `DeadlineSummary::closed_as`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Closing {
-    /// 按时办结: replied by the plain deadline.
-    OnTime,
-    /// 延期办结: replied within an approved extension or delay.
-    Extended,
-    /// Replied after the final deadline.
-    LateReply,
-    DeemedAbandoned,
-    Withdrawn,
+string_enum! {
+    /// How a closed case closed: the values of `DeadlineSummary::closed_as`.
+    Closing {
+        /// 按时办结: replied by the plain deadline.
+        OnTime => "on_time",
+        /// 延期办结: replied within an approved extension or delay.
+        Extended => "extended",
+        /// Replied after the final deadline.
+        LateReply => "late_reply",
+        /// Ended because the applicant let a correction or fee period lapse.
+        DeemedAbandoned => "deemed_abandoned",
+        /// The applicant withdrew the request.
+        Withdrawn => "withdrawn",
+    }
 }
 
 impl Closing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Closing::OnTime => "on_time",
-            Closing::Extended => "extended",
-            Closing::LateReply => "late_reply",
-            Closing::DeemedAbandoned => "deemed_abandoned",
-            Closing::Withdrawn => "withdrawn",
-        }
-    }
+    /// The closings where the applicant was answered (on time, after an extension, or late), rather
+    /// than the request ending without a reply.
+    pub const REPLIES: [Closing; 3] = [Closing::OnTime, Closing::Extended, Closing::LateReply];
 
-    /// Whether the applicant was answered (on time, after an extension, or late), rather than the
-    /// request ending without a reply.
     pub fn is_reply(self) -> bool {
-        matches!(self, Closing::OnTime | Closing::Extended | Closing::LateReply)
-    }
-
-    pub fn parse(text: &str) -> Option<Closing> {
-        [Closing::OnTime, Closing::Extended, Closing::LateReply, Closing::DeemedAbandoned, Closing::Withdrawn]
-            .into_iter()
-            .find(|c| c.as_str() == text)
+        Closing::REPLIES.contains(&self)
     }
 }
 

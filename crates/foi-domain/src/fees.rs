@@ -12,8 +12,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::intake::string_enum;
-
 string_enum! {
     /// Which fee law a regime applies.
     FeeScheme {

@@ -8,7 +8,23 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::intake::string_enum;
+string_enum! {
+    /// The kind of a final outcome: the `outcome` column, beside the reason's code.
+    OutcomeKind {
+        /// 予以公开.
+        Disclosed => "disclosed",
+        /// 部分公开.
+        PartlyDisclosed => "partly_disclosed",
+        /// 不予公开.
+        Withheld => "withheld",
+        /// 无法提供.
+        Unable => "unable",
+        /// 不予处理.
+        NotProcessed => "not_processed",
+        /// 其他处理.
+        Other => "other",
+    }
+}
 
 string_enum! {
     /// Why information was withheld (不予公开). The union of the pre-2019 table's six reasons and the
@@ -140,15 +156,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// `disclosed`, `partly_disclosed`, `withheld`, `unable`, `not_processed` or `other`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> OutcomeKind {
         match self {
-            Outcome::Disclosed { .. } => "disclosed",
-            Outcome::PartlyDisclosed { .. } => "partly_disclosed",
-            Outcome::Withheld { .. } => "withheld",
-            Outcome::Unable { .. } => "unable",
-            Outcome::NotProcessed { .. } => "not_processed",
-            Outcome::Other { .. } => "other",
+            Outcome::Disclosed { .. } => OutcomeKind::Disclosed,
+            Outcome::PartlyDisclosed { .. } => OutcomeKind::PartlyDisclosed,
+            Outcome::Withheld { .. } => OutcomeKind::Withheld,
+            Outcome::Unable { .. } => OutcomeKind::Unable,
+            Outcome::NotProcessed { .. } => OutcomeKind::NotProcessed,
+            Outcome::Other { .. } => OutcomeKind::Other,
         }
     }
 
@@ -171,24 +186,23 @@ impl Outcome {
     /// Rebuilds an outcome from its stored columns (kind, reason, flag, the earlier request a repeat
     /// request names: a case id or an external reference).
     pub fn from_columns(
-        kind: &str,
+        kind: OutcomeKind,
         reason: Option<&str>,
         already_public: bool,
         repeat_of: Option<&str>,
         repeat_of_earlier: Option<EarlierRequest>,
     ) -> Option<Outcome> {
         Some(match kind {
-            "disclosed" => Outcome::Disclosed { already_public },
-            "partly_disclosed" => Outcome::PartlyDisclosed { already_public },
-            "withheld" => Outcome::Withheld { reason: WithholdReason::parse(reason?)? },
-            "unable" => Outcome::Unable { reason: UnableReason::parse(reason?)? },
-            "not_processed" => Outcome::NotProcessed {
+            OutcomeKind::Disclosed => Outcome::Disclosed { already_public },
+            OutcomeKind::PartlyDisclosed => Outcome::PartlyDisclosed { already_public },
+            OutcomeKind::Withheld => Outcome::Withheld { reason: WithholdReason::parse(reason?)? },
+            OutcomeKind::Unable => Outcome::Unable { reason: UnableReason::parse(reason?)? },
+            OutcomeKind::NotProcessed => Outcome::NotProcessed {
                 reason: NotProcessedReason::parse(reason?)?,
                 repeat_of: repeat_of.map(str::to_owned),
                 repeat_of_earlier,
             },
-            "other" => Outcome::Other { reason: OtherReason::parse(reason?)? },
-            _ => return None,
+            OutcomeKind::Other => Outcome::Other { reason: OtherReason::parse(reason?)? },
         })
     }
 

@@ -6,25 +6,43 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-/// What a reminder is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReminderKind {
-    /// The reply deadline is `threshold` working days away or less.
-    Due,
-    /// The reply deadline has passed: daily, to the office head.
-    Overdue,
-    /// A stopped clock's period ends (the applicant's correction date, a consultation's lapse).
-    StopEnds,
+use crate::workflow::CaseState;
+
+string_enum! {
+    /// What a reminder is about.
+    ReminderKind {
+        /// The reply deadline is `threshold` working days away or less.
+        Due => "due",
+        /// The reply deadline has passed: daily, to the office head.
+        Overdue => "overdue",
+        /// A stopped clock's period ends (the applicant's correction date, a consultation's lapse).
+        StopEnds => "stop_ends",
+    }
 }
 
-impl ReminderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReminderKind::Due => "due",
-            ReminderKind::Overdue => "overdue",
-            ReminderKind::StopEnds => "stop_ends",
-        }
+string_enum! {
+    /// Why a recipient receives a reminder.
+    RecipientRole {
+        /// The handler assigned to the case.
+        Handler => "handler",
+        /// An office head (overdue cases).
+        Approver => "approver",
+        /// The agency's office mailbox: nobody more specific has an address.
+        Office => "office",
+    }
+}
+
+string_enum! {
+    /// Where a reminder is on its way to the recipient.
+    OutboxState {
+        /// Recorded, not yet tried.
+        Pending => "pending",
+        /// Claimed by a run that is sending it (until its lease runs out).
+        Sending => "sending",
+        /// Accepted by the mail server.
+        Sent => "sent",
+        /// The last try failed; retried after a backoff.
+        Failed => "failed",
     }
 }
 
@@ -87,7 +105,7 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestItem {
     pub tracking_number: String,
-    pub stage: String,
+    pub stage: CaseState,
     pub kind: ReminderKind,
     pub due_on: NaiveDate,
     pub working_days_left: i64,
@@ -143,7 +161,7 @@ impl Template {
                 &self.line,
                 &[
                     ("tracking_number", item.tracking_number.clone()),
-                    ("stage", self.stage.get(&item.stage).cloned().unwrap_or_else(|| item.stage.clone())),
+                    ("stage", self.stage.get(item.stage.as_str()).cloned().unwrap_or_else(|| item.stage.to_string())),
                     ("what", self.what[item.kind.as_str()].clone()),
                     ("due_on", item.due_on.to_string()),
                     ("status", status),
@@ -218,7 +236,7 @@ mod tests {
         let items = vec![
             DigestItem {
                 tracking_number: "PJ-2024-00001".into(),
-                stage: "under_review".into(),
+                stage: CaseState::UnderReview,
                 kind: ReminderKind::Due,
                 due_on: d(2024, 3, 29),
                 working_days_left: 2,
@@ -226,7 +244,7 @@ mod tests {
             },
             DigestItem {
                 tracking_number: "PJ-2024-00002".into(),
-                stage: "awaiting_correction".into(),
+                stage: CaseState::AwaitingCorrection,
                 kind: ReminderKind::StopEnds,
                 due_on: d(2024, 3, 27),
                 working_days_left: 0,
@@ -234,7 +252,7 @@ mod tests {
             },
             DigestItem {
                 tracking_number: "PJ-2024-00003".into(),
-                stage: "reply_drafted".into(),
+                stage: CaseState::ReplyDrafted,
                 kind: ReminderKind::Overdue,
                 due_on: d(2024, 3, 20),
                 working_days_left: -3,

@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::intake::{string_enum, ApplicantKind, Channel};
-use super::outcome::{pre2019_reply, y2019_outcome, y2021_outcome, Outcome, Pre2019Reply, Y2019Outcome, Y2021Outcome};
-use super::workflow::{AppealKind, AppealOutcome};
+use super::intake::{ApplicantKind, Channel};
+use super::outcome::{
+    pre2019_reply, y2019_outcome, y2021_outcome, Outcome, OutcomeKind, Pre2019Reply, Y2019Outcome, Y2021Outcome,
+};
+use super::workflow::{AppealKind, AppealOutcome, CaseState};
 
 string_enum! {
     /// An annual-report format.
@@ -84,7 +86,7 @@ pub struct OpenCase {
     pub tracking_number: String,
     pub agency: String,
     pub received_on: NaiveDate,
-    pub state: String,
+    pub state: CaseState,
     pub final_due_on: Option<NaiveDate>,
 }
 
@@ -108,19 +110,19 @@ pub struct Tallies {
 
 /// How a closed case closed, as the reports count it: outcome, reason, the already-public flag and the
 /// timeliness (`closed_as`).
-pub type ClosingFacts = (Option<String>, Option<String>, bool, Option<String>);
+pub type ClosingFacts = (Option<OutcomeKind>, Option<String>, bool, Option<Closing>);
 
 /// What of one case the reports count: the facts a lock compares before and after a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseFacts {
     pub received_on: NaiveDate,
-    pub channel: String,
-    pub applicant_kind: String,
+    pub channel: Channel,
+    pub applicant_kind: ApplicantKind,
     pub topic: Option<String>,
     pub closed_on: Option<NaiveDate>,
     pub closing: Option<ClosingFacts>,
     /// Each appeal: kind, filing date, outcome, decision date.
-    pub appeals: Vec<(String, NaiveDate, String, Option<NaiveDate>)>,
+    pub appeals: Vec<(AppealKind, NaiveDate, AppealOutcome, Option<NaiveDate>)>,
     /// The fee paid (day, fen) and the fee waived (day decided, fen).
     pub fee_paid: Option<(NaiveDate, i64)>,
     pub fee_waived: Option<(NaiveDate, i64)>,
@@ -131,12 +133,12 @@ pub struct CaseFacts {
 /// The part of a case the report of one year counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearFacts {
-    received: Option<(String, String, Option<String>)>,
-    carried_in: Option<String>,
+    received: Option<(Channel, ApplicantKind, Option<String>)>,
+    carried_in: Option<ApplicantKind>,
     /// Applicant type, receipt and closing dates, how it closed.
-    closed: Option<(String, NaiveDate, NaiveDate, ClosingFacts)>,
-    carried_forward: Option<String>,
-    appeals: Vec<(String, String)>,
+    closed: Option<(ApplicantKind, NaiveDate, NaiveDate, ClosingFacts)>,
+    carried_forward: Option<ApplicantKind>,
+    appeals: Vec<(AppealKind, AppealOutcome)>,
     fee_paid: Option<i64>,
     fee_waived: Option<i64>,
     re_replied: bool,
@@ -151,23 +153,22 @@ pub fn counted_in(facts: Option<&CaseFacts>, year: i32) -> Option<YearFacts> {
     let end = NaiveDate::from_ymd_opt(year, 12, 31)?;
     let open_at = |day: NaiveDate| f.received_on <= day && f.closed_on.is_none_or(|c| c > day);
     Some(YearFacts {
-        received: (f.received_on.year() == year)
-            .then(|| (f.channel.clone(), f.applicant_kind.clone(), f.topic.clone())),
-        carried_in: (f.received_on < start && f.closed_on.is_none_or(|c| c >= start)).then(|| f.applicant_kind.clone()),
+        received: (f.received_on.year() == year).then(|| (f.channel, f.applicant_kind, f.topic.clone())),
+        carried_in: (f.received_on < start && f.closed_on.is_none_or(|c| c >= start)).then_some(f.applicant_kind),
         closed: match (f.closed_on, &f.closing) {
             (Some(on), Some(closing)) if on.year() == year => {
-                Some((f.applicant_kind.clone(), f.received_on, on, closing.clone()))
+                Some((f.applicant_kind, f.received_on, on, closing.clone()))
             }
             _ => None,
         },
-        carried_forward: open_at(end).then(|| f.applicant_kind.clone()),
+        carried_forward: open_at(end).then_some(f.applicant_kind),
         appeals: f
             .appeals
             .iter()
             .filter(|(_, filed_on, _, _)| filed_on.year() == year)
-            .map(|(kind, _, outcome, decided_on)| {
-                let as_of_end = if decided_on.is_some_and(|d| d <= end) { outcome.clone() } else { "pending".into() };
-                (kind.clone(), as_of_end)
+            .map(|&(kind, _, outcome, decided_on)| {
+                let as_of_end = if decided_on.is_some_and(|d| d <= end) { outcome } else { AppealOutcome::Pending };
+                (kind, as_of_end)
             })
             .collect(),
         fee_paid: f.fee_paid.filter(|(on, _)| on.year() == year).map(|(_, fen)| fen),
@@ -844,11 +845,11 @@ mod tests {
         let d = |(y, m, day): (i32, u32, u32)| NaiveDate::from_ymd_opt(y, m, day).unwrap();
         CaseFacts {
             received_on: d(received),
-            channel: "letter".into(),
-            applicant_kind: "natural_person".into(),
+            channel: Channel::Letter,
+            applicant_kind: ApplicantKind::NaturalPerson,
             topic: None,
             closed_on: closed.map(d),
-            closing: closed.map(|_| (Some("disclosed".into()), None, false, Some("on_time".into()))),
+            closing: closed.map(|_| (Some(OutcomeKind::Disclosed), None, false, Some(Closing::OnTime))),
             appeals: vec![],
             fee_paid: None,
             fee_waived: None,
@@ -949,21 +950,21 @@ mod tests {
         // An appeal filed later, or decided after the year, leaves the year alone.
         let mut appealed = closed_2015.clone();
         appealed.appeals.push((
-            "reconsideration".into(),
+            AppealKind::Reconsideration,
             NaiveDate::from_ymd_opt(2016, 1, 5).unwrap(),
-            "pending".into(),
+            AppealOutcome::Pending,
             None,
         ));
         assert_eq!(counted_in(Some(&closed_2015), 2015), counted_in(Some(&appealed), 2015));
         let mut in_year = closed_2015.clone();
         in_year.appeals.push((
-            "reconsideration".into(),
+            AppealKind::Reconsideration,
             NaiveDate::from_ymd_opt(2015, 12, 31).unwrap(),
-            "pending".into(),
+            AppealOutcome::Pending,
             None,
         ));
         let mut decided_later = in_year.clone();
-        decided_later.appeals[0].2 = "upheld".into();
+        decided_later.appeals[0].2 = AppealOutcome::Upheld;
         decided_later.appeals[0].3 = NaiveDate::from_ymd_opt(2016, 2, 1);
         assert_ne!(counted_in(Some(&closed_2015), 2015), counted_in(Some(&in_year), 2015));
         assert_eq!(counted_in(Some(&in_year), 2015), counted_in(Some(&decided_later), 2015));

@@ -1,9 +1,5 @@
 //! Roles and what each may do (DESIGN section 8). Scope (which agencies) is separate: see `agency`.
 
-use serde::{Deserialize, Serialize};
-
-use super::intake::string_enum;
-
 string_enum! {
     Role {
         /// Intake clerk: registers requests.

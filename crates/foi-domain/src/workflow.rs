@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::deadline::ClockEvent;
 use super::fees::FeeAssessment;
-use super::intake::string_enum;
 use super::outcome::Outcome;
 use super::role::Role;
 
@@ -64,9 +63,9 @@ impl CaseState {
         )
     }
 
-    /// The stored names of the open states (for queries).
-    pub fn open_names() -> Vec<&'static str> {
-        CaseState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect()
+    /// The open states (for queries).
+    pub fn open() -> Vec<CaseState> {
+        CaseState::ALL.iter().copied().filter(|s| s.is_open()).collect()
     }
 }
 
