@@ -5,11 +5,11 @@ use clap::{Parser, Subcommand};
 
 use foi_tracker::config::Settings;
 use foi_tracker::db::calendar::{self, CalendarCache};
-use foi_tracker::db::{agencies, users, Db, PooledConn};
+use foi_tracker::db::{Db, PooledConn};
 use foi_tracker::domain::calendar::YearNotice;
 use foi_tracker::domain::role::Role;
 use foi_tracker::error::AppError;
-use foi_tracker::service::calendar::change_and_recompute;
+use foi_tracker::service::{self, directory, Caller};
 use foi_tracker::{build_app, telemetry};
 
 #[derive(Parser)]
@@ -272,26 +272,25 @@ fn main() -> anyhow::Result<()> {
             let (_db, mut conn) = connect(&settings)?;
             match command {
                 AgencyCommand::Add { code, name, parent, email } => {
-                    let row = agencies::create(&mut conn, &code, &name, parent.as_deref(), email.as_deref())
-                        .map_err(explain)?;
+                    let new = directory::NewAgency { code, name, parent, email };
+                    let row = directory::add_agency(&mut conn, Caller::Operator, &new).map_err(explain)?;
                     println!("added agency {} {} at {}", row.code, row.name, row.path);
                 }
                 AgencyCommand::List => {
-                    for a in agencies::list(&mut conn, None).map_err(explain)? {
+                    for a in directory::agencies(&mut conn, Caller::Operator).map_err(explain)? {
                         let depth = a.path.matches('/').count().saturating_sub(2);
                         println!("{}{} {} {}", "  ".repeat(depth), a.code, a.name, a.email.unwrap_or_default());
                     }
                 }
                 AgencyCommand::Email { agency, address } => {
-                    let a = agencies::set_email(&mut conn, &agency, address.as_deref()).map_err(explain)?;
+                    let a = directory::set_agency_email(&mut conn, Caller::Operator, &agency, address.as_deref())
+                        .map_err(explain)?;
                     println!("{} mailbox: {}", a.code, a.email.as_deref().unwrap_or("(none)"));
                 }
                 AgencyCommand::Topic { agency, code, label } => {
-                    let a = agencies::find_by_code(&mut conn, &agency)
-                        .map_err(explain)?
-                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
-                    let t = agencies::put_topic(&mut conn, &a, &code, &label).map_err(explain)?;
-                    println!("topic {} = {} for {}", t.code, t.label, a.code);
+                    let t =
+                        directory::put_topic(&mut conn, Caller::Operator, &agency, &code, &label).map_err(explain)?;
+                    println!("topic {} = {} for {agency}", t.code, t.label);
                 }
             }
             Ok(())
@@ -315,12 +314,10 @@ fn main() -> anyhow::Result<()> {
             let notice: YearNotice = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a holiday-cn notice", file.display()))?;
             let (_db, mut conn) = connect(&settings)?;
-            let reason = format!("calendar: {} notice imported from {}", notice.year, file.display());
-            let source = format!("file {}", file.display());
-            let change = change_and_recompute(&mut conn, &CalendarCache::default(), None, &reason, |conn| {
-                calendar::import_notice(conn, &notice, &source).map(|_| ())
-            })
-            .map_err(explain)?;
+            let via = format!("from file {}", file.display());
+            let change =
+                service::calendar::import_notice(&mut conn, &CalendarCache::default(), Caller::Operator, &notice, &via)
+                    .map_err(explain)?;
             println!("imported the {} notice ({} days)", notice.year, notice.days.len());
             for m in &change.recomputed {
                 println!(
@@ -336,7 +333,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Audit { command: AuditCommand::Verify } => {
             let (_db, mut conn) = connect(&settings)?;
-            let report = foi_tracker::db::cases::audit(&mut conn, None).map_err(explain)?;
+            let report = service::audit::verify(&mut conn, Caller::Operator).map_err(explain)?;
             for b in &report.broken {
                 let at = b.first_broken_seq.map_or(String::new(), |s| format!(" at event {s}"));
                 println!("BROKEN {} ({}){at}: {}", b.tracking_number, b.case_id, b.detail);
@@ -394,14 +391,6 @@ fn main() -> anyhow::Result<()> {
                 },
         } => {
             let (_db, mut conn) = connect(&settings)?;
-            let agency = match &agency {
-                Some(code) => Some(
-                    agencies::find_by_code(&mut conn, code)
-                        .map_err(explain)?
-                        .ok_or_else(|| anyhow::anyhow!("no agency has code `{code}`"))?,
-                ),
-                None => None,
-            };
             let rules = foi_tracker::domain::deadline::RegimeRules {
                 code,
                 name,
@@ -421,7 +410,7 @@ fn main() -> anyhow::Result<()> {
                         )
                     })?,
             };
-            calendar::add_regime(&mut conn, &rules, agency.as_ref()).map_err(explain)?;
+            service::calendar::add_regime(&mut conn, Caller::Operator, &rules, agency.as_deref()).map_err(explain)?;
             println!("added regime {}", rules.code);
             Ok(())
         }
@@ -437,19 +426,9 @@ fn main() -> anyhow::Result<()> {
                 )
             })?;
             let (_db, mut conn) = connect(&settings)?;
-            let agency = agencies::find_by_code(&mut conn, &agency)
-                .map_err(explain)?
-                .ok_or_else(|| anyhow::anyhow!("no agency has code `{agency}`"))?;
-            let report = foi_tracker::service::reports::report(
-                &mut conn,
-                &CalendarCache::default(),
-                &agency,
-                subtree,
-                format,
-                year,
-                false,
-            )
-            .map_err(explain)?;
+            let request = service::reports::ReportRequest { agency, subtree, format, year, live: false };
+            let report = service::reports::report(&mut conn, &CalendarCache::default(), Caller::Operator, &request)
+                .map_err(explain)?;
             let bytes = written.render(&report).map_err(explain)?;
             std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
             let failing = report.body.checks.iter().filter(|c| !c.holds).count();
@@ -461,7 +440,7 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!((0..=100).contains(&open_percent), "--open-percent must be between 0 and 100");
             let (_db, mut conn) = connect(&settings)?;
             let started = std::time::Instant::now();
-            let total = foi_tracker::db::seed::seed(&mut conn, cases, open_percent, |done| {
+            let total = service::seed::seed(&mut conn, cases, open_percent, |done| {
                 eprintln!("{done} case(s) added ({:.1} s)", started.elapsed().as_secs_f64())
             })
             .map_err(explain)?;
@@ -514,7 +493,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::List } => {
             let (_db, mut conn) = connect(&settings)?;
-            for (user, agency) in users::list(&mut conn).map_err(explain)? {
+            for (user, agency) in directory::users(&mut conn, Caller::Operator).map_err(explain)? {
                 println!(
                     "{} {} {} {} {}",
                     user.id,
@@ -528,14 +507,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::Email { user_id, address } } => {
             let (_db, mut conn) = connect(&settings)?;
-            users::set_email(&mut conn, &user_id, address.as_deref()).map_err(explain)?;
+            directory::set_user_email(&mut conn, Caller::Operator, &user_id, address.as_deref()).map_err(explain)?;
             println!("{user_id} e-mail: {}", address.as_deref().map(str::trim).unwrap_or("(none)"));
             Ok(())
         }
         Command::User { command: UserCommand::Add { name, role, agency, email } } => {
             let (_db, mut conn) = connect(&settings)?;
             let (user, token) =
-                users::create(&mut conn, &name, role, agency.as_deref(), email.as_deref()).map_err(explain)?;
+                directory::add_user(&mut conn, Caller::Operator, &name, role, agency.as_deref(), email.as_deref())
+                    .map_err(explain)?;
             println!("added user {} ({}) with role {}; API token (shown once):", user.name, user.id, user.role);
             println!("{token}");
             Ok(())
@@ -548,7 +528,7 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     system.block_on(async move {
         let app = build_app(&settings)?;
         let mut conn = app.db.conn().map_err(explain)?;
-        if let Some(token) = users::bootstrap_admin(&mut conn).map_err(explain)? {
+        if let Some(token) = directory::bootstrap_admin(&mut conn).map_err(explain)? {
             println!(
                 "No users yet: created user `admin` (role admin, all agencies). Its API token, shown only this once:"
             );

@@ -6,11 +6,12 @@ use utoipa::ToSchema;
 
 use super::extract::{json_body, Auth};
 use super::problem::Problem;
-use crate::db::agencies::{self, AgencyRow};
+use crate::db::agencies::AgencyRow;
 use crate::db::Db;
-use crate::domain::role::{Principal, Role, Scope};
+use crate::domain::role::{Role, Scope};
 use crate::error::AppError;
-use crate::service::directory::{agency_in_scope, Named};
+use crate::service::directory;
+use crate::service::Caller;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AgencyResponse {
@@ -42,8 +43,7 @@ fn agency_response(row: AgencyRow) -> AgencyResponse {
     security(("bearer" = []))
 )]
 pub async fn list(Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let root = user.scope_path().map(str::to_owned);
-    let rows = db.run(move |conn| agencies::list(conn, root.as_deref())).await?;
+    let rows = db.run(move |conn| directory::agencies(conn, Caller::User(&user))).await?;
     Ok(HttpResponse::Ok().json(rows.into_iter().map(agency_response).collect::<Vec<_>>()))
 }
 
@@ -85,34 +85,12 @@ pub async fn create(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&user)?;
+    // Refused before the body is read, so a caller without the right learns nothing from validation.
+    Caller::User(&user).require_admin("administer agencies")?;
     let new: NewAgency = json_body(&req, &body)?;
-    if new.parent.is_none() && user.scope != Scope::Global {
-        return Err(AppError::Forbidden("only a global administrator can add a root agency".into()));
-    }
-    let row = db
-        .run(move |conn| {
-            if let Some(parent) = &new.parent {
-                agency_in_scope(conn, &user, parent, Named::InField("parent"))?;
-            }
-            agencies::create(conn, &new.code, &new.name, new.parent.as_deref(), new.email.as_deref())
-        })
-        .await?;
+    let new = directory::NewAgency { code: new.code, name: new.name, parent: new.parent, email: new.email };
+    let row = db.run(move |conn| directory::add_agency(conn, Caller::User(&user), &new)).await?;
     Ok(HttpResponse::Created().json(agency_response(row)))
-}
-
-fn require_admin(user: &Principal) -> Result<(), AppError> {
-    if user.role.can_administer() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(format!("the {} role cannot administer agencies", user.role)))
-    }
-}
-
-/// Loads an agency in the caller's scope (404 otherwise).
-pub(crate) async fn visible_agency(db: &Db, user: &Principal, code: &str) -> Result<AgencyRow, AppError> {
-    let (user, code) = (user.clone(), code.to_owned());
-    db.run(move |conn| agency_in_scope(conn, &user, &code, Named::InPath)).await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -138,8 +116,8 @@ pub struct TopicResponse {
     security(("bearer" = []))
 )]
 pub async fn topics(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let agency = visible_agency(&db, &user, &path).await?;
-    let topics = db.run(move |conn| agencies::topics_for(conn, &agency)).await?;
+    let code = path.into_inner();
+    let topics = db.run(move |conn| directory::topics(conn, Caller::User(&user), &code)).await?;
     let body: Vec<TopicResponse> =
         topics.into_iter().map(|t| TopicResponse { code: t.code, label: t.label, defined_by: t.defined_by }).collect();
     Ok(HttpResponse::Ok().json(body))
@@ -177,11 +155,12 @@ pub async fn put_topic(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    require_admin(&user)?;
+    Caller::User(&user).require_admin("administer agencies")?;
     let (code, topic) = path.into_inner();
     let input: TopicInput = json_body(&req, &body)?;
-    let agency = visible_agency(&db, &user, &code).await?;
-    let row = db.run(move |conn| agencies::put_topic(conn, &agency, &topic, &input.label)).await?;
+    let agency = code.clone();
+    let row =
+        db.run(move |conn| directory::put_topic(conn, Caller::User(&user), &agency, &topic, &input.label)).await?;
     Ok(HttpResponse::Ok().json(TopicResponse { code: row.code, label: row.label, defined_by: code }))
 }
 

@@ -3,26 +3,18 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{json_body, query, Auth};
 use super::problem::Problem;
-use crate::db::calendar::{self, CalendarCache, NATIONAL};
+use crate::db::calendar::CalendarCache;
 use crate::db::Db;
-use crate::domain::calendar::{DayClass, DayException, YearNotice};
-use crate::domain::role::{Principal, Scope};
+use crate::domain::calendar::YearNotice;
+use crate::domain::role::Principal;
 use crate::error::AppError;
-use crate::service::calendar::{change_and_recompute, CalendarChange};
-use crate::service::directory::{agency_in_scope, Named};
-
-fn require_global_admin(user: &Principal) -> Result<(), AppError> {
-    if user.role.can_administer() && user.scope == Scope::Global {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("only a global administrator can change the national calendar".into()))
-    }
-}
+use crate::service::calendar::{self, CalendarChange, CalendarView};
+use crate::service::Caller;
 
 /// Import a year's State Council holiday notice (holiday-cn JSON: `year`, `papers`, `days`).
 ///
@@ -50,15 +42,13 @@ pub async fn import(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
-    require_global_admin(&user)?;
+    // Refused before the body is read, so a caller without the right learns nothing from validation.
+    Caller::User(&user).require_global_admin("change the national calendar")?;
     let notice: YearNotice = json_body(&req, &body)?;
     let result = db
         .run(move |conn| {
-            let reason = format!("calendar: {} notice imported by {}", notice.year, user.name);
-            let source = format!("api by {}", user.name);
-            change_and_recompute(conn, &calendars, Some(&user.user_id), &reason, |conn| {
-                calendar::import_notice(conn, &notice, &source).map(|_| ())
-            })
+            let via = format!("by {}", user.name);
+            calendar::import_notice(conn, &calendars, Caller::User(&user), &notice, &via)
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))
@@ -80,34 +70,6 @@ fn parse_date(text: &str) -> Result<NaiveDate, AppError> {
         .map_err(|_| AppError::validation("date", "must be a real calendar date written YYYY-MM-DD"))
 }
 
-fn day_exception(date: NaiveDate, input: DayInput) -> Result<DayException, AppError> {
-    let mut v = crate::domain::validation::Validator::new();
-    let name = v.text("name", &input.name, 100);
-    v.finish()?;
-    if date < crate::domain::calendar::index_start() || date > crate::domain::calendar::index_end() {
-        return Err(AppError::validation("date", "must be between 2000-01-01 and 2099-12-31"));
-    }
-    Ok(DayException { date, is_off_day: input.is_off_day, name })
-}
-
-/// The calendar scope a path names: national (None) or an agency's overlay, checked against the
-/// caller's rights.
-async fn scope_for(db: &Db, user: &Principal, agency: Option<String>) -> Result<(String, String), AppError> {
-    match agency {
-        None => {
-            require_global_admin(user)?;
-            Ok((NATIONAL.to_owned(), "national calendar".to_owned()))
-        }
-        Some(code) => {
-            if !user.role.can_administer() {
-                return Err(AppError::Forbidden(format!("the {} role cannot change calendars", user.role)));
-            }
-            let agency = super::agencies::visible_agency(db, user, &code).await?;
-            Ok((calendar::overlay_scope(&agency.code), format!("local calendar of {}", agency.code)))
-        }
-    }
-}
-
 async fn set_day(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
@@ -117,16 +79,10 @@ async fn set_day(
     input: DayInput,
 ) -> Result<HttpResponse, AppError> {
     let date = parse_date(&date)?;
-    let day = day_exception(date, input)?;
-    let (scope, label) = scope_for(&db, &user, agency).await?;
     let result = db
         .run(move |conn| {
-            let kind = if day.is_off_day { "day off" } else { "working day" };
-            let reason = format!("calendar: {label} sets {date} as a {kind} ({}) by {}", day.name, user.name);
-            let origin = format!("edit by {}", user.name);
-            change_and_recompute(conn, &calendars, Some(&user.user_id), &reason, |conn| {
-                calendar::set_day(conn, &scope, &day, &origin)
-            })
+            let caller = Caller::User(&user);
+            calendar::set_day(conn, &calendars, caller, agency.as_deref(), date, input.is_off_day, &input.name)
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))
@@ -140,19 +96,8 @@ async fn clear_day(
     date: String,
 ) -> Result<HttpResponse, AppError> {
     let date = parse_date(&date)?;
-    let (scope, label) = scope_for(&db, &user, agency).await?;
-    let result = db
-        .run(move |conn| {
-            let reason = format!("calendar: {label} clears its entry for {date} by {}", user.name);
-            change_and_recompute(conn, &calendars, Some(&user.user_id), &reason, |conn| {
-                if calendar::clear_day(conn, &scope, date)? {
-                    Ok(())
-                } else {
-                    Err(AppError::NotFound(format!("the {label} has no entry for {date}")))
-                }
-            })
-        })
-        .await?;
+    let result =
+        db.run(move |conn| calendar::clear_day(conn, &calendars, Caller::User(&user), agency.as_deref(), date)).await?;
     Ok(HttpResponse::Ok().json(result))
 }
 
@@ -278,25 +223,6 @@ pub struct DaysParams {
     pub agency: Option<String>,
 }
 
-/// One day of the calendar as an agency sees it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CalendarDay {
-    pub date: NaiveDate,
-    pub working: bool,
-    /// Settled by a loaded notice (false: the provisional rule applies).
-    pub settled: bool,
-    #[serde(flatten)]
-    pub class: DayClass,
-}
-
-/// The loaded notices, and the days of a date range with their classes.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CalendarView {
-    /// Years whose State Council notice is loaded.
-    pub loaded_years: Vec<i32>,
-    pub days: Vec<CalendarDay>,
-}
-
 /// The working-day calendar for a date range (national, or with an agency's overlay).
 #[utoipa::path(
     get,
@@ -318,28 +244,10 @@ pub async fn view(
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let params: DaysParams = query(&req)?;
-    if params.to < params.from || (params.to - params.from).num_days() > 366 {
-        return Err(AppError::validation("to", "must be on or after `from` and at most 366 days later"));
-    }
-    if params.from < crate::domain::calendar::index_start() || params.to > crate::domain::calendar::index_end() {
-        return Err(AppError::validation("from", "the calendar covers 2000-01-01 to 2099-12-31"));
-    }
     let result = db
         .run(move |conn| {
-            let path = match &params.agency {
-                Some(code) => Some(agency_in_scope(conn, &user, code, Named::InPath)?.path),
-                None => None,
-            };
-            let rules = calendars.rules(conn, path.as_deref())?;
-            let data = rules.calendar.data();
-            let mut days = Vec::new();
-            let mut date = params.from;
-            while date <= params.to {
-                let class = data.classify(date);
-                days.push(CalendarDay { date, working: class.is_working(), settled: data.is_settled(date), class });
-                date += chrono::Duration::days(1);
-            }
-            Ok(CalendarView { loaded_years: data.loaded_years.iter().copied().collect(), days })
+            let caller = Caller::User(&user);
+            calendar::days(conn, &calendars, caller, params.agency.as_deref(), params.from, params.to)
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::extract::{idempotency_key, json_body, query, Auth};
 use super::problem::Problem;
 use crate::db::calendar::CalendarCache;
-use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow, Registered, StoredResponse};
+use crate::db::cases::{CaseRecord, EventRow, Registered, StoredResponse};
 use crate::db::Db;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::deadline::Timeliness;
@@ -24,7 +24,7 @@ use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 use crate::service::cases::CaseDetails;
-use crate::service::directory::{agency_in_scope, Named};
+use crate::service::cases::CaseQuery;
 use crate::service::registration;
 
 /// A case as the API shows it.
@@ -403,70 +403,27 @@ pub async fn list(
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let params: ListParams = query(&req)?;
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::validation("limit", "must be between 1 and 200"));
-    }
-    if let (Some(from), Some(to)) = (params.received_from, params.received_to) {
-        if from > to {
-            return Err(AppError::validation("received_from", "must not be after received_to"));
-        }
-    }
-    let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
-    if let Some(q) = &text {
-        if q.chars().count() > 200 || q.contains('\0') {
-            return Err(AppError::validation("q", "must be at most 200 characters, without NUL"));
-        }
-    }
-    let before_id = params.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut filter = CaseFilter {
+    let query = CaseQuery {
+        agency: params.agency,
+        subtree: params.subtree.unwrap_or(true),
         state: params.state,
         channel: params.channel,
         received_from: params.received_from,
         received_to: params.received_to,
-        text,
-        overdue_on: params.overdue.map(|o| (o, crate::domain::china_date(Utc::now()))),
+        text: params.q,
+        overdue: params.overdue,
         due_on_or_before: params.due_before,
         handler_id: params.handler.map(|h| h.to_string()),
-        before_id,
-        limit: limit + 1,
-        ..CaseFilter::default()
+        after_id: params.cursor.as_deref().map(decode_cursor).transpose()?,
+        limit: params.limit.unwrap_or(50),
     };
-    let scope_path = user.scope_path().map(str::to_owned);
-    let agency = params.agency.clone();
-    let subtree = params.subtree.unwrap_or(true);
-    let (items, next_cursor) = db
-        .run(move |conn| {
-            match agency {
-                Some(code) => {
-                    let a = agency_in_scope(conn, &user, &code, Named::InField("agency"))?;
-                    if subtree {
-                        filter.agency_path = Some(a.path);
-                    } else {
-                        filter.agency_exact = Some(a.path);
-                    }
-                }
-                None => filter.agency_path = scope_path,
-            }
-            let mut records = cases::list(conn, &filter)?;
-            let next_cursor = if records.len() as i64 > limit {
-                records.truncate(limit as usize);
-                records.last().map(|r| encode_cursor(&r.row.id))
-            } else {
-                None
-            };
-            let mut items = Vec::with_capacity(records.len());
-            let mut by_agency = std::collections::HashMap::new();
-            for record in &records {
-                if !by_agency.contains_key(&record.agency_path) {
-                    let rules = calendars.rules(conn, Some(&record.agency_path))?;
-                    by_agency.insert(record.agency_path.clone(), rules.calendar);
-                }
-                items.push(CaseResponse::from_record(record, false, &by_agency[&record.agency_path])?);
-            }
-            Ok((items, next_cursor))
-        })
-        .await?;
+    let page = db.run(move |conn| crate::service::cases::list(conn, &calendars, &user, query)).await?;
+    let next_cursor = if page.more { page.cases.last().map(|(r, _)| encode_cursor(&r.row.id)) } else { None };
+    let items = page
+        .cases
+        .iter()
+        .map(|(record, calendar)| CaseResponse::from_record(record, false, calendar))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
 }
 
@@ -530,10 +487,8 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
     security(("bearer" = []))
 )]
 pub async fn events(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    let record = visible_case(&db, &user, &path).await?;
-    let id = record.row.id.clone();
-    let rows = db.run(move |conn| cases::events(conn, &id)).await?;
     let show = user.role.sees_personal_data();
+    let rows = db.run(move |conn| crate::service::cases::events(conn, &user, &path)).await?;
     let events = rows.into_iter().map(|r| event_response(r, show)).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(events))
 }

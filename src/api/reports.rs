@@ -11,8 +11,8 @@ use crate::db::calendar::CalendarCache;
 use crate::db::Db;
 use crate::domain::report::ReportFormat;
 use crate::error::AppError;
-use crate::service::directory::{agency_in_scope, Named};
-use crate::service::reports::{self as export, Output, Report};
+use crate::service::reports::{self, Output, Report, ReportRequest};
+use crate::service::Caller;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -63,11 +63,7 @@ pub async fn get(
     let (format, year) = path.into_inner();
     let format = ReportFormat::parse(&format)
         .ok_or_else(|| AppError::NotFound(format!("no report format `{format}`: use {}", ReportFormat::choices())))?;
-    let year: i32 = year
-        .parse()
-        .ok()
-        .filter(|y| (2008..=2100).contains(y))
-        .ok_or_else(|| AppError::validation("year", "must be a year between 2008 and 2100"))?;
+    let year: i32 = year.parse().map_err(|_| AppError::validation("year", "must be a year between 2008 and 2100"))?;
     let params: ReportParams = query(&req)?;
     let output = match params.output.as_deref() {
         None => Output::Json,
@@ -75,13 +71,8 @@ pub async fn get(
             .ok_or_else(|| AppError::validation("output", format!("must be {}", Output::choices())))?,
     };
     let subtree = params.subtree.unwrap_or(false);
-    let live = params.live.unwrap_or(false);
-    let report = db
-        .run(move |conn| {
-            let agency = agency_in_scope(conn, &user, &params.agency, Named::InField("agency"))?;
-            export::report(conn, &calendars, &agency, subtree, format, year, live)
-        })
-        .await?;
+    let request = ReportRequest { agency: params.agency, subtree, format, year, live: params.live.unwrap_or(false) };
+    let report = db.run(move |conn| reports::report(conn, &calendars, Caller::User(&user), &request)).await?;
     let stem = format!("{}-{}-{}{}", report.agency, report.body.format, year, if subtree { "-subtree" } else { "" });
     Ok(match output {
         Output::Json => HttpResponse::Ok().json(report),
@@ -143,30 +134,19 @@ pub async fn lock(
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
+    // Refused before the body is read, so a caller without the right learns nothing from validation.
     if !user.role.can_lock_reports() {
         return Err(AppError::Forbidden(format!("the {} role cannot lock reports", user.role)));
     }
     let input: LockRequest = super::extract::json_body(&req, &body)?;
-    let this_year = chrono::Datelike::year(&crate::domain::china_date(chrono::Utc::now()));
-    if !(2008..this_year).contains(&input.year) {
-        return Err(AppError::validation(
-            "year",
-            format!("only a year that has ended can be locked (2008-{})", this_year - 1),
-        ));
-    }
-    let response = db
-        .run(move |conn| {
-            let agency = agency_in_scope(conn, &user, &input.agency, Named::InField("agency"))?;
-            let snapshot = export::snapshot(conn, &calendars, &agency, input.subtree, input.year)?;
-            let lock = crate::db::locks::lock(conn, &agency.id, input.year, input.subtree, &user.user_id, snapshot)?;
-            Ok(LockResponse {
-                agency: agency.code,
-                year: lock.year,
-                subtree: lock.subtree,
-                locked_by: lock.locked_by,
-                locked_at: lock.locked_at.and_utc(),
-            })
-        })
-        .await?;
+    let (agency, lock) =
+        db.run(move |conn| reports::lock(conn, &calendars, &user, &input.agency, input.year, input.subtree)).await?;
+    let response = LockResponse {
+        agency,
+        year: lock.year,
+        subtree: lock.subtree,
+        locked_by: lock.locked_by,
+        locked_at: lock.locked_at.and_utc(),
+    };
     Ok(HttpResponse::Created().json(response))
 }

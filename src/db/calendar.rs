@@ -190,36 +190,12 @@ fn overlay_scopes_for(agency_path: &str) -> Vec<String> {
     agency_path.trim_matches('/').split('/').filter(|c| !c.is_empty()).map(overlay_scope).collect()
 }
 
-/// Adds a regime (a stricter local rule scoped to `agency`, or a national amendment). It governs
-/// cases registered from then on whose receipt date it covers; registered cases keep their regime.
+/// Stores a regime (validated by the service), scoped to `agency` or national.
 pub fn add_regime(
     conn: &mut DbConnection,
     rules: &RegimeRules,
     agency: Option<&super::agencies::AgencyRow>,
 ) -> Result<(), AppError> {
-    let mut v = crate::domain::validation::Validator::new();
-    if let Err(e) = crate::domain::agency::validate_topic_code("code", &rules.code) {
-        v.error(&e.path, e.message);
-    }
-    v.text("name", &rules.name, 200);
-    if !(1..=100).contains(&rules.reply_days) {
-        v.error("reply_days", "must be between 1 and 100 working days");
-    }
-    if rules.max_extension_days > 100 {
-        v.error("max_extension_days", "must be at most 100 working days");
-    }
-    for (path, days) in [
-        ("correction_notice_days", rules.correction_notice_days),
-        ("consultation_lapse_days", rules.consultation_lapse_days),
-    ] {
-        if days.is_some_and(|d| !(1..=100).contains(&d)) {
-            v.error(path, "must be between 1 and 100 working days");
-        }
-    }
-    if rules.effective_until.is_some_and(|until| until <= rules.effective_from) {
-        v.error("effective_until", "must be after effective_from");
-    }
-    v.finish()?;
     let row = RegimeRow {
         code: rules.code.clone(),
         name: rules.name.trim().to_owned(),

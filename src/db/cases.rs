@@ -712,115 +712,60 @@ pub fn clock_history(rows: &[EventRow]) -> Result<Vec<ClockEvent>, AppError> {
     Ok(clock)
 }
 
-/// One case whose record is not what its event log says.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct BrokenCase {
+/// A case row that cannot be read as a case: it holds a value outside the vocabulary.
+#[derive(Debug, Clone)]
+pub struct UnreadableRow {
     pub case_id: String,
     pub tracking_number: String,
-    /// The first event whose stored hashes do not verify (null when the chain is intact but the case
-    /// row disagrees with it).
-    pub first_broken_seq: Option<i32>,
-    pub detail: String,
+    pub error: String,
 }
 
-/// The result of re-checking every case's event log.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct AuditReport {
-    pub cases_checked: i64,
-    pub events_checked: i64,
-    pub broken: Vec<BrokenCase>,
-}
-
-/// Re-checks every case under `root_path` (all when None): each event's hash and link to its
-/// predecessor, the row's chain head, and that the row is the projection of its events. Reads the
-/// cases in pages, never all at once.
-pub fn audit(conn: &mut DbConnection, root_path: Option<&str>) -> Result<AuditReport, AppError> {
-    const PAGE: i64 = 500;
-    let mut report = AuditReport { cases_checked: 0, events_checked: 0, broken: Vec::new() };
-    let mut after: Option<String> = None;
-    loop {
-        let mut query = cases::table
-            .inner_join(agencies::table)
-            .select((cases::id, cases::tracking_number))
-            .order(cases::id.asc())
-            .limit(PAGE)
-            .into_boxed();
-        if let Some(root) = root_path {
-            query = query.filter(agencies::path.like(format!("{root}%")));
-        }
-        if let Some(last) = &after {
-            query = query.filter(cases::id.gt(last.clone()));
-        }
-        let ids: Vec<(String, String)> = query.load(conn)?;
-        let Some((last, _)) = ids.last() else { break };
-        after = Some(last.clone());
-        let page = match cases::table
-            .filter(cases::id.eq_any(ids.iter().map(|(id, _)| id)))
-            .order(cases::id.asc())
-            .select(CaseRow::as_select())
-            .load::<CaseRow>(conn)
-        {
-            Ok(rows) => rows,
-            // A row holding a value outside the vocabulary: find it, and check the others.
-            Err(diesel::result::Error::DeserializationError(_)) => {
-                let mut rows = Vec::with_capacity(ids.len());
-                for (id, tracking_number) in &ids {
-                    match cases::table.find(id).select(CaseRow::as_select()).first::<CaseRow>(conn) {
-                        Ok(row) => rows.push(row),
-                        Err(diesel::result::Error::DeserializationError(e)) => {
-                            report.cases_checked += 1;
-                            report.broken.push(BrokenCase {
-                                case_id: id.clone(),
-                                tracking_number: tracking_number.clone(),
-                                first_broken_seq: None,
-                                detail: format!(
-                                    "the case row holds a value the service does not know: {}",
-                                    crate::error::error_chain(&*e)
-                                ),
-                            });
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                rows
-            }
-            Err(e) => return Err(e.into()),
-        };
-        for row in page {
-            let history = events(conn, &row.id)?;
-            report.cases_checked += 1;
-            report.events_checked += history.len() as i64;
-            let broken = |seq: Option<i32>, detail: String| BrokenCase {
-                case_id: row.id.clone(),
-                tracking_number: row.tracking_number.clone(),
-                first_broken_seq: seq,
-                detail,
-            };
-            if let Some(seq) = verify_chain(&history) {
-                report
-                    .broken
-                    .push(broken(Some(seq), format!("event {seq} does not match its hash or its predecessor's")));
-                continue;
-            }
-            let head = history.last();
-            if head.map(|h| (h.seq, h.hash.as_str())) != Some((row.last_event_seq, row.last_event_hash.as_str())) {
-                report.broken.push(broken(None, "the case row's chain head is not the last event".into()));
-                continue;
-            }
-            let stored_appeals = appeals(conn, &row.id)?;
-            match rebuild_row(&row, &history) {
-                Ok(_) if rebuild_appeals(&row.id, &history).ok().as_ref() != Some(&stored_appeals) => {
-                    report.broken.push(broken(None, "the appeals differ from the projection of the events".into()))
-                }
-                Ok(rebuilt) if rebuilt == row => {}
-                Ok(_) => {
-                    report.broken.push(broken(None, "the case row differs from the projection of its events".into()))
-                }
-                Err(e) => report.broken.push(broken(None, format!("the events do not replay: {e}"))),
-            }
-        }
+/// A page of case rows under `root_path` (all when None) after the id `after`, in id order. A row that
+/// cannot be read is returned as such, so one bad row does not hide the others.
+pub fn rows_page(
+    conn: &mut DbConnection,
+    root_path: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Result<CaseRow, UnreadableRow>>, AppError> {
+    let mut query = cases::table
+        .inner_join(agencies::table)
+        .select((cases::id, cases::tracking_number))
+        .order(cases::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(root) = root_path {
+        query = query.filter(agencies::path.like(format!("{root}%")));
     }
-    Ok(report)
+    if let Some(last) = after {
+        query = query.filter(cases::id.gt(last.to_owned()));
+    }
+    let ids: Vec<(String, String)> = query.load(conn)?;
+    let all = cases::table
+        .filter(cases::id.eq_any(ids.iter().map(|(id, _)| id)))
+        .order(cases::id.asc())
+        .select(CaseRow::as_select())
+        .load::<CaseRow>(conn);
+    match all {
+        Ok(rows) => Ok(rows.into_iter().map(Ok).collect()),
+        // One row or more hold a value outside the vocabulary: read them one by one to find which.
+        Err(diesel::result::Error::DeserializationError(_)) => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for (case_id, tracking_number) in ids {
+                match cases::table.find(&case_id).select(CaseRow::as_select()).first::<CaseRow>(conn) {
+                    Ok(row) => rows.push(Ok(row)),
+                    Err(diesel::result::Error::DeserializationError(e)) => rows.push(Err(UnreadableRow {
+                        case_id,
+                        tracking_number,
+                        error: crate::error::error_chain(&*e),
+                    })),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(rows)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The first event of a case whose hash chain does not verify, if any.

@@ -8,8 +8,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer};
 
-use super::{agencies, users, DbConnection};
-use crate::domain::role::Role;
+use super::DbConnection;
 use crate::error::AppError;
 
 /// The synthetic agency tree's root code.
@@ -21,33 +20,21 @@ struct Count {
     n: i64,
 }
 
-/// Adds `cases` synthetic cases (`open_percent` of them still open) under agency BENCH, in batches of
-/// 100,000; returns the number of cases under BENCH afterwards. PostgreSQL only.
-pub fn seed(conn: &mut DbConnection, cases: i64, open_percent: i32, progress: impl Fn(i64)) -> Result<i64, AppError> {
-    if !matches!(conn, DbConnection::Postgres(_)) {
+/// Adds `cases` synthetic cases (`open_percent` of them still open) under agency BENCH (which must
+/// exist: `service::seed` makes its tree), in batches of 100,000; returns the number of cases under
+/// BENCH afterwards. PostgreSQL only.
+pub fn insert_cases(
+    conn: &mut DbConnection,
+    cases: i64,
+    open_percent: i32,
+    progress: impl Fn(i64),
+) -> Result<i64, AppError> {
+    let DbConnection::Postgres(pg) = conn else {
         return Err(AppError::validation(
             "database",
             "dev seed needs PostgreSQL (it generates rows with generate_series)",
         ));
-    }
-    if agencies::find_by_code(conn, ROOT)?.is_none() {
-        agencies::create(conn, ROOT, "基准测试市人民政府", None, None)?;
-        for i in 1..=10 {
-            agencies::create(conn, &format!("{ROOT}-{i:02}"), &format!("基准测试部门{i}"), Some(ROOT), None)?;
-        }
-        let root = agencies::find_by_code(conn, ROOT)?.expect("just created");
-        for (code, label) in [
-            ("urban", "城建环保类"),
-            ("farming", "农林水类"),
-            ("livelihood", "民本民生类"),
-            ("labour", "劳动人事类"),
-            ("other", "其他类"),
-        ] {
-            agencies::put_topic(conn, &root, code, label)?;
-        }
-        users::create(conn, "bench", Role::Admin, Some(ROOT), None)?;
-    }
-    let DbConnection::Postgres(pg) = conn else { unreachable!("checked above") };
+    };
     let existing: i64 = diesel::sql_query("SELECT count(*) AS n FROM cases WHERE tracking_number LIKE 'BENCH-%'")
         .get_result::<Count>(pg)?
         .n;

@@ -5,11 +5,10 @@ use diesel::prelude::*;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::agencies::{find_by_code, AgencyRow};
+use super::agencies::AgencyRow;
 use super::schema::{agencies, api_tokens, users};
 use super::{now, DbConnection};
 use crate::domain::role::{Principal, Role, Scope};
-use crate::domain::validation::Validator;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -43,37 +42,11 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a user and a first token; returns both (the token in clear, for the one time it is shown).
-pub fn create(
-    conn: &mut DbConnection,
-    name: &str,
-    role: Role,
-    agency_code: Option<&str>,
-    email: Option<&str>,
-) -> Result<(UserRow, String), AppError> {
-    let mut v = Validator::new();
-    let name = v.text("name", name, 200);
-    let email = v.optional_text("email", email, 200);
-    v.finish()?;
-    let agency = match agency_code {
-        Some(code) => Some(
-            find_by_code(conn, code)?
-                .ok_or_else(|| AppError::validation("agency", format!("no agency has code `{code}`")))?,
-        ),
-        None if role == Role::Admin => None,
-        None => return Err(AppError::validation("agency", format!("a {role} must belong to an agency"))),
-    };
-    let user = UserRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        name,
-        role,
-        agency_id: agency.map(|a| a.id),
-        email,
-        created_at: now(),
-    };
+/// Stores a new user with a first API token; returns the token in clear (only its hash is kept).
+pub fn insert_with_token(conn: &mut DbConnection, user: &UserRow) -> Result<String, AppError> {
     let token = new_token();
     conn.transaction(|conn| {
-        diesel::insert_into(users::table).values(&user).execute(conn)?;
+        diesel::insert_into(users::table).values(user).execute(conn)?;
         diesel::insert_into(api_tokens::table)
             .values(&TokenRow {
                 token_hash: hash_token(&token),
@@ -83,17 +56,12 @@ pub fn create(
             })
             .execute(conn)
     })?;
-    Ok((user, token))
+    Ok(token)
 }
 
-/// Sets (or, with None, clears) a user's e-mail address, where reminders reach them.
-pub fn set_email(conn: &mut DbConnection, user_id: &str, email: Option<&str>) -> Result<(), AppError> {
-    let email = super::agencies::checked_email(email)?;
-    let updated = diesel::update(users::table.find(user_id)).set(users::email.eq(&email)).execute(conn)?;
-    if updated == 0 {
-        return Err(AppError::validation("user", format!("no user has id `{user_id}`")));
-    }
-    Ok(())
+/// Sets (or, with None, clears) a user's e-mail address; false when there is no such user.
+pub fn set_email(conn: &mut DbConnection, user_id: &str, email: Option<&str>) -> Result<bool, AppError> {
+    Ok(diesel::update(users::table.find(user_id)).set(users::email.eq(email)).execute(conn)? == 1)
 }
 
 /// Every user with the code of their agency (None: a global administrator), by name.
@@ -107,15 +75,6 @@ pub fn list(conn: &mut DbConnection) -> Result<Vec<(UserRow, Option<String>)>, A
 
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
-}
-
-/// On a database without users, creates a global administrator and returns its token.
-pub fn bootstrap_admin(conn: &mut DbConnection) -> Result<Option<String>, AppError> {
-    if count(conn)? > 0 {
-        return Ok(None);
-    }
-    let (_, token) = create(conn, "admin", Role::Admin, None, None)?;
-    Ok(Some(token))
 }
 
 /// The user a bearer token belongs to, if the token is known and not revoked.

@@ -5,12 +5,174 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::calendar::CalendarCache;
+use crate::db::calendar::{self, CalendarCache, NATIONAL};
 use crate::db::cases;
 use crate::db::locks::Author;
 use crate::db::DbConnection;
+use crate::domain::calendar::{DayClass, DayException, YearNotice};
+use crate::domain::deadline::RegimeRules;
 use crate::domain::events::{CaseEvent, DeadlineSummary};
 use crate::error::AppError;
+use crate::service::directory::{in_scope, Named};
+use crate::service::Caller;
+
+/// One day of the calendar as an agency sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    pub working: bool,
+    /// Settled by a loaded notice (false: the provisional rule applies).
+    pub settled: bool,
+    #[serde(flatten)]
+    pub class: DayClass,
+}
+
+/// The loaded notices, and the days of a date range with their classes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CalendarView {
+    /// Years whose State Council notice is loaded.
+    pub loaded_years: Vec<i32>,
+    pub days: Vec<CalendarDay>,
+}
+
+/// The working-day calendar from `from` to `to` (at most 366 days), national or with the overlay of
+/// an agency in the caller's scope.
+pub fn days(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    caller: Caller<'_>,
+    agency: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<CalendarView, AppError> {
+    if to < from || (to - from).num_days() > 366 {
+        return Err(AppError::validation("to", "must be on or after `from` and at most 366 days later"));
+    }
+    if from < crate::domain::calendar::index_start() || to > crate::domain::calendar::index_end() {
+        return Err(AppError::validation("from", "the calendar covers 2000-01-01 to 2099-12-31"));
+    }
+    let path = match agency {
+        Some(code) => Some(in_scope(conn, caller, code, Named::InPath)?.path),
+        None => None,
+    };
+    let rules = calendars.rules(conn, path.as_deref())?;
+    let data = rules.calendar.data();
+    let mut days = Vec::new();
+    let mut date = from;
+    while date <= to {
+        let class = data.classify(date);
+        days.push(CalendarDay { date, working: class.is_working(), settled: data.is_settled(date), class });
+        date += chrono::Duration::days(1);
+    }
+    Ok(CalendarView { loaded_years: data.loaded_years.iter().copied().collect(), days })
+}
+
+/// Imports a year's State Council holiday notice into the national calendar (global administrators;
+/// re-importing a corrected notice replaces the year) and recomputes open deadlines. `via` says where
+/// it came from (`by 张三`, `from file.json`) for the cases' deadline events.
+pub fn import_notice(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    caller: Caller<'_>,
+    notice: &YearNotice,
+    via: &str,
+) -> Result<CalendarChange, AppError> {
+    caller.require_global_admin("change the national calendar")?;
+    let reason = format!("calendar: {} notice imported {via}", notice.year);
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
+        calendar::import_notice(conn, notice, via).map(|_| ())
+    })
+}
+
+/// Adds a regime (administrators): a stricter local rule scoped to an agency in the caller's
+/// scope, or a national amendment (global administrators). It governs cases registered from then on
+/// whose receipt date it covers; registered cases keep their regime.
+pub fn add_regime(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    rules: &RegimeRules,
+    agency: Option<&str>,
+) -> Result<(), AppError> {
+    let agency = match agency {
+        None => {
+            caller.require_global_admin("add a national regime")?;
+            None
+        }
+        Some(code) => {
+            caller.require_admin("add regimes")?;
+            Some(in_scope(conn, caller, code, Named::InField("agency"))?)
+        }
+    };
+    rules.validate()?;
+    calendar::add_regime(conn, rules, agency.as_ref())
+}
+
+/// The calendar a change is for (the national one, or an agency's overlay), checked against the
+/// caller's rights: its storage scope and how messages name it.
+fn calendar_scope(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    agency: Option<&str>,
+) -> Result<(String, String), AppError> {
+    match agency {
+        None => {
+            caller.require_global_admin("change the national calendar")?;
+            Ok((NATIONAL.to_owned(), "national calendar".to_owned()))
+        }
+        Some(code) => {
+            caller.require_admin("change calendars")?;
+            let agency = in_scope(conn, caller, code, Named::InPath)?;
+            Ok((calendar::overlay_scope(&agency.code), format!("local calendar of {}", agency.code)))
+        }
+    }
+}
+
+/// Sets one day of the national calendar (`agency` None) or of an agency's overlay, which applies to
+/// the agency and every agency below it; recomputes open deadlines.
+pub fn set_day(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    caller: Caller<'_>,
+    agency: Option<&str>,
+    date: NaiveDate,
+    is_off_day: bool,
+    name: &str,
+) -> Result<CalendarChange, AppError> {
+    let mut v = crate::domain::validation::Validator::new();
+    let name = v.text("name", name, 100);
+    v.finish()?;
+    if date < crate::domain::calendar::index_start() || date > crate::domain::calendar::index_end() {
+        return Err(AppError::validation("date", "must be between 2000-01-01 and 2099-12-31"));
+    }
+    let day = DayException { date, is_off_day, name };
+    let (scope, label) = calendar_scope(conn, caller, agency)?;
+    let kind = if day.is_off_day { "day off" } else { "working day" };
+    let reason = format!("calendar: {label} sets {date} as a {kind} ({}) by {}", day.name, caller.name());
+    let origin = format!("edit by {}", caller.name());
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
+        calendar::set_day(conn, &scope, &day, &origin)
+    })
+}
+
+/// Removes one day's entry from the national calendar or an agency's overlay; recomputes open
+/// deadlines.
+pub fn clear_day(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    caller: Caller<'_>,
+    agency: Option<&str>,
+    date: NaiveDate,
+) -> Result<CalendarChange, AppError> {
+    let (scope, label) = calendar_scope(conn, caller, agency)?;
+    let reason = format!("calendar: {label} clears its entry for {date} by {}", caller.name());
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
+        if calendar::clear_day(conn, &scope, date)? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("the {label} has no entry for {date}")))
+        }
+    })
+}
 
 /// A deadline that a calendar change moved.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

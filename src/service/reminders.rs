@@ -338,3 +338,17 @@ mod tests {
         assert_eq!(next_run(now, at, weekday).to_rfc3339(), "2024-03-04T00:30:00+00:00");
     }
 }
+
+/// The reminder outbox within an administrator's scope, newest first (`filter.agency_path` is set
+/// from the caller's scope).
+pub fn outbox(
+    conn: &mut DbConnection,
+    user: &crate::domain::role::Principal,
+    mut filter: outbox::OutboxFilter,
+) -> Result<Vec<(OutboxRow, String)>, AppError> {
+    if !user.role.can_administer() {
+        return Err(AppError::Forbidden("only administrators see the reminder outbox".into()));
+    }
+    filter.agency_path = user.scope_path().map(str::to_owned);
+    outbox::list(conn, &filter)
+}

@@ -1,19 +1,31 @@
-//! A report as the API answers it, and its CSV and XLSX renderings (laid out like the official tables:
-//! the label column, then the unit or the applicant-type columns, so an office can paste the cells into
-//! its published report). Shared by the HTTP handler and the CLI.
+//! Annual reports: computing one for an agency in the caller's scope (or returning a locked year's
+//! published numbers), locking a year, and the report as the API answers it with its CSV and XLSX
+//! renderings (laid out like the official tables: the label column, then the unit or the
+//! applicant-type columns, so an office can paste the cells into its published report). Shared by
+//! the HTTP handler and the CLI.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::db::agencies::AgencyRow;
+use crate::db::calendar::CalendarCache;
+use crate::db::locks::{self, LockRow};
+use crate::db::DbConnection;
 use crate::domain::report::{build, Cell, ReportBody, ReportFormat, Tallies};
+use crate::domain::role::Principal;
 use crate::error::AppError;
+use crate::service::directory::{in_scope, Named};
+use crate::service::Caller;
+
+/// The years a report can be asked for.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2008..=2100;
 
 /// Computes the report of `format` for `year` over `agency` (and, with `subtree`, every agency below
-/// it). The caller has checked the agency is in the user's scope.
-pub fn produce(
-    conn: &mut crate::db::DbConnection,
-    calendars: &crate::db::calendar::CalendarCache,
-    agency: &crate::db::agencies::AgencyRow,
+/// it), an agency already checked against the caller's scope.
+fn produce(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    agency: &AgencyRow,
     subtree: bool,
     format: ReportFormat,
     year: i32,
@@ -24,18 +36,31 @@ pub fn produce(
     Ok(Report::new(&agency.code, &agency.name, subtree, format, year, &tallies))
 }
 
-/// The report as an office sees it: for a locked year the numbers as published (unless `live`), with
-/// the lock and its post-publication corrections; otherwise computed now.
+/// What a report is asked for: which agency (code), with its sub-agencies or not, which format and
+/// year, and for a locked year whether to recompute (`live`) rather than return the published numbers.
+#[derive(Debug, Clone)]
+pub struct ReportRequest {
+    pub agency: String,
+    pub subtree: bool,
+    pub format: ReportFormat,
+    pub year: i32,
+    pub live: bool,
+}
+
+/// The report as an office sees it (any role, for an agency in its scope): for a locked year the
+/// numbers as published (unless `live`), with the lock and its post-publication corrections;
+/// otherwise computed now.
 pub fn report(
-    conn: &mut crate::db::DbConnection,
-    calendars: &crate::db::calendar::CalendarCache,
-    agency: &crate::db::agencies::AgencyRow,
-    subtree: bool,
-    format: ReportFormat,
-    year: i32,
-    live: bool,
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    caller: Caller<'_>,
+    request: &ReportRequest,
 ) -> Result<Report, AppError> {
-    use crate::db::locks;
+    let ReportRequest { subtree, format, year, live, .. } = *request;
+    if !YEARS.contains(&year) {
+        return Err(AppError::validation("year", "must be a year between 2008 and 2100"));
+    }
+    let agency = &in_scope(conn, caller, &request.agency, Named::InField("agency"))?;
     let Some(lock) = locks::find(conn, &agency.id, year, subtree)? else {
         return produce(conn, calendars, agency, subtree, format, year);
     };
@@ -64,11 +89,38 @@ pub fn report(
     Ok(report)
 }
 
+/// Locks a year's report as published (statisticians and administrators; only a year that has
+/// ended): every format's numbers are kept, and a later change that would alter them is refused
+/// unless an administrator records it as a correction. The agency's code and the lock.
+pub fn lock(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    user: &Principal,
+    agency: &str,
+    year: i32,
+    subtree: bool,
+) -> Result<(String, LockRow), AppError> {
+    if !user.role.can_lock_reports() {
+        return Err(AppError::Forbidden(format!("the {} role cannot lock reports", user.role)));
+    }
+    let this_year = chrono::Datelike::year(&crate::domain::china_date(chrono::Utc::now()));
+    if !(2008..this_year).contains(&year) {
+        return Err(AppError::validation(
+            "year",
+            format!("only a year that has ended can be locked (2008-{})", this_year - 1),
+        ));
+    }
+    let agency = in_scope(conn, Caller::User(user), agency, Named::InField("agency"))?;
+    let snapshot = snapshot(conn, calendars, &agency, subtree, year)?;
+    let lock = locks::lock(conn, &agency.id, year, subtree, &user.user_id, snapshot)?;
+    Ok((agency.code, lock))
+}
+
 /// Every format of the year's report, as a lock keeps them.
-pub fn snapshot(
-    conn: &mut crate::db::DbConnection,
-    calendars: &crate::db::calendar::CalendarCache,
-    agency: &crate::db::agencies::AgencyRow,
+fn snapshot(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    agency: &AgencyRow,
     subtree: bool,
     year: i32,
 ) -> Result<String, AppError> {

@@ -2,8 +2,10 @@
 
 use diesel::prelude::*;
 use foi_tracker::config::Settings;
-use foi_tracker::db::{agencies, users, Db};
+use foi_tracker::db::Db;
 use foi_tracker::domain::role::Role;
+use foi_tracker::service::directory::{add_agency, add_user, put_topic, NewAgency};
+use foi_tracker::service::Caller;
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, Copy)]
@@ -134,7 +136,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     tokio::spawn(app.server);
     let admin = {
         let mut conn = db.conn().expect("connection");
-        users::create(&mut conn, "test admin", Role::Admin, None, None).expect("admin").1
+        add_user(&mut conn, Caller::Operator, "test admin", Role::Admin, None, None).expect("admin").1
     };
     TestApp { address, client: reqwest::Client::new(), db, admin, database_url: url, _dir: dir }
 }
@@ -147,17 +149,26 @@ impl TestApp {
     /// A city PJ with districts PJ-XLT and PJ-DW, and the seed's topic 城建环保类 at city level.
     pub fn seed_city(&self) {
         let mut conn = self.db.conn().expect("connection");
-        agencies::create(&mut conn, "PJ", "盘锦市人民政府", None, Some("gk@panjin.gov.cn")).unwrap();
-        agencies::create(&mut conn, "PJ-XLT", "兴隆台区人民政府", Some("PJ"), None).unwrap();
-        agencies::create(&mut conn, "PJ-DW", "大洼区人民政府", Some("PJ"), None).unwrap();
-        let city = agencies::find_by_code(&mut conn, "PJ").unwrap().unwrap();
-        agencies::put_topic(&mut conn, &city, "urban", "城建环保类").unwrap();
+        for (code, name, parent, email) in [
+            ("PJ", "盘锦市人民政府", None, Some("gk@panjin.gov.cn")),
+            ("PJ-XLT", "兴隆台区人民政府", Some("PJ"), None),
+            ("PJ-DW", "大洼区人民政府", Some("PJ"), None),
+        ] {
+            let new = NewAgency {
+                code: code.into(),
+                name: name.into(),
+                parent: parent.map(str::to_owned),
+                email: email.map(str::to_owned),
+            };
+            add_agency(&mut conn, Caller::Operator, &new).unwrap();
+        }
+        put_topic(&mut conn, Caller::Operator, "PJ", "urban", "城建环保类").unwrap();
     }
 
     /// A user's token.
     pub fn token(&self, role: Role, agency: &str) -> String {
         let mut conn = self.db.conn().expect("connection");
-        users::create(&mut conn, &format!("{role} of {agency}"), role, Some(agency), None).unwrap().1
+        add_user(&mut conn, Caller::Operator, &format!("{role} of {agency}"), role, Some(agency), None).unwrap().1
     }
 
     pub async fn post_case(&self, token: &str, body: &Value) -> reqwest::Response {

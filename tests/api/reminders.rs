@@ -2,8 +2,9 @@
 //! exactly once across runs and concurrent runs, SMTP down then up, a new reminder after an extension.
 
 use diesel::prelude::*;
-use foi_tracker::db::users;
 use foi_tracker::domain::role::Role;
+use foi_tracker::service::directory::add_user;
+use foi_tracker::service::Caller;
 use serde_json::{json, Value};
 
 use crate::helpers::{intake, TestApp};
@@ -42,7 +43,7 @@ fn remind_ok(app: &TestApp, smtp_url: &str, now: &str) -> String {
 async fn staff(app: &TestApp, name: &str, role: Role, email: &str) -> (String, String) {
     let (user, token) = {
         let mut conn = app.db.conn().unwrap();
-        users::create(&mut conn, name, role, Some("PJ"), Some(email)).unwrap()
+        add_user(&mut conn, Caller::Operator, name, role, Some("PJ"), Some(email)).unwrap()
     };
     (token, user.id)
 }

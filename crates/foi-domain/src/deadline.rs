@@ -53,6 +53,35 @@ pub struct RegimeRules {
 }
 
 impl RegimeRules {
+    /// Whether a regime an administrator defines is one the service can apply: a code, a name, a
+    /// reply period of 1-100 working days, an extension of at most 100, stop periods of 1-100, and
+    /// an end after its start.
+    pub fn validate(&self) -> Result<(), Vec<super::validation::FieldError>> {
+        let mut v = super::validation::Validator::new();
+        if let Err(e) = super::agency::validate_topic_code("code", &self.code) {
+            v.error(&e.path, e.message);
+        }
+        v.text("name", &self.name, 200);
+        if !(1..=100).contains(&self.reply_days) {
+            v.error("reply_days", "must be between 1 and 100 working days");
+        }
+        if self.max_extension_days > 100 {
+            v.error("max_extension_days", "must be at most 100 working days");
+        }
+        for (path, days) in [
+            ("correction_notice_days", self.correction_notice_days),
+            ("consultation_lapse_days", self.consultation_lapse_days),
+        ] {
+            if days.is_some_and(|d| !(1..=100).contains(&d)) {
+                v.error(path, "must be between 1 and 100 working days");
+            }
+        }
+        if self.effective_until.is_some_and(|until| until <= self.effective_from) {
+            v.error("effective_until", "must be after effective_from");
+        }
+        v.finish()
+    }
+
     pub fn governs(&self, received_on: NaiveDate) -> bool {
         received_on >= self.effective_from && self.effective_until.is_none_or(|until| received_on < until)
     }
@@ -1005,6 +1034,34 @@ pub(crate) mod tests {
     }
     fn ogi2019() -> RegimeRules {
         national_regimes().remove(1)
+    }
+
+    #[test]
+    fn a_regime_is_refused_field_by_field_when_it_cannot_be_applied() {
+        for regime in national_regimes() {
+            assert_eq!(regime.validate(), Ok(()), "{}", regime.code);
+        }
+        let refused = |change: fn(&mut RegimeRules)| {
+            let mut r = ogi2019();
+            change(&mut r);
+            r.validate().unwrap_err().into_iter().map(|e| e.path).collect::<Vec<_>>()
+        };
+        assert_eq!(refused(|r| r.code = "Not A Code".into()), ["code"]);
+        assert_eq!(refused(|r| r.name = "  ".into()), ["name"]);
+        assert_eq!(refused(|r| r.reply_days = 0), ["reply_days"]);
+        assert_eq!(refused(|r| r.reply_days = 101), ["reply_days"]);
+        assert_eq!(refused(|r| r.max_extension_days = 101), ["max_extension_days"]);
+        assert_eq!(refused(|r| r.correction_notice_days = Some(0)), ["correction_notice_days"]);
+        assert_eq!(refused(|r| r.consultation_lapse_days = Some(101)), ["consultation_lapse_days"]);
+        assert_eq!(refused(|r| r.effective_until = r.effective_from.into()), ["effective_until"]);
+        assert_eq!(
+            refused(|r| {
+                r.reply_days = 0;
+                r.max_extension_days = 200;
+            }),
+            ["reply_days", "max_extension_days"],
+            "every refused field is named at once"
+        );
     }
 
     #[test]
