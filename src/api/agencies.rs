@@ -38,7 +38,6 @@ fn agency_response(row: AgencyRow) -> AgencyResponse {
     tag = "agencies",
     responses(
         (status = 200, description = "Agencies", body = Vec<AgencyResponse>),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -70,12 +69,8 @@ pub struct NewAgency {
     request_body(content = NewAgency, content_type = "application/json"),
     responses(
         (status = 201, description = "Created", body = AgencyResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator of that subtree", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Code already taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -110,7 +105,6 @@ pub struct TopicResponse {
     params(("code" = String, Path, description = "Agency code")),
     responses(
         (status = 200, description = "Topics", body = Vec<TopicResponse>),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -139,12 +133,8 @@ pub struct TopicInput {
     request_body(content = TopicInput, content_type = "application/json"),
     responses(
         (status = 200, description = "Stored", body = TopicResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]
@@ -181,7 +171,6 @@ pub struct MeResponse {
     tag = "users",
     responses(
         (status = 200, description = "The caller", body = MeResponse),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
 )]

@@ -20,7 +20,6 @@ use crate::service::Caller;
     tag = "audit",
     responses(
         (status = 200, description = "The report (an empty `broken` list: all intact)", body = AuditReport),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

@@ -27,10 +27,7 @@ use crate::service::Caller;
     request_body(content = YearNotice, content_type = "application/json"),
     responses(
         (status = 200, description = "Imported", body = CalendarChange),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a global administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid notice", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -110,10 +107,7 @@ async fn clear_day(
     request_body(content = DayInput, content_type = "application/json"),
     responses(
         (status = 200, description = "Set; open deadlines recomputed", body = CalendarChange),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a global administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date or fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -138,7 +132,6 @@ pub async fn put_national_day(
     params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
     responses(
         (status = 200, description = "Removed; open deadlines recomputed", body = CalendarChange),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a global administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No entry for that date", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
@@ -164,11 +157,8 @@ pub async fn delete_national_day(
     request_body(content = DayInput, content_type = "application/json"),
     responses(
         (status = 200, description = "Set; open deadlines recomputed", body = CalendarChange),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date or fields", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -194,7 +184,6 @@ pub async fn put_agency_day(
     params(("code" = String, Path, description = "Agency code"), ("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
     responses(
         (status = 200, description = "Removed; open deadlines recomputed", body = CalendarChange),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agency in your scope, or no entry", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid date", body = Problem, content_type = "application/problem+json"),
@@ -231,7 +220,6 @@ pub struct DaysParams {
     params(DaysParams),
     responses(
         (status = 200, description = "The days", body = CalendarView),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such agency in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
     ),

@@ -236,10 +236,7 @@ pub(crate) use crate::service::cases::etag;
     responses(
         (status = 201, description = "Registered", body = CaseResponse),
         (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role or agency scope does not allow it", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or Idempotency-Key reused with another body", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -309,7 +306,6 @@ pub(crate) async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<
     params(("id" = uuid::Uuid, Path, description = "Case id")),
     responses(
         (status = 200, description = "The case", body = CaseResponse, headers(("ETag" = String, description = "Changes whenever the case changes"))),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -390,7 +386,6 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, AppError> {
     params(ListParams),
     responses(
         (status = 200, description = "A page of cases", body = CaseList),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Agency outside your scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
     ),
@@ -481,7 +476,6 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
     params(("id" = uuid::Uuid, Path, description = "Case id")),
     responses(
         (status = 200, description = "Events, oldest first", body = Vec<EventResponse>),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

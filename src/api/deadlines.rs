@@ -78,7 +78,6 @@ impl From<clock::ExplainedDeadline> for CaseDeadlineResponse {
     params(("id" = uuid::Uuid, Path, description = "Case id")),
     responses(
         (status = 200, description = "The deadline, explained", body = CaseDeadlineResponse),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -139,13 +138,10 @@ pub struct ClockEventInput {
     request_body(content = ClockEventInput, content_type = "application/json"),
     responses(
         (status = 201, description = "Recorded; the deadline as it now stands", body = CaseDeadlineResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in the case's current state", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the case's current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid event", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),

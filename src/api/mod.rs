@@ -18,6 +18,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::AppError;
+use problem::CommonProblems;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -55,7 +56,7 @@ Every error is application/problem+json (RFC 9457).",
         reminders::list,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
     tags(
         (name = "cases", description = "Requests and their event logs"),
         (name = "deadlines", description = "Reply deadlines on China's working-day calendar"),

@@ -139,3 +139,53 @@ pub fn ensure_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> acti
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
 }
+
+/// The problem responses every operation of a kind can give, declared once for the API document
+/// instead of on every path: 401 for an operation that needs a token, 400/413/415/422 for one that
+/// reads a JSON body, 500 and 503 for all. A path documents these itself only to say something more
+/// specific (e.g. which fields its 422 checks); its own declaration is kept.
+pub struct CommonProblems;
+
+impl utoipa::Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+                &mut item.trace,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common = Vec::new();
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    common.push(("401", "No or unknown token"));
+                }
+                if operation.request_body.is_some() {
+                    common.extend([
+                        ("400", "Malformed JSON"),
+                        ("413", "Body too large"),
+                        ("415", "Not JSON"),
+                        ("422", "Invalid fields"),
+                    ]);
+                }
+                common.extend([("500", "Internal error"), ("503", "The database is unreachable")]);
+                for (status, description) in common {
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description));
+                }
+            }
+        }
+    }
+}
+
+fn problem(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, Content::new(Some(Ref::from_schema_name("Problem"))))
+        .build()
+        .into()
+}

@@ -67,7 +67,6 @@ pub struct ReminderList {
     params(ReminderParams),
     responses(
         (status = 200, description = "A page of reminders", body = ReminderList),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter", body = Problem, content_type = "application/problem+json"),
     ),

@@ -46,7 +46,6 @@ pub struct ReportParams {
     ),
     responses(
         (status = 200, description = "The report (JSON; CSV or XLSX with `output`)", body = Report),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Agency outside your scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad year, agency or output", body = Problem, content_type = "application/problem+json"),
@@ -118,11 +117,8 @@ pub struct LockResponse {
     request_body(content = LockRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Locked", body = LockResponse),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role or scope does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already locked", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad agency or year", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))

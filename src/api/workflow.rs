@@ -54,13 +54,10 @@ pub struct ActionRequest {
     request_body(content = ActionRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Done; the case as it now stands", body = CaseResponse, headers(("ETag" = String, description = "The case's new ETag"))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or unknown token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role does not allow it", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not possible in the case's current state", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "If-Match is not the case's current ETag", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid action", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "If-Match missing", body = Problem, content_type = "application/problem+json"),
     ),

@@ -8,6 +8,7 @@ use crate::helpers::{assert_problem, TestApp};
 crate::on_both_backends!(
     probes_answer_without_a_token,
     openapi_document_covers_every_route,
+    every_operation_documents_the_problems_it_can_answer,
     swagger_ui_is_served_offline,
     every_response_carries_a_request_id,
     administrators_manage_agencies_and_topics,
@@ -20,6 +21,34 @@ async fn probes_answer_without_a_token(app: TestApp) {
     let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert!(["sqlite", "postgres"].contains(&ready["database"].as_str().unwrap()));
+}
+
+/// The common problem responses are declared once and reach every operation they apply to; a
+/// path's own, more specific declaration is kept.
+async fn every_operation_documents_the_problems_it_can_answer(app: TestApp) {
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = &op["responses"];
+            let mut expected = vec!["500", "503"];
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                expected.push("401");
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415", "422"]);
+            }
+            for status in expected {
+                let schema = &responses[status]["content"]["application/problem+json"]["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/Problem", "{method} {path} {status}");
+            }
+        }
+    }
+    assert!(operations >= 25, "{operations} operations");
+    let create = &doc["paths"]["/api/v1/cases"]["post"]["responses"];
+    assert_eq!(create["400"]["description"], "Malformed JSON or header", "a path's own wording is kept");
+    assert_eq!(create["401"]["description"], "No or unknown token");
 }
 
 async fn openapi_document_covers_every_route(app: TestApp) {
