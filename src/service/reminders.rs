@@ -322,6 +322,20 @@ pub fn summary(report: &RunReport) -> BTreeMap<&'static str, usize> {
     ])
 }
 
+/// The reminder outbox within an administrator's scope, newest first (`filter.agency_path` is set
+/// from the caller's scope).
+pub fn outbox(
+    conn: &mut DbConnection,
+    user: &crate::domain::role::Principal,
+    mut filter: outbox::OutboxFilter,
+) -> Result<Vec<(OutboxRow, String)>, AppError> {
+    if !user.role.can_administer() {
+        return Err(AppError::Forbidden("only administrators see the reminder outbox".into()));
+    }
+    filter.agency_path = user.scope_path().map(str::to_owned);
+    outbox::list(conn, &filter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,18 +351,4 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2024-03-04T00:00:00Z").unwrap().to_utc();
         assert_eq!(next_run(now, at, weekday).to_rfc3339(), "2024-03-04T00:30:00+00:00");
     }
-}
-
-/// The reminder outbox within an administrator's scope, newest first (`filter.agency_path` is set
-/// from the caller's scope).
-pub fn outbox(
-    conn: &mut DbConnection,
-    user: &crate::domain::role::Principal,
-    mut filter: outbox::OutboxFilter,
-) -> Result<Vec<(OutboxRow, String)>, AppError> {
-    if !user.role.can_administer() {
-        return Err(AppError::Forbidden("only administrators see the reminder outbox".into()));
-    }
-    filter.agency_path = user.scope_path().map(str::to_owned);
-    outbox::list(conn, &filter)
 }
