@@ -6,6 +6,7 @@ use serde::Deserialize;
 const DEFAULTS: &str = include_str!("../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -16,6 +17,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
     pub workers: usize,
@@ -24,6 +26,7 @@ pub struct ServerSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
@@ -40,6 +43,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
@@ -55,10 +59,27 @@ impl Settings {
             .expect("config/default.toml is valid")
     }
 
-    /// Loads settings for the environment named by `FOI_ENV` (default `development`).
+    /// Loads settings for the environment named by `FOI_ENV` (default `development`). A misspelt
+    /// setting (a file's key or a `FOI__…` variable) or an environment without its file is an error
+    /// naming it, never silently ignored.
     pub fn load() -> Result<Settings, config::ConfigError> {
         let dir = std::env::var("FOI_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
         let env = std::env::var("FOI_ENV").unwrap_or_else(|_| "development".to_owned());
+        let env_file = std::path::Path::new(&dir).join(format!("{env}.toml"));
+        if env != "development" && !env_file.is_file() {
+            let known: Vec<String> = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(str::to_owned))
+                .filter(|name| name != "default")
+                .collect();
+            return Err(config::ConfigError::Message(format!(
+                "FOI_ENV={env}: there is no {} (environments in {dir}: development{})",
+                env_file.display(),
+                known.iter().map(|k| format!(", {k}")).collect::<String>()
+            )));
+        }
         config::Config::builder()
             .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
             .add_source(config::File::with_name(&format!("{dir}/default")).required(false))
@@ -92,6 +113,7 @@ mod tests {
 
 /// `[mail]` settings.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MailSettings {
     /// Off: reminders are still recorded in the outbox, and wait there.
     pub enabled: bool,
@@ -106,6 +128,7 @@ pub struct MailSettings {
 
 /// `[reminders]` settings.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReminderSettings {
     /// Run the job inside `serve` at `at` on working days.
     pub scheduler: bool,

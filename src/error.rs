@@ -95,8 +95,53 @@ impl AppError {
 }
 
 impl From<diesel::result::Error> for AppError {
+    /// A fault of the database's surroundings (it is unreachable, restarting, locked, out of disk,
+    /// read-only) is 503: the request may succeed if retried. Anything else is a bug: 500.
     fn from(e: diesel::result::Error) -> Self {
-        AppError::Internal(format!("database: {}", error_chain(&e)))
+        let text = error_chain(&e);
+        if is_database_unavailable(&e) {
+            AppError::Unavailable(format!("the database cannot serve the request now: {text}"))
+        } else {
+            AppError::Internal(format!("database: {text}"))
+        }
+    }
+}
+
+/// Whether a database error is the database being unavailable rather than a wrong query.
+pub fn is_database_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            [
+                // SQLite: SQLITE_BUSY / SQLITE_LOCKED, SQLITE_FULL, SQLITE_READONLY, SQLITE_IOERR,
+                // SQLITE_CANTOPEN.
+                "database is locked",
+                "database table is locked",
+                "database or disk is full",
+                "readonly database",
+                "disk i/o error",
+                "unable to open database file",
+                // PostgreSQL: disk full (53100), shutdown and recovery (57P0x), lost connections.
+                "no space left on device",
+                "could not extend file",
+                "terminating connection",
+                "the database system is",
+                "server closed the connection",
+                "connection to server",
+                "could not write to file",
+            ]
+            .iter()
+            .any(|fault| message.contains(fault))
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 

@@ -258,6 +258,16 @@ fn connect(settings: &Settings) -> anyhow::Result<(Db, PooledConn)> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve) {
+        // A command's output piped into `head` and cut short ends the command quietly, as for any
+        // Unix tool, instead of a panic on the failed write. `serve` keeps ignoring SIGPIPE: a client
+        // going away must not stop the server.
+        #[cfg(unix)]
+        // SAFETY: at start, on the main thread, before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let settings = Settings::load().context("cannot load settings")?;
     telemetry::init(&settings.log);
     match cli.command {
@@ -454,7 +464,12 @@ fn main() -> anyhow::Result<()> {
                 anyhow::ensure!(now.is_none(), "--now needs --once");
                 let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
                     .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
-                foi_tracker::service::reminders::schedule(db, job, at);
+                // SIGTERM or Ctrl-C: finish the digest being sent, then stop.
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+                    signal_hook::flag::register(signal, stop.clone())?;
+                }
+                foi_tracker::service::reminders::schedule(db, job, at, &stop);
                 return Ok(());
             }
             let now = match now {
@@ -464,7 +479,8 @@ fn main() -> anyhow::Result<()> {
                 None => chrono::Utc::now(),
             };
             let mut conn = db.conn().map_err(explain)?;
-            let report = job.run(&mut conn, &CalendarCache::default(), now).map_err(explain)?;
+            let never = std::sync::atomic::AtomicBool::new(false);
+            let report = job.run(&mut conn, &CalendarCache::default(), now, &never).map_err(explain)?;
             for (what, n) in foi_tracker::service::reminders::summary(&report) {
                 println!("{what}: {n}");
             }
@@ -527,22 +543,26 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         let app = build_app(&settings)?;
-        let mut conn = app.db.conn().map_err(explain)?;
-        if let Some(token) = directory::bootstrap_admin(&mut conn).map_err(explain)? {
+        // Under the start-up lock: instances started at once on an empty database make one admin.
+        let token = app.db.exclusively(|conn| directory::bootstrap_admin(conn).map_err(explain))?;
+        if let Some(token) = token {
             println!(
                 "No users yet: created user `admin` (role admin, all agencies). Its API token, shown only this once:"
             );
             println!("{token}");
         }
-        drop(conn);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut scheduler = None;
         if settings.reminders.scheduler {
             let at = chrono::NaiveTime::parse_from_str(&settings.reminders.at, "%H:%M")
                 .with_context(|| format!("reminders.at `{}` is not HH:MM", settings.reminders.at))?;
             let job = foi_tracker::service::reminders::Job::from_settings(&settings).map_err(anyhow::Error::msg)?;
-            let db = app.db.clone();
-            std::thread::Builder::new()
-                .name("reminders".into())
-                .spawn(move || foi_tracker::service::reminders::schedule(db, job, at))?;
+            let (db, stop) = (app.db.clone(), stop.clone());
+            scheduler = Some(
+                std::thread::Builder::new()
+                    .name("reminders".into())
+                    .spawn(move || foi_tracker::service::reminders::schedule(db, job, at, &stop))?,
+            );
         }
         tracing::info!(
             port = app.port,
@@ -550,7 +570,15 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             "foi-tracker listening on {}",
             settings.server.bind
         );
-        app.server.await.context("server stopped with an error")
+        // On SIGTERM or SIGINT the server stops accepting, finishes the requests in flight (up to 30 s)
+        // and returns; then the reminder job finishes the digest it is sending.
+        let served = app.server.await.context("server stopped with an error");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = scheduler {
+            let _ = thread.join();
+        }
+        tracing::info!("foi-tracker stopped");
+        served
     })
 }
 

@@ -14,6 +14,9 @@ use crate::error::AppError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// What a 503 tells a client to wait before retrying, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 /// An error response (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -43,6 +46,10 @@ impl Problem {
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The pool reconnects within seconds of the database's return.
+            builder.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS));
+        }
         builder.body(serde_json::to_string(self).unwrap_or_default())
     }
 }
@@ -60,9 +67,12 @@ impl From<&AppError> for Problem {
             AppError::Internal(_) => {
                 ("An unexpected error occurred; it has been logged with this request's id.".to_owned(), None)
             }
-            AppError::Unavailable(_) => {
-                ("The database is not reachable at the moment; try again shortly.".to_owned(), None)
-            }
+            AppError::Unavailable(_) => (
+                "The database cannot serve requests at the moment (unreachable, busy, full or read-only); \
+                 try again shortly."
+                    .to_owned(),
+                None,
+            ),
             other => (other.to_string(), None),
         };
         let (current_state, allowed_actions) = match e {

@@ -22,6 +22,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use crate::config::DatabaseSettings;
 use crate::error::AppError;
 
+/// The PostgreSQL advisory-lock key that serialises instances' start-up ("foi-trac" in ASCII).
+const STARTUP_LOCK: i64 = 0x666f_692d_7472_6163;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -74,6 +77,33 @@ impl Target {
         }
     }
 
+    /// The database as an operator's message names it: the SQLite file, or the PostgreSQL URL with
+    /// its password masked.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Sqlite { path } => format!("the SQLite database {path}"),
+            Target::Postgres { url } => format!("the PostgreSQL database {}", mask_password(url)),
+        }
+    }
+
+    /// For a SQLite file: an exclusive lock on `<file>.startup-lock`, held until the returned file is
+    /// dropped or the process ends (None for an in-memory or URI database, private to this process).
+    fn sqlite_startup_lock(&self) -> anyhow::Result<Option<std::fs::File>> {
+        let Target::Sqlite { path } = self else { return Ok(None) };
+        if path.starts_with("file:") || path == ":memory:" {
+            return Ok(None);
+        }
+        let lock_path = format!("{path}.startup-lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| anyhow::anyhow!("cannot open the start-up lock {lock_path}: {e}"))?;
+        lock.lock().map_err(|e| anyhow::anyhow!("cannot take the start-up lock {lock_path}: {e}"))?;
+        Ok(Some(lock))
+    }
+
     /// For SQLite: make sure the file's directory exists so the first start needs no set-up.
     fn prepare(&self) -> std::io::Result<()> {
         if let Target::Sqlite { path } = self {
@@ -85,6 +115,40 @@ impl Target {
             }
         }
         Ok(())
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user:***@host/db`.
+pub fn mask_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
+    let masked = match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    // A password may also come as a query parameter.
+    let tail = tail.map(|t| {
+        let (path, query) = t.split_once('?').map_or((t, None), |(p, q)| (p, Some(q)));
+        match query {
+            Some(q) => {
+                let params: Vec<String> = q
+                    .split('&')
+                    .map(|kv| match kv.split_once('=') {
+                        Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                        _ => kv.to_owned(),
+                    })
+                    .collect();
+                format!("{path}?{}", params.join("&"))
+            }
+            None => path.to_owned(),
+        }
+    });
+    match tail {
+        Some(t) => format!("{scheme}://{masked}/{t}"),
+        None => format!("{scheme}://{masked}"),
     }
 }
 
@@ -111,8 +175,10 @@ impl ManageConnection for ConnectionManager {
                 let mut conn =
                     diesel::SqliteConnection::establish(path).map_err(diesel::r2d2::Error::ConnectionError)?;
                 // WAL is a property of the file, set once in `Db::connect`; these are per connection.
+                // synchronous = FULL: in WAL mode NORMAL may lose the last commits on a power cut,
+                // and an acknowledged registration or action must survive one.
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::r2d2::Error::QueryError)?;
@@ -125,8 +191,32 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection whose transaction could not be closed (e.g. the server went away mid-way) is
+    /// not lent again. A connection the server dropped while idle is caught by the check on
+    /// checkout (`is_valid`), so after a database restart requests succeed again at once.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        match conn {
+            DbConnection::Postgres(c) => c.is_broken(),
+            DbConnection::Sqlite(c) => c.is_broken(),
+        }
+    }
+}
+
+/// Failed connection attempts while the database is away: the pool retries them in the background,
+/// and each would be one log line; this keeps the first and then one every 30 s.
+#[derive(Debug, Default)]
+struct QuietConnectErrors {
+    last_logged: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for QuietConnectErrors {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        let mut last = self.last_logged.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(30)) {
+            *last = Some(std::time::Instant::now());
+            tracing::warn!(%error, "cannot connect to the database (retrying; repeats are logged every 30 s)");
+        }
     }
 }
 
@@ -138,27 +228,44 @@ pub struct Db {
 }
 
 impl Db {
+    /// Opens the pool. The first connection is made here, directly, so an unreachable or unopenable
+    /// database is one clear error naming it (password masked), not a stream of retries.
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         let target = Target::parse(&settings.url).map_err(anyhow::Error::msg)?;
-        target.prepare()?;
-        if let Target::Sqlite { path } = &target {
-            // Switching to WAL needs the database to itself, so it happens once, before the pool
-            // opens its connections concurrently.
-            let mut conn = diesel::SqliteConnection::establish(path)
-                .map_err(|e| anyhow::anyhow!("cannot open the SQLite database {path}: {e}"))?;
-            conn.batch_execute(&format!(
-                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
-                settings.sqlite_busy_timeout_ms
-            ))?;
-        }
+        let cannot_open = |e: &dyn std::fmt::Display| anyhow::anyhow!("cannot open {}: {e}", target.describe());
+        target.prepare().map_err(|e| cannot_open(&e))?;
         let manager = ConnectionManager { target: target.clone(), busy_timeout_ms: settings.sqlite_busy_timeout_ms };
+        match &target {
+            Target::Sqlite { path } => {
+                // Switching to WAL needs the database to itself, so it happens once, before the
+                // pool opens its connections, and under the start-up lock, before another
+                // instance's migrations can hold the file.
+                let _lock = target.sqlite_startup_lock()?;
+                let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| cannot_open(&e))?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                    settings.sqlite_busy_timeout_ms
+                ))
+                .map_err(|e| cannot_open(&e))?;
+            }
+            Target::Postgres { url } => {
+                diesel::PgConnection::establish(url).map_err(|e| cannot_open(&e.to_string().trim()))?;
+            }
+        }
         let pool = Pool::builder()
             .max_size(settings.pool_size.max(1))
             .connection_timeout(Duration::from_secs(settings.connect_timeout_seconds.max(1)))
-            .test_on_check_out(false)
+            .test_on_check_out(true)
+            .error_handler(Box::new(QuietConnectErrors::default()))
             .build(manager)
-            .map_err(|e| anyhow::anyhow!("cannot open the {} database: {e}", target.backend_name()))?;
+            .map_err(|e| cannot_open(&e))?;
         Ok(Db { pool, target })
+    }
+
+    /// The pool's connections (all, idle) for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -187,23 +294,58 @@ impl Db {
     /// Applies every pending migration of this backend and loads the shipped calendar notices the
     /// database lacks; returns how many migrations ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let applied = match &mut *conn {
-            DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        };
-        let applied = applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        let loaded = calendar::ensure_shipped(&mut conn)
-            .map_err(|e| anyhow::anyhow!("loading the shipped calendar failed: {e}"))?;
-        if !loaded.is_empty() {
-            tracing::info!(years = ?loaded, "loaded the shipped national calendar");
-        }
-        Ok(applied)
+        self.exclusively(|conn| {
+            let applied = match conn {
+                DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+                DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            };
+            let applied = applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+            let loaded = calendar::ensure_shipped(conn)
+                .map_err(|e| anyhow::anyhow!("loading the shipped calendar failed: {e}"))?;
+            if !loaded.is_empty() {
+                tracing::info!(years = ?loaded, "loaded the shipped national calendar");
+            }
+            Ok(applied)
+        })
     }
 
-    /// Readiness: a round trip to the database.
+    /// Readiness: a round trip to the database, waiting at most a second for a connection (so a
+    /// probe reflects an outage within a second, not after the pool's full timeout).
     pub async fn ping(&self) -> Result<(), AppError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get_timeout(Duration::from_secs(1))?;
+            conn.batch_execute("SELECT 1").map_err(AppError::from)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `work` alone among every instance sharing this database: the start-up steps (migrations,
+    /// the shipped calendar, the first administrator) of instances started at once must not race.
+    /// PostgreSQL: a session advisory lock (released when the connection ends, even on a crash);
+    /// SQLite: an exclusive lock on a file beside the database (`<file>.startup-lock`).
+    pub fn exclusively<T>(&self, work: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+        match &mut *conn {
+            DbConnection::Postgres(pg) => {
+                diesel::sql_query(format!("SELECT pg_advisory_lock({STARTUP_LOCK})")).execute(pg)?;
+                let result = work(&mut conn);
+                let unlocked = match &mut *conn {
+                    DbConnection::Postgres(pg) => {
+                        diesel::sql_query(format!("SELECT pg_advisory_unlock({STARTUP_LOCK})")).execute(pg)
+                    }
+                    DbConnection::Sqlite(_) => unreachable!("the same connection"),
+                };
+                let value = result?;
+                unlocked?;
+                Ok(value)
+            }
+            DbConnection::Sqlite(_) => {
+                let _lock = self.target.sqlite_startup_lock()?;
+                work(&mut conn)
+            }
+        }
     }
 }
 

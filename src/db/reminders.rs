@@ -149,6 +149,24 @@ pub fn ready_recipients(conn: &mut DbConnection, now: NaiveDateTime) -> Result<V
         .load(conn)?)
 }
 
+/// When the next reminder becomes ready to go: a new or failed one's retry time, or the end of a
+/// claim's lease (None: nothing waits).
+pub fn next_ready_at(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, AppError> {
+    use diesel::dsl::min;
+    let retry: Option<NaiveDateTime> = reminder_outbox::table
+        .filter(reminder_outbox::state.eq_any([OutboxState::Pending, OutboxState::Failed]))
+        .select(min(reminder_outbox::next_attempt_at))
+        .first(conn)?;
+    let lease: Option<NaiveDateTime> = reminder_outbox::table
+        .filter(reminder_outbox::state.eq(OutboxState::Sending))
+        .select(min(reminder_outbox::claimed_until))
+        .first::<Option<NaiveDateTime>>(conn)?;
+    Ok(match (retry, lease) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 /// Claims every ready reminder of `recipient` for this run until `lease_until`, in one statement: two
 /// runs at once never claim the same row. Returns the claimed rows.
 pub fn claim(

@@ -4,6 +4,7 @@
 //! key and a run claims a recipient's reminders in one statement before sending them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
@@ -14,7 +15,8 @@ use crate::db::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::masking::mask_name;
 use crate::domain::reminders::{
-    dedup_key, due_reminders, DigestItem, OutboxState, RecipientRole, ReminderKind, Template,
+    dedup_key, digest_message_id, due_reminders, next_wake, DigestItem, OutboxState, RecipientRole, ReminderKind,
+    Template, Wake,
 };
 use crate::error::AppError;
 
@@ -74,7 +76,8 @@ pub struct RunReport {
 /// How long a run holds the reminders it claimed; after that another run may take them over.
 const LEASE: chrono::Duration = chrono::Duration::minutes(10);
 
-/// One run of the job as of `now`. Without a mailer (mail disabled) it only records reminders.
+/// One run of the job as of `now`. Without a mailer (mail disabled) it only records reminders. When
+/// `stop` is set (the service is shutting down) it finishes the digest it is sending and stops.
 pub fn run_once(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
@@ -82,6 +85,7 @@ pub fn run_once(
     template: &Template,
     mailer: Option<&dyn Mailer>,
     now: DateTime<Utc>,
+    stop: &AtomicBool,
 ) -> Result<RunReport, AppError> {
     let today = crate::domain::china_date(now);
     let national = calendars.rules(conn, None)?;
@@ -176,7 +180,7 @@ pub fn run_once(
         }
     }
     if let Some(mailer) = mailer {
-        deliver(conn, template, mailer, now, &mut report)?;
+        deliver(conn, template, mailer, now, &mut report, stop)?;
     }
     Ok(report)
 }
@@ -188,10 +192,14 @@ fn deliver(
     mailer: &dyn Mailer,
     now: DateTime<Utc>,
     report: &mut RunReport,
+    stop: &AtomicBool,
 ) -> Result<(), AppError> {
     let run_id = uuid::Uuid::now_v7().to_string();
     let at = now.naive_utc();
     for recipient in outbox::ready_recipients(conn, at)? {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let rows = outbox::claim(conn, &recipient, &run_id, at, at + LEASE)?;
         if rows.is_empty() {
             continue; // another run took them
@@ -202,9 +210,11 @@ fn deliver(
         items.sort_by_key(|i| (i.kind != ReminderKind::Overdue, i.working_days_left, i.tracking_number.clone()));
         let name = recipient.split('@').next().unwrap_or(&recipient).to_owned();
         let (subject, body) = template.render(&name, crate::domain::china_date(now), &items);
-        let digest_id = uuid::Uuid::now_v7().to_string();
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        match mailer.send(&recipient, &subject, &body, &format!("<{digest_id}@foi-tracker>")) {
+        // Stable for these reminders: a digest sent again after a failed or interrupted attempt
+        // carries the Message-ID of its first attempt.
+        let digest_id = digest_message_id(&ids);
+        match mailer.send(&recipient, &subject, &body, &format!("<{digest_id}>")) {
             Ok(()) => {
                 outbox::mark_sent(conn, &ids, &run_id, &digest_id, Utc::now().naive_utc())?;
                 report.digests_sent += 1;
@@ -275,19 +285,36 @@ impl Job {
         conn: &mut DbConnection,
         calendars: &CalendarCache,
         now: DateTime<Utc>,
+        stop: &AtomicBool,
     ) -> Result<RunReport, AppError> {
         let mailer = self.mailer.as_ref().map(|m| m as &dyn Mailer);
-        run_once(conn, calendars, &self.thresholds, &self.template, mailer, now)
+        run_once(conn, calendars, &self.thresholds, &self.template, mailer, now, stop)
+    }
+
+    /// Sends the reminders whose retry time has come (no selection of new ones).
+    pub fn deliver_ready(
+        &self,
+        conn: &mut DbConnection,
+        now: DateTime<Utc>,
+        stop: &AtomicBool,
+    ) -> Result<RunReport, AppError> {
+        let mut report = RunReport::default();
+        if let Some(mailer) = &self.mailer {
+            deliver(conn, &self.template, mailer, now, &mut report, stop)?;
+        }
+        Ok(report)
     }
 }
 
-/// Runs the job daily at `settings.reminders.at` (China time) on national working days, forever, on
-/// the calling thread (`serve` gives it a thread of its own).
-pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime) {
+/// Runs the job daily at `settings.reminders.at` (China time) on national working days, and in
+/// between delivers reminders whose retry time comes (a digest that failed at 08:30 goes out at 08:31
+/// once the mail server is back, not the next morning); on the calling thread (`serve` gives it a
+/// thread of its own) until `stop` is set, finishing the digest it is sending.
+pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime, stop: &AtomicBool) {
     let calendars = CalendarCache::default();
-    loop {
+    while !stop.load(Ordering::Relaxed) {
         let now = Utc::now();
-        let next = match db.conn() {
+        let daily = match db.conn() {
             Ok(mut conn) => match calendars.rules(&mut conn, None) {
                 Ok(rules) => next_run(now, at, |d| rules.calendar.is_working_day(d).unwrap_or(true)),
                 Err(e) => {
@@ -300,11 +327,38 @@ pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime) {
                 now + chrono::Duration::minutes(5)
             }
         };
-        tracing::info!(next = %next, "reminder job scheduled");
-        std::thread::sleep((next - now).to_std().unwrap_or_default());
-        match db.conn().and_then(|mut conn| job.run(&mut conn, &calendars, Utc::now())) {
-            Ok(report) => tracing::info!(?report, "reminder job done"),
-            Err(e) => tracing::error!(error = %e, "reminder job failed; the next run retries"),
+        let first_retry = match (&job.mailer, db.conn()) {
+            (Some(_), Ok(mut conn)) => outbox::next_ready_at(&mut conn).ok().flatten().map(|t| t.and_utc()),
+            _ => None,
+        };
+        let wake = next_wake(now, daily, first_retry);
+        let until = match wake {
+            Wake::Daily(t) => {
+                tracing::info!(next = %t, "reminder job scheduled");
+                t
+            }
+            // At least a second apart, so a retry that cannot be taken yet does not spin.
+            Wake::Retry(t) => t.max(now + chrono::Duration::seconds(1)),
+        };
+        // Sleep in short steps so that a shutdown is noticed promptly.
+        while !stop.load(Ordering::Relaxed) {
+            let left = until - Utc::now();
+            if left <= chrono::Duration::zero() {
+                break;
+            }
+            std::thread::sleep(left.to_std().unwrap_or_default().min(std::time::Duration::from_millis(500)));
+        }
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let result = db.conn().and_then(|mut conn| match wake {
+            Wake::Daily(_) => job.run(&mut conn, &calendars, Utc::now(), stop),
+            Wake::Retry(_) => job.deliver_ready(&mut conn, Utc::now(), stop),
+        });
+        match (wake, result) {
+            (Wake::Daily(_), Ok(report)) => tracing::info!(?report, "reminder job done"),
+            (Wake::Retry(_), Ok(report)) => tracing::info!(?report, "reminder retries done"),
+            (_, Err(e)) => tracing::error!(error = %e, "reminder job failed; the next run retries"),
         }
     }
 }

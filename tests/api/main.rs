@@ -12,6 +12,7 @@ mod errors;
 mod fidelity;
 mod intake;
 mod interfaces;
+mod operations;
 mod reads;
 mod reminders;
 mod reports;

@@ -44,6 +44,7 @@ pub enum FeeBasis {
 
 /// The configured 2008 cost rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CostRates {
     pub search_fen_per_item: i64,
     pub copy_fen_per_page: i64,

@@ -46,6 +46,38 @@ string_enum! {
     }
 }
 
+/// The Message-ID of the digest carrying these reminders (outbox row ids): the same reminders give the
+/// same id, so a digest sent again after a failed or interrupted attempt is recognisable as the same
+/// message by the recipient's mail system.
+pub fn digest_message_id(reminder_ids: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut ids: Vec<&str> = reminder_ids.iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    let hash = Sha256::digest(ids.join("\n").as_bytes());
+    format!("{}@foi-tracker", &hex::encode(hash)[..32])
+}
+
+/// What the reminder scheduler does next: the daily run (select and send) or, sooner, a delivery of
+/// reminders whose retry time comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    Daily(chrono::DateTime<chrono::Utc>),
+    Retry(chrono::DateTime<chrono::Utc>),
+}
+
+/// The scheduler's next wake: the retry time of the first reminder waiting (never before `now`) when
+/// it comes before the daily run.
+pub fn next_wake(
+    now: chrono::DateTime<chrono::Utc>,
+    daily: chrono::DateTime<chrono::Utc>,
+    first_retry: Option<chrono::DateTime<chrono::Utc>>,
+) -> Wake {
+    match first_retry {
+        Some(retry) if retry < daily => Wake::Retry(retry.max(now)),
+        _ => Wake::Daily(daily),
+    }
+}
+
 /// The threshold a reminder falls under: the smallest configured threshold at or above the working
 /// days left, so a job that ran late sends the current tier only, never a burst of earlier ones.
 pub fn tier(days_left: i64, thresholds: &[i64]) -> Option<i64> {
@@ -191,6 +223,25 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_digest_of_the_same_reminders_keeps_its_message_id() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let first = digest_message_id(&ids(&["b", "a"]));
+        assert_eq!(first, digest_message_id(&ids(&["a", "b"])), "order does not matter");
+        assert_ne!(first, digest_message_id(&ids(&["a", "b", "c"])));
+        assert!(first.ends_with("@foi-tracker") && first.len() == 32 + "@foi-tracker".len());
+    }
+
+    #[test]
+    fn the_scheduler_wakes_for_a_retry_before_the_daily_run() {
+        let t = |h, m| chrono::NaiveDate::from_ymd_opt(2024, 3, 22).unwrap().and_hms_opt(h, m, 0).unwrap().and_utc();
+        let (now, daily) = (t(1, 0), t(23, 30));
+        assert_eq!(next_wake(now, daily, None), Wake::Daily(daily));
+        assert_eq!(next_wake(now, daily, Some(t(1, 1))), Wake::Retry(t(1, 1)));
+        assert_eq!(next_wake(now, daily, Some(t(0, 30))), Wake::Retry(now), "an overdue retry goes now");
+        assert_eq!(next_wake(now, daily, Some(t(23, 45))), Wake::Daily(daily), "the daily run delivers it");
     }
 
     #[test]

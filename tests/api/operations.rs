@@ -1,0 +1,165 @@
+//! Operations under faults: connections that heal after the database drops them, instances started at
+//! once on an empty database. Each test prints its figures (`cargo test -- --nocapture` shows them).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::helpers::{fresh_database, intake, postgres_url, spawn_app, Backend};
+
+crate::with_each_backend!(instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin,);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn serve(database_url: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("serve")
+        .env("FOI__DATABASE__URL", database_url)
+        .env("FOI__SERVER__BIND", format!("127.0.0.1:{port}"))
+        .env("FOI__SERVER__WORKERS", "1")
+        .env("FOI__DATABASE__POOL_SIZE", "2")
+        .env("FOI__REMINDERS__SCHEDULER", "false")
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start serve")
+}
+
+/// Four `serve` processes at once on an empty database, three times over: every one comes up (its
+/// `/readyz` answers 200) and exactly one administrator, printed by exactly one of them, exists.
+async fn instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin(backend: Backend) {
+    const INSTANCES: usize = 4;
+    let client = reqwest::Client::new();
+    for round in 1..=3 {
+        let (url, _dir) = fresh_database(backend);
+        let ports: Vec<u16> = (0..INSTANCES).map(|_| free_port()).collect();
+        let mut children: Vec<Child> = ports.iter().map(|&port| serve(&url, port)).collect();
+        let started = Instant::now();
+        let mut up = 0;
+        for (i, port) in ports.iter().enumerate() {
+            loop {
+                if let Some(status) = children[i].try_wait().unwrap() {
+                    let output = children.remove(i).wait_with_output().unwrap();
+                    panic!(
+                        "round {round}: instance {i} exited with {status}: {}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+                let ready = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await;
+                if ready.is_ok_and(|r| r.status() == 200) {
+                    up += 1;
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(60), "round {round}: instance {i} not ready");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let mut tokens = 0;
+        for mut child in children {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            tokens += String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with("foi_")).count();
+        }
+        let db = foi_tracker::db::Db::connect(&foi_tracker::config::DatabaseSettings {
+            url: url.clone(),
+            pool_size: 1,
+            connect_timeout_seconds: 5,
+            sqlite_busy_timeout_ms: 5000,
+            run_migrations: false,
+        })
+        .unwrap();
+        let users: i64 = {
+            use foi_tracker::db::schema::users;
+            users::table.count().get_result(&mut *db.conn().unwrap()).unwrap()
+        };
+        println!("{backend:?} round {round}: {up}/{INSTANCES} instances up in {seconds:.1} s, {users} user(s)");
+        assert_eq!(up, INSTANCES);
+        assert_eq!(users, 1, "round {round}: one administrator");
+        assert_eq!(tokens, 1, "round {round}: one token printed");
+    }
+}
+
+/// PostgreSQL ends every connection of the service (as on a restart or a failover) while clients
+/// keep asking: no request answers 500, requests succeed again at once, and `/readyz` says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_heal_after_postgresql_ends_them_under_traffic() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    app.seed_city();
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    // Every pooled connection is open before the cut.
+    let warm: Vec<_> = (0..16).map(|_| app.get(&app.admin, &path)).collect();
+    for res in futures_util::future::join_all(warm).await {
+        assert_eq!(res.status(), 200);
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (client, url, token, stop) = (app.client.clone(), app.url(&path), app.admin.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = client.get(&url).bearer_auth(&token).send().await.unwrap().status().as_u16();
+                statuses.push(status);
+            }
+            statuses
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let terminated: i64 = {
+        let mut conn = PgConnection::establish(&app.database_url).unwrap();
+        let name = app.database_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(format!(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .get_result::<Count>(&mut conn)
+        .unwrap()
+        .n
+    };
+    let cut = Instant::now();
+    let mut recovered = None;
+    while cut.elapsed() < Duration::from_secs(10) {
+        if app.get(&app.admin, &path).await.status() == 200 {
+            recovered = Some(cut.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap().status();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    for w in workers {
+        statuses.extend(w.await.unwrap());
+    }
+    let count = |code: u16| statuses.iter().filter(|&&s| s == code).count();
+    let recovered = recovered.expect("requests succeed again within 10 s");
+    println!(
+        "terminated {terminated} connection(s); recovered in {:.3} s; during the run {} requests: {} ok, {} 503, {} 500",
+        recovered.as_secs_f64(),
+        statuses.len(),
+        count(200),
+        count(503),
+        count(500)
+    );
+    assert!(terminated > 0, "the service had connections to end");
+    assert!(recovered < Duration::from_secs(5));
+    assert_eq!(ready, 200, "/readyz reflects the database at once");
+    assert_eq!(count(500), 0, "a lost connection is never a 500");
+    assert_eq!(count(200) + count(503), statuses.len(), "only 200 or 503: {statuses:?}");
+}
