@@ -185,3 +185,44 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn database(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn faults_of_the_database_are_503_and_bugs_stay_500() {
+        let unavailable = [
+            database(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly"),
+            database(DatabaseErrorKind::UnableToSendCommand, "no connection to the server"),
+            database(DatabaseErrorKind::ReadOnlyTransaction, "cannot execute INSERT in a read-only transaction"),
+            database(DatabaseErrorKind::Unknown, "database is locked"),
+            database(DatabaseErrorKind::Unknown, "database or disk is full"),
+            database(DatabaseErrorKind::Unknown, "attempt to write a readonly database"),
+            database(DatabaseErrorKind::Unknown, "disk I/O error"),
+            database(DatabaseErrorKind::Unknown, "could not extend file \"base/1/2\": No space left on device"),
+            database(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+            database(DatabaseErrorKind::Unknown, "the database system is shutting down"),
+            Error::BrokenTransactionManager,
+        ];
+        for e in unavailable {
+            let text = e.to_string();
+            assert!(matches!(AppError::from(e), AppError::Unavailable(_)), "{text}");
+        }
+        let bugs = [
+            database(DatabaseErrorKind::Unknown, "syntax error at or near \"SELCT\""),
+            database(DatabaseErrorKind::UniqueViolation, "duplicate key value"),
+            database(DatabaseErrorKind::Unknown, "database disk image is malformed"),
+            Error::NotFound,
+        ];
+        for e in bugs {
+            let text = e.to_string();
+            assert!(matches!(AppError::from(e), AppError::Internal(_)), "{text}");
+        }
+    }
+}

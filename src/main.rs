@@ -256,7 +256,19 @@ fn connect(settings: &Settings) -> anyhow::Result<(Db, PooledConn)> {
     Ok((db, conn))
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are printed as one line with their causes (`Error: cannot open …: connection refused`),
+/// never as a backtrace, whatever RUST_BACKTRACE says: the reader is an operator.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if !matches!(cli.command, Command::Serve) {
         // A command's output piped into `head` and cut short ends the command quietly, as for any

@@ -249,7 +249,9 @@ impl Db {
                 .map_err(|e| cannot_open(&e))?;
             }
             Target::Postgres { url } => {
-                diesel::PgConnection::establish(url).map_err(|e| cannot_open(&e.to_string().trim()))?;
+                // libpq's message spans lines (the error, then a hint): one line for the operator.
+                diesel::PgConnection::establish(url)
+                    .map_err(|e| cannot_open(&e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")))?;
             }
         }
         let pool = Pool::builder()

@@ -206,3 +206,68 @@ async fn logs_are_json_with_request_ids_and_no_personal_data(backend: Backend) {
         assert!(!log.contains(secret), "personal data in the log: {log}");
     }
 }
+
+/// Runs the binary with `env` (and no configuration directory unless given).
+fn foi_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(args)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run foi-tracker")
+}
+
+/// Misspelt settings and an environment without its file stop the start with the name at fault;
+/// an unreachable or unopenable database is one clear error naming it, its password masked.
+#[test]
+fn operator_mistakes_are_one_clear_error_naming_what_is_wrong() {
+    let refused = |out: std::process::Output, expected: &[&str]| {
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        for e in expected {
+            assert!(err.contains(e), "`{e}` not in: {err}");
+        }
+        err
+    };
+    refused(foi_env(&["calendar", "list"], &[("FOI__DATABSE__URL", "x.db")]), &["unknown field `databse`"]);
+    refused(foi_env(&["calendar", "list"], &[("FOI__MAIL__ENABLE", "true")]), &["unknown field `enable`", "mail"]);
+    let config_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config");
+    refused(
+        foi_env(&["calendar", "list"], &[("FOI_CONFIG_DIR", config_dir), ("FOI_ENV", "prodution")]),
+        &["FOI_ENV=prodution", "prodution.toml", "production"],
+    );
+    let err = refused(
+        foi_env(&["calendar", "list"], &[("FOI__DATABASE__URL", "postgres://clerk:s3cret@127.0.0.1:1/foi")]),
+        &["cannot open the PostgreSQL database postgres://clerk:***@127.0.0.1:1/foi"],
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+    assert!(err.lines().filter(|l| !l.trim().is_empty()).count() <= 4, "one clear error, not a flood: {err}");
+    refused(
+        foi_env(&["calendar", "list"], &[("FOI__DATABASE__URL", "sqlite:///proc/no-such-dir/x.db")]),
+        &["/proc/no-such-dir/x.db"],
+    );
+}
+
+/// `foi-tracker calendar list | head -1`: the command ends quietly when its reader goes away.
+#[test]
+fn a_command_piped_into_a_reader_that_stops_ends_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("pipe.db").display());
+    stdout(&foi(&url, &["migrate"]));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(["calendar", "list"])
+        .env("FOI__DATABASE__URL", &url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "no panic exit");
+}

@@ -11,13 +11,71 @@ use crate::helpers::{fresh_database, intake, postgres_url, spawn_app, Backend};
 
 crate::with_each_backend!(instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin,);
 
+/// SQLite's write lock held elsewhere past the busy timeout: the registration answers 503 with
+/// Retry-After (a fault to wait out, not a bug), writes nothing, and succeeds once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_sqlite_database_is_503_with_retry_after_then_works() {
+    use std::io::{BufRead, BufReader};
+    let (url, _dir) = fresh_database(Backend::Sqlite);
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+            .args(args)
+            .env("FOI__DATABASE__URL", &url)
+            .env("FOI_CONFIG_DIR", "/nonexistent")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    cli(&["agency", "add", "PJ", "盘锦市人民政府"]);
+    let token = cli(&["user", "add", "clerk", "--role", "clerk", "--agency", "PJ"]).lines().last().unwrap().to_owned();
+    let port = free_port();
+    let mut child = serve_with(&url, port, &[("FOI__DATABASE__SQLITE_BUSY_TIMEOUT_MS", "200")]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            line.clear();
+        }
+    });
+    let client = reqwest::Client::new();
+    let address = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while client.get(format!("{address}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(started.elapsed() < Duration::from_secs(30), "serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let post = || client.post(format!("{address}/api/v1/cases")).bearer_auth(&token).json(&intake("PJ")).send();
+    let path = url.strip_prefix("sqlite://").unwrap().to_owned();
+    let mut holder = diesel::SqliteConnection::establish(&path).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut holder, "BEGIN EXCLUSIVE").unwrap();
+    let res = post().await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "5");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "urn:foi-tracker:problem:unavailable");
+    diesel::connection::SimpleConnection::batch_execute(&mut holder, "ROLLBACK").unwrap();
+    let res = post().await.unwrap();
+    assert_eq!(res.status(), 201, "works again once the lock is released");
+    let case: Value = res.json().await.unwrap();
+    assert_eq!(case["tracking_number"], "PJ-2015-00001", "the refused attempt wrote nothing");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn serve(database_url: &str, port: u16) -> Child {
+    serve_with(database_url, port, &[])
+}
+
+fn serve_with(database_url: &str, port: u16, env: &[(&str, &str)]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
         .arg("serve")
+        .envs(env.iter().copied())
         .env("FOI__DATABASE__URL", database_url)
         .env("FOI__SERVER__BIND", format!("127.0.0.1:{port}"))
         .env("FOI__SERVER__WORKERS", "1")

@@ -16,6 +16,8 @@ crate::on_both_backends!(
     a_failed_delivery_is_retried_and_delivered_once,
     a_run_that_died_after_claiming_is_taken_over_once,
     a_correction_period_about_to_end_is_reminded,
+    a_digest_sent_again_keeps_the_message_id_of_its_first_attempt,
+    the_running_scheduler_retries_when_the_mail_server_returns_and_stops_gracefully,
 );
 
 /// `foi-tracker remind --once --now NOW` against the test database and `smtp_url`.
@@ -269,4 +271,78 @@ async fn a_correction_period_about_to_end_is_reminded(app: TestApp) {
     assert_eq!(mails[0].to, ["li@panjin.gov.cn"]);
     let body = mails[0].body();
     assert!(body.contains("待补正｜补正/征求意见期限 2024-03-18｜剩余 2 个工作日"), "{body}");
+}
+
+async fn a_digest_sent_again_keeps_the_message_id_of_its_first_attempt(app: TestApp) {
+    app.seed_city();
+    staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    case_on(&app, "2024-01-02", "周八").await;
+    // The server takes the message and then fails (451): the service must send it again, as the
+    // same message.
+    let sink = SmtpSink::start_refusing(0, 1).await;
+    assert!(remind_ok(&app, &sink.url(), "2024-03-22T09:00:00+08:00").contains("reminders_failed: 1"));
+    remind_ok(&app, &sink.url(), "2024-03-22T09:02:00+08:00");
+    let received = sink.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!((received[0].accepted, received[1].accepted), (false, true));
+    let first = received[0].header("Message-ID").expect("a Message-ID");
+    assert_eq!(received[1].header("Message-ID").as_ref(), Some(&first), "the same Message-ID");
+    assert_eq!(sink.mails().len(), 1);
+}
+
+/// The mail server is down when the job runs; it is back before the retry time. The scheduler of a
+/// running `serve` sends the digest at the retry time (not at the next day's run); on SIGTERM the
+/// service stops cleanly.
+async fn the_running_scheduler_retries_when_the_mail_server_returns_and_stops_gracefully(app: TestApp) {
+    use foi_tracker::db::schema::reminder_outbox;
+    app.seed_city();
+    staff(&app, "王科长", Role::Approver, "wang@panjin.gov.cn").await;
+    case_on(&app, "2024-01-02", "周八").await;
+    let port = free_port();
+    let now = chrono::Utc::now().to_rfc3339();
+    assert!(remind_ok(&app, &format!("smtp://127.0.0.1:{port}"), &now).contains("reminders_failed: 1"));
+    // The backoff's first minute, shortened to two seconds.
+    {
+        let mut conn = app.db.conn().unwrap();
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).naive_utc();
+        diesel::update(reminder_outbox::table)
+            .set(reminder_outbox::next_attempt_at.eq(soon))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let sink = SmtpSink::start_on(port).await;
+    // The daily run is twelve hours away.
+    let at = (chrono::Utc::now() + chrono::Duration::hours(12)).with_timezone(&foi_tracker::domain::china_offset());
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("serve")
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI__SERVER__BIND", format!("127.0.0.1:{}", free_port()))
+        .env("FOI__SERVER__WORKERS", "1")
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .env("FOI__MAIL__ENABLED", "true")
+        .env("FOI__MAIL__SMTP_URL", sink.url())
+        .env("FOI__REMINDERS__AT", at.format("%H:%M").to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while sink.mails().is_empty() && started.elapsed() < std::time::Duration::from_secs(20) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let waited = started.elapsed().as_secs_f64();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(serve.id() as i32, libc::SIGTERM) };
+    let stopped = std::time::Instant::now();
+    let output = serve.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    println!(
+        "retried digest delivered {waited:.1} s after serve started; stopped {:.2} s after SIGTERM",
+        stopped.elapsed().as_secs_f64()
+    );
+    assert_eq!(sink.mails().len(), 1, "delivered at the retry time: {log}");
+    assert_eq!(outbox(&app).await[0]["state"], "sent");
+    assert!(output.status.success(), "a clean exit on SIGTERM: {:?} {log}", output.status);
+    assert!(log.contains("foi-tracker stopped"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a log that is not a terminal");
 }

@@ -12,9 +12,20 @@ pub struct Mail {
     pub to: Vec<String>,
     /// The whole message as received (headers and encoded body).
     pub raw: String,
+    /// False when the sink answered 451 after receiving it (the sender must retry).
+    pub accepted: bool,
 }
 
 impl Mail {
+    /// The value of a header (the first one of that name).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let (headers, _) = self.raw.split_once("\n\n").unwrap_or((&self.raw, ""));
+        headers.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
+        })
+    }
+
     /// The text body, decoded from base64 or quoted-printable when the message says so.
     pub fn body(&self) -> String {
         let (headers, body) = self.raw.split_once("\n\n").unwrap_or(("", &self.raw));
@@ -55,6 +66,13 @@ impl SmtpSink {
 
     /// On a given port (0: any free one).
     pub async fn start_on(port: u16) -> SmtpSink {
+        SmtpSink::start_refusing(port, 0).await
+    }
+
+    /// Like `start_on`, but the first `refusals` messages are received in full and then answered
+    /// `451` (as a server that fails after taking the data): the sender must try again.
+    pub async fn start_refusing(port: u16, refusals: usize) -> SmtpSink {
+        let refusals = Arc::new(std::sync::atomic::AtomicUsize::new(refusals));
         let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind the SMTP sink");
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
@@ -62,7 +80,7 @@ impl SmtpSink {
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let store = store.clone();
+                let (store, refusals) = (store.clone(), refusals.clone());
                 tokio::spawn(async move {
                     let (read, mut write) = stream.into_split();
                     let mut lines = BufReader::new(read).lines();
@@ -71,12 +89,22 @@ impl SmtpSink {
                     while let Ok(Some(line)) = lines.next_line().await {
                         if in_data {
                             if line == "." {
-                                store
-                                    .lock()
-                                    .unwrap()
-                                    .push(Mail { to: std::mem::take(&mut to), raw: std::mem::take(&mut data) });
+                                let refused = refusals
+                                    .fetch_update(
+                                        std::sync::atomic::Ordering::SeqCst,
+                                        std::sync::atomic::Ordering::SeqCst,
+                                        |n| n.checked_sub(1),
+                                    )
+                                    .is_ok();
+                                store.lock().unwrap().push(Mail {
+                                    to: std::mem::take(&mut to),
+                                    raw: std::mem::take(&mut data),
+                                    accepted: !refused,
+                                });
                                 in_data = false;
-                                let _ = write.write_all(b"250 OK queued\r\n").await;
+                                let reply: &[u8] =
+                                    if refused { b"451 try again later\r\n" } else { b"250 OK queued\r\n" };
+                                let _ = write.write_all(reply).await;
                             } else {
                                 data.push_str(line.strip_prefix('.').unwrap_or(&line));
                                 data.push('\n');
@@ -113,7 +141,13 @@ impl SmtpSink {
         SmtpSink { port, mails, task }
     }
 
+    /// The messages the sink accepted.
     pub fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().iter().filter(|m| m.accepted).cloned().collect()
+    }
+
+    /// Every message received, accepted or refused.
+    pub fn received(&self) -> Vec<Mail> {
         self.mails.lock().unwrap().clone()
     }
 
