@@ -313,7 +313,7 @@ async fn the_running_scheduler_retries_when_the_mail_server_returns_and_stops_gr
     let sink = SmtpSink::start_on(port).await;
     // The daily run is twelve hours away.
     let at = (chrono::Utc::now() + chrono::Duration::hours(12)).with_timezone(&foi_tracker::domain::china_offset());
-    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+    let serve = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
         .arg("serve")
         .env("FOI__DATABASE__URL", &app.database_url)
         .env("FOI__SERVER__BIND", format!("127.0.0.1:{}", free_port()))
