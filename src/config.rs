@@ -14,6 +14,19 @@ pub struct Settings {
     pub fees: crate::domain::fees::CostRates,
     pub mail: MailSettings,
     pub reminders: ReminderSettings,
+    pub limits: LimitSettings,
+}
+
+/// `[limits]` settings: rate limits per client address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Calls of the public deadline calculator per minute.
+    pub calculator_per_minute: u32,
+    /// Failed authentications per minute before the address is refused for a while.
+    pub failed_auth_per_minute: u32,
+    /// Take the client's address from Forwarded / X-Forwarded-For (only behind a proxy that sets it).
+    pub trust_proxy_headers: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -23,6 +36,8 @@ pub struct ServerSettings {
     pub workers: usize,
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
+    /// When not empty, `/metrics` asks for `Authorization: Bearer <metrics_token>`.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -44,6 +44,9 @@ pub enum AppError {
     /// The database cannot be reached or is overloaded.
     #[error("{0}")]
     Unavailable(String),
+    /// A rate limit: the client may try again after `retry_after_seconds`.
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_seconds: u64 },
     /// A bug or an unexpected failure: the detail goes to the log, never to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -75,6 +78,7 @@ impl AppError {
                 ("idempotency-key-reused", 422, "Idempotency-Key reused for another request")
             }
             AppError::Unavailable(_) => ("unavailable", 503, "The service is temporarily unavailable"),
+            AppError::TooManyRequests { .. } => ("too-many-requests", 429, "Too many requests"),
             AppError::Internal(_) => ("internal", 500, "Internal error"),
         };
         KindInfo { slug, status, title }

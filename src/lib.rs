@@ -45,6 +45,8 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
     let data = web::Data::new(db.clone());
     let calendars = web::Data::new(db::calendar::CalendarCache::default());
     let fee_rates = web::Data::new(settings.fees);
+    let limits = web::Data::new(api::limits::Limits::new(&settings.limits));
+    let metrics = web::Data::new(api::metrics::Metrics::new(Some(settings.server.metrics_token.clone())));
     let max_body = settings.server.max_body_bytes;
     let origins = settings.server.cors_origins.clone();
     let mut server = HttpServer::new(move || {
@@ -60,12 +62,16 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
             .app_data(data.clone())
             .app_data(calendars.clone())
             .app_data(fee_rates.clone())
+            .app_data(limits.clone())
+            .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(api::routes)
             .default_service(web::to(api::not_found))
+            .wrap(from_fn(api::extract::reject_nul_in_url))
             .wrap(cors)
             .wrap(ErrorHandlers::new().default_handler(api::problem::ensure_problem))
             .wrap(from_fn(telemetry::request_id_middleware))
+            .wrap(from_fn(api::metrics::record))
     })
     .listen(listener)?;
     if settings.server.workers > 0 {

@@ -40,13 +40,16 @@ pub struct CalculateParams {
         (status = 200, description = "The deadline, explained", body = Calculation),
         (status = 404, description = "Unknown agency", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many calculations from this address (see Retry-After)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn calculator(
     req: HttpRequest,
     db: web::Data<Db>,
     calendars: web::Data<CalendarCache>,
+    limits: web::Data<super::limits::Limits>,
 ) -> Result<HttpResponse, AppError> {
+    limits.calculator(limits.client(&req))?;
     let params: CalculateParams = query(&req)?;
     let result = db
         .run(move |conn| {

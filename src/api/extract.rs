@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{users, Db};
 use crate::domain::role::Principal;
-use crate::domain::validation::FieldError;
+use crate::domain::validation::{nul_in, FieldError, NUL_MESSAGE};
 use crate::error::AppError;
 
 /// Drops serde_json's " at line 1 column 7" suffix: the path says where.
@@ -66,8 +66,31 @@ pub fn json_body<T: DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<
     if !value.is_object() {
         return Err(AppError::validation("$", "the body must be a JSON object"));
     }
+    if let Some(path) = nul_in(&value, "") {
+        return Err(AppError::validation(&path, NUL_MESSAGE));
+    }
     serde_path_to_error::deserialize(value)
         .map_err(|e| AppError::Validation(vec![field_error(&e.path().to_string(), &e.inner().to_string())]))
+}
+
+/// Middleware: a URL whose path or query decodes to text with a NUL is refused (422) before any
+/// handler sees it.
+pub async fn reject_nul_in_url(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let path_has_nul = req.path().contains("%00") || req.path().contains('\0');
+    let query_field = form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(key, value)| key.contains('\0') || value.contains('\0'))
+        .map(|(key, _)| if key.contains('\0') { "query".to_owned() } else { key.into_owned() });
+    let refused = if path_has_nul { Some("path".to_owned()) } else { query_field };
+    match refused {
+        Some(field) => {
+            let response = actix_web::ResponseError::error_response(&AppError::validation(&field, NUL_MESSAGE));
+            Ok(req.into_response(response))
+        }
+        None => Ok(next.call(req).await?.map_into_boxed_body()),
+    }
 }
 
 /// Decodes the query string into `T`; a bad parameter is a 422 naming it.
@@ -170,9 +193,27 @@ impl FromRequest for Auth {
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let db = req.app_data::<web::Data<Db>>().cloned();
+        let limits = req.app_data::<web::Data<super::limits::Limits>>().cloned();
+        let client = limits.as_ref().and_then(|l| l.client(req));
         let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
         Box::pin(async move {
             let db = db.ok_or_else(|| AppError::Internal("database handle missing".into()))?;
+            if let Some(limits) = &limits {
+                limits.before_authentication(client)?;
+            }
+            let outcome = authenticate(&db, header).await;
+            if let (Err(AppError::Unauthorized(_)), Some(limits)) = (&outcome, &limits) {
+                limits.failed_authentication(client);
+            }
+            outcome
+        })
+    }
+}
+
+/// The principal a bearer `Authorization` header names (401 when missing, malformed or unknown).
+async fn authenticate(db: &Db, header: Option<Result<String, header::ToStrError>>) -> Result<Auth, AppError> {
+    {
+        {
             let token = match header {
                 None => return Err(AppError::Unauthorized("send Authorization: Bearer <token>".into())),
                 Some(Err(_)) => {
@@ -191,7 +232,7 @@ impl FromRequest for Auth {
                 Some(principal) => Ok(Auth(principal)),
                 None => Err(AppError::Unauthorized("the token is unknown or revoked".into())),
             }
-        })
+        }
     }
 }
 

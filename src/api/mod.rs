@@ -8,6 +8,8 @@ pub mod cases;
 pub mod deadlines;
 pub mod extract;
 pub mod health;
+pub mod limits;
+pub mod metrics;
 pub mod problem;
 pub mod reminders;
 pub mod reports;
@@ -88,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/healthz").route(web::get().to(health::healthz)))
     .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+    .service(web::resource("/metrics").route(web::get().to(metrics::scrape)))
     .service(
         web::scope("/api/v1")
             .service(web::resource("/cases").route(web::post().to(cases::create)).route(web::get().to(cases::list)))

@@ -106,7 +106,13 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        Problem::from(self).response()
+        let mut response = Problem::from(self).response();
+        if let AppError::TooManyRequests { retry_after_seconds, .. } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.max(&1).to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 
@@ -124,6 +130,7 @@ fn problem_for_status(status: StatusCode) -> AppError {
         415 => AppError::UnsupportedMediaType("Send JSON with Content-Type: application/json.".into()),
         401 => AppError::Unauthorized("Send Authorization: Bearer <token>.".into()),
         403 => AppError::Forbidden("Not allowed.".into()),
+        429 => AppError::TooManyRequests { detail: "Too many requests; slow down.".into(), retry_after_seconds: 1 },
         s if s >= 500 => AppError::Internal(format!("status {s} without a problem body")),
         _ => AppError::BadRequest(status.canonical_reason().unwrap_or("Bad request").to_owned() + "."),
     }
@@ -151,7 +158,7 @@ pub fn ensure_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> acti
 }
 
 /// The problem responses every operation of a kind can give, declared once for the API document
-/// instead of on every path: 401 for an operation that needs a token, 400/413/415/422 for one that
+/// instead of on every path: 401 and 429 for an operation that needs a token, 400/413/415/422 for one that
 /// reads a JSON body, 500 and 503 for all. A path documents these itself only to say something more
 /// specific (e.g. which fields its 422 checks); its own declaration is kept.
 pub struct CommonProblems;
@@ -173,6 +180,7 @@ impl utoipa::Modify for CommonProblems {
                 let mut common = Vec::new();
                 if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                     common.push(("401", "No or unknown token"));
+                    common.push(("429", "Too many failed authentications from this address (see Retry-After)"));
                 }
                 if operation.request_body.is_some() {
                     common.extend([

@@ -696,6 +696,17 @@ pub fn open_case_ids(conn: &mut DbConnection, stopped_only: bool) -> Result<Vec<
     Ok(query.load(conn)?)
 }
 
+/// Open cases, and those of them past their final deadline on `today` (for monitoring).
+pub fn count_open_and_overdue(conn: &mut DbConnection, today: NaiveDate) -> Result<(i64, i64), AppError> {
+    let open: i64 = cases::table.filter(cases::state.eq_any(CaseState::open())).count().get_result(conn)?;
+    let overdue: i64 = cases::table
+        .filter(cases::state.eq_any(CaseState::open()))
+        .filter(cases::final_due_on.lt(today))
+        .count()
+        .get_result(conn)?;
+    Ok((open, overdue))
+}
+
 /// The clock events recorded on a case, in order. (Registration records none: the clock starts on
 /// the receipt date.)
 pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockEvent>, AppError> {

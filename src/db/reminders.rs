@@ -149,6 +149,14 @@ pub fn ready_recipients(conn: &mut DbConnection, now: NaiveDateTime) -> Result<V
         .load(conn)?)
 }
 
+/// How many reminders are in each state (for monitoring).
+pub fn count_by_state(conn: &mut DbConnection) -> Result<Vec<(OutboxState, i64)>, AppError> {
+    Ok(reminder_outbox::table
+        .group_by(reminder_outbox::state)
+        .select((reminder_outbox::state, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// When the next reminder becomes ready to go: a new or failed one's retry time, or the end of a
 /// claim's lease (None: nothing waits).
 pub fn next_ready_at(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, AppError> {

@@ -78,6 +78,16 @@ pub fn import_notice(
     via: &str,
 ) -> Result<CalendarChange, AppError> {
     caller.require_global_admin("change the national calendar")?;
+    // The texts a notice brings are stored: the same rules as any other text (no control characters,
+    // so no NUL, which PostgreSQL cannot store), whether it came over HTTP or from a file.
+    let mut v = crate::domain::validation::Validator::new();
+    for (i, day) in notice.days.iter().enumerate() {
+        v.text(&format!("days[{i}].name"), &day.name, 100);
+    }
+    for (i, paper) in notice.papers.iter().enumerate() {
+        v.text(&format!("papers[{i}]"), paper, 500);
+    }
+    v.finish()?;
     let reason = format!("calendar: {} notice imported {via}", notice.year);
     change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
         calendar::import_notice(conn, notice, via).map(|_| ())

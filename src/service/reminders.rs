@@ -356,12 +356,18 @@ pub fn schedule(db: crate::db::Db, job: Job, at: NaiveTime, stop: &AtomicBool) {
             Wake::Retry(_) => job.deliver_ready(&mut conn, Utc::now(), stop),
         });
         match (wake, result) {
-            (Wake::Daily(_), Ok(report)) => tracing::info!(?report, "reminder job done"),
+            (Wake::Daily(_), Ok(report)) => {
+                LAST_RUN_UNIX.store(Utc::now().timestamp(), Ordering::Relaxed);
+                tracing::info!(?report, "reminder job done")
+            }
             (Wake::Retry(_), Ok(report)) => tracing::info!(?report, "reminder retries done"),
             (_, Err(e)) => tracing::error!(error = %e, "reminder job failed; the next run retries"),
         }
     }
 }
+
+/// When this process last finished a reminder run (Unix seconds; 0: not yet), for monitoring.
+pub static LAST_RUN_UNIX: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
 /// Counts of the outbox by state, for logs.
 pub fn summary(report: &RunReport) -> BTreeMap<&'static str, usize> {

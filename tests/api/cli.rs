@@ -271,3 +271,21 @@ fn a_command_piped_into_a_reader_that_stops_ends_quietly() {
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert_ne!(out.status.code(), Some(101), "no panic exit");
 }
+
+/// A notice file whose day name holds a NUL (or another control character) is refused, naming it.
+#[test]
+fn a_calendar_file_with_unstorable_text_is_refused_naming_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("notice.db").display());
+    let file = dir.path().join("2031.json");
+    std::fs::write(
+        &file,
+        r#"{"year":2031,"papers":[],"days":[{"name":"元\u0000旦","date":"2031-01-01","isOffDay":true}]}"#,
+    )
+    .unwrap();
+    let out = foi(&url, &["calendar", "import", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("days[0].name") && err.contains("control characters"), "{err}");
+    assert!(!stdout(&foi(&url, &["calendar", "list"])).contains("2031"), "nothing imported");
+}

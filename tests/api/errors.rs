@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, intake, TestApp};
 
 crate::on_both_backends!(
+    nul_is_refused_with_422_on_every_route_wherever_text_enters,
     malformed_json_is_a_bad_request,
     wrong_types_name_the_field,
     unknown_enum_values_name_the_field,
@@ -218,4 +219,69 @@ async fn unknown_case_ids_are_404(app: TestApp) {
         assert_problem(app.get(&app.admin, &format!("/api/v1/cases/{id}")).await, 404, "not-found").await;
         assert_problem(app.get(&app.admin, &format!("/api/v1/cases/{id}/events")).await, 404, "not-found").await;
     }
+}
+
+/// A value for a path parameter that reaches the handler (a known agency, a case, a date, a year).
+fn sample(param: &str, case_id: &str) -> String {
+    match param {
+        "id" => case_id.to_owned(),
+        "code" => "PJ".into(),
+        "date" => "2024-03-01".into(),
+        "format" => "y2021".into(),
+        "year" => "2024".into(),
+        "topic" => "urban".into(),
+        _ => "x".into(),
+    }
+}
+
+/// Every operation of the API document, with NUL in its path parameters, in a query parameter, and
+/// (for those that take a body) in a JSON string: always 422 naming where, never a 500, nothing
+/// stored. PostgreSQL cannot store NUL, so the service refuses it on both backends alike.
+async fn nul_is_refused_with_422_on_every_route_wherever_text_enters(app: TestApp) {
+    app.seed_city();
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let case_id = case["id"].as_str().unwrap().to_owned();
+    let cases_before = app.case_count();
+    let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let mut checked = 0;
+    for (template, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let fill = |nul: bool| {
+                let mut path = template.clone();
+                while let Some(start) = path.find('{') {
+                    let end = path[start..].find('}').unwrap() + start;
+                    let value = if nul { "x%00y".to_owned() } else { sample(&path[start + 1..end], &case_id) };
+                    path.replace_range(start..=end, &value);
+                }
+                path
+            };
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let send = |path: String, body: Option<Value>| {
+                let mut request = app.client.request(method.clone(), app.url(&path)).bearer_auth(&app.admin);
+                if let Some(body) = body {
+                    request = request.json(&body);
+                }
+                request.send()
+            };
+            let mut attempts = vec![(format!("{}?agency=PJ%00", fill(false)), None, "agency")];
+            if template.contains('{') {
+                attempts.push((fill(true), None, "path"));
+            }
+            if op.get("requestBody").is_some() {
+                let body = serde_json::json!({"agency": "PJ", "name": "名\u{0}称", "label": "x"});
+                attempts.push((fill(false), Some(body), "name"));
+            }
+            for (path, body, field) in attempts {
+                let res = send(path.clone(), body).await.unwrap();
+                let status = res.status().as_u16();
+                let answer: Value = res.json().await.unwrap_or(Value::Null);
+                assert_eq!(status, 422, "{method} {path}: {answer}");
+                assert_eq!(answer["errors"][0]["path"], field, "{method} {path}: {answer}");
+                assert!(answer["errors"][0]["message"].as_str().unwrap().contains("NUL"), "{answer}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "{checked} requests");
+    assert_eq!(app.case_count(), cases_before, "nothing stored");
 }

@@ -124,7 +124,16 @@ pub fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// `spawn_app` with settings adjusted by `adjust` (rate limits are high unless a test lowers them:
+/// the suite's many deliberate 401s from one address are not an attack).
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults();
+    settings.limits.calculator_per_minute = 1_000_000;
+    settings.limits.failed_auth_per_minute = 1_000_000;
+    adjust(&mut settings);
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;
     settings.database.pool_size = 8;

@@ -34,7 +34,7 @@ async fn every_operation_documents_the_problems_it_can_answer(app: TestApp) {
             let responses = &op["responses"];
             let mut expected = vec!["500", "503"];
             if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
-                expected.push("401");
+                expected.extend(["401", "429"]);
             }
             if op.get("requestBody").is_some() {
                 expected.extend(["400", "413", "415", "422"]);

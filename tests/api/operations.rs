@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::helpers::{fresh_database, intake, postgres_url, spawn_app, Backend};
+use crate::helpers::{fresh_database, intake, postgres_url, spawn_app, spawn_app_with, Backend};
 
-crate::with_each_backend!(instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin,);
+crate::with_each_backend!(
+    instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin,
+    metrics_count_requests_by_route_and_show_the_office_gauges,
+    the_calculator_and_failed_authentications_are_rate_limited,
+);
 
 /// SQLite's write lock held elsewhere past the busy timeout: the registration answers 503 with
 /// Retry-After (a fault to wait out, not a bug), writes nothing, and succeeds once the lock is gone.
@@ -220,4 +224,71 @@ async fn connections_heal_after_postgresql_ends_them_under_traffic() {
     assert_eq!(ready, 200, "/readyz reflects the database at once");
     assert_eq!(count(500), 0, "a lost connection is never a 500");
     assert_eq!(count(200) + count(503), statuses.len(), "only 200 or 503: {statuses:?}");
+}
+
+/// `/metrics`: requests by route pattern (not by id), the pool, open and overdue cases, the outbox;
+/// with a metrics token, only for whoever sends it.
+async fn metrics_count_requests_by_route_and_show_the_office_gauges(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.server.metrics_token = "scrape-secret".into()).await;
+    app.seed_city();
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.get(&app.admin, &format!("/api/v1/cases/{}", case["id"].as_str().unwrap())).await.status(), 200);
+    }
+    let scrape = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 401);
+    assert_eq!(scrape(Some("wrong")).await.unwrap().status(), 401);
+    let res = scrape(Some("scrape-secret")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    for expected in [
+        r#"http_requests_total{method="GET",route="/api/v1/cases/{id}",status="200"} 3"#,
+        r#"http_requests_total{method="POST",route="/api/v1/cases",status="201"} 1"#,
+        r#"http_request_duration_seconds_count{method="GET",route="/api/v1/cases/{id}"} 3"#,
+        "foi_open_cases 1",
+        // Received 2015-03-02: long past its deadline.
+        "foi_overdue_cases 1",
+        r#"foi_reminder_outbox{state="pending"} 0"#,
+        "foi_reminder_last_run_timestamp_seconds 0",
+        "db_pool_connections ",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+    assert!(!text.contains(case["id"].as_str().unwrap()), "no ids in metric labels");
+}
+
+/// The public calculator and failed authentications are limited per address: past the limit, 429
+/// with Retry-After; an address over its failed-authentication limit is refused even with a valid
+/// token until the limit allows it again.
+async fn the_calculator_and_failed_authentications_are_rate_limited(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.limits.calculator_per_minute = 3;
+        s.limits.failed_auth_per_minute = 2;
+    })
+    .await;
+    let calculate = || app.client.get(app.url("/api/v1/deadlines/calculate?received_on=2024-03-01")).send();
+    for _ in 0..3 {
+        assert_eq!(calculate().await.unwrap().status(), 200);
+    }
+    let res = calculate().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "urn:foi-tracker:problem:too-many-requests");
+
+    assert_eq!(app.get(&app.admin, "/api/v1/me").await.status(), 200);
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        statuses.push(app.get("foi_guessed-token", "/api/v1/me").await.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429], "refused once over the limit");
+    let res = app.get(&app.admin, "/api/v1/me").await;
+    assert_eq!(res.status(), 429, "a right guess after the limit is refused too");
+    assert!(res.headers().contains_key("retry-after"));
 }

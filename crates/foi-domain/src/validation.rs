@@ -69,6 +69,32 @@ impl Validator {
     }
 }
 
+/// Why text with a NUL character is refused: PostgreSQL cannot store it, so the service takes none,
+/// on either backend, wherever text enters (URL, query, body, files).
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (\\u0000, %00)";
+
+/// The path (`applicant.name`, `days[2].name`) of the first string or key holding a NUL, if any.
+pub fn nul_in(value: &serde_json::Value, path: &str) -> Option<String> {
+    let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => {
+            Some(if path.is_empty() { "$".into() } else { path.into() })
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, v)| {
+            if key.contains('\0') {
+                Some(join(&key.replace('\0', "\\u0000")))
+            } else {
+                nul_in(v, &join(key))
+            }
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, &format!("{}[{i}]", if path.is_empty() { "$" } else { path }))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
