@@ -29,6 +29,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the live SQLite database to FILE (safe while the service runs; a
+    /// PostgreSQL database is backed up with pg_dump, see the README).
+    Backup {
+        /// Where to write the copy (must not exist yet).
+        file: std::path::PathBuf,
+    },
     /// Manage agencies.
     Agency {
         #[command(subcommand)]
@@ -288,6 +294,17 @@ fn run() -> anyhow::Result<()> {
             let db = Db::connect(&settings.database)?;
             let applied = db.migrate()?;
             println!("{applied} migration(s) applied to the {} database", db.backend_name());
+            Ok(())
+        }
+        Command::Backup { file } => {
+            let db = Db::connect(&settings.database)?;
+            let copy = db.backup(&file)?;
+            println!(
+                "wrote {} ({} bytes, {} case(s)); its integrity check passed",
+                file.display(),
+                copy.bytes,
+                copy.cases
+            );
             Ok(())
         }
         Command::Agency { command } => {

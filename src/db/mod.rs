@@ -220,6 +220,13 @@ impl diesel::r2d2::HandleError<diesel::r2d2::Error> for QuietConnectErrors {
     }
 }
 
+/// What `Db::backup` wrote.
+#[derive(Debug, Clone, Copy)]
+pub struct BackupCopy {
+    pub bytes: u64,
+    pub cases: i64,
+}
+
 /// The database handle shared by the HTTP workers, the CLI and the jobs.
 #[derive(Clone)]
 pub struct Db {
@@ -309,6 +316,38 @@ impl Db {
             }
             Ok(applied)
         })
+    }
+
+    /// A consistent copy of a live SQLite database (`VACUUM INTO`: one read transaction, so writers
+    /// carry on and the copy is the database as of one instant, WAL included), checked with
+    /// `PRAGMA integrity_check` once written.
+    pub fn backup(&self, to: &std::path::Path) -> anyhow::Result<BackupCopy> {
+        if !matches!(self.target, Target::Sqlite { .. }) {
+            anyhow::bail!(
+                "`backup` copies a SQLite database; back up PostgreSQL with pg_dump -Fc (see the README's Deployment section)"
+            );
+        }
+        if to.exists() {
+            anyhow::bail!("{} exists: give a new file name, so no earlier backup is overwritten", to.display());
+        }
+        let target = to.to_str().ok_or_else(|| anyhow::anyhow!("{} is not a UTF-8 path", to.display()))?;
+        let mut conn = self.conn().map_err(|e| anyhow::anyhow!("{e}"))?;
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<diesel::sql_types::Text, _>(target)
+            .execute(&mut *conn)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", to.display()))?;
+        let mut copy = diesel::SqliteConnection::establish(target)?;
+        #[derive(QueryableByName)]
+        struct Check {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+        let check: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(&mut copy)?;
+        if check.iter().map(|c| c.integrity_check.as_str()).collect::<Vec<_>>() != ["ok"] {
+            anyhow::bail!("the copy {} failed its integrity check", to.display());
+        }
+        let cases: i64 = schema::cases::table.count().get_result(&mut copy)?;
+        Ok(BackupCopy { bytes: std::fs::metadata(to)?.len(), cases })
     }
 
     /// Readiness: a round trip to the database, waiting at most a second for a connection (so a
