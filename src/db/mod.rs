@@ -424,11 +424,40 @@ impl From<TxError> for AppError {
 }
 
 /// Runs `work` in one transaction: all of it is written, or nothing.
+///
+/// On SQLite the transaction takes the write lock when it begins (`BEGIN IMMEDIATE`): a transaction
+/// that reads and then writes would otherwise fail at once with "database is locked" when another
+/// writer committed after its read (WAL cannot upgrade a stale snapshot), instead of waiting its turn
+/// within the busy timeout.
 pub fn transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, TxError>,
 ) -> Result<T, TxError> {
-    conn.transaction::<T, TxError, _>(work)
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(lite) = conn else {
+        return conn.transaction::<T, TxError, _>(work);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(lite).transaction_depth()?.is_some() {
+        // Inside a transaction already: a savepoint, as diesel nests them.
+        return conn.transaction::<T, TxError, _>(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
+    let result = work(conn);
+    let DbConnection::Sqlite(lite) = conn else { unreachable!("the same connection") };
+    match result {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(lite) {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                // The commit failed (and diesel tried to roll back): leave no transaction open.
+                let _ = AnsiTransactionManager::rollback_transaction(lite);
+                Err(e.into())
+            }
+        },
+        Err(e) => {
+            AnsiTransactionManager::rollback_transaction(lite)?;
+            Err(e)
+        }
+    }
 }
 
 /// A stored value the code does not know: the database holds something no release wrote.

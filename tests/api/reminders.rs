@@ -337,7 +337,11 @@ async fn the_running_scheduler_retries_when_the_mail_server_returns_and_stops_gr
     let output = serve.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     println!(
-        "retried digest delivered {waited:.1} s after serve started; stopped {:.2} s after SIGTERM",
+        "retried digest delivered {waited:.1} s after serve started ({} mail(s) for 1 reminder: lost {}, doubled {}); \
+         stopped {:.2} s after SIGTERM",
+        sink.mails().len(),
+        usize::from(sink.mails().is_empty()),
+        sink.mails().len().saturating_sub(1),
         stopped.elapsed().as_secs_f64()
     );
     assert_eq!(sink.mails().len(), 1, "delivered at the retry time: {log}");
