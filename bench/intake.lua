@@ -16,5 +16,7 @@ end
 done = function(summary, latency, requests)
   io.write(string.format("requests/s: %.1f\n", summary.requests / (summary.duration / 1e6)))
   io.write(string.format("latency p50 %.1f ms, p99 %.1f ms\n", latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-  io.write(string.format("non-2xx or socket errors: %d\n", summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+  io.write(string.format("non-2xx or socket errors: %d (non-2xx %d, client timeouts over wrk's 2 s %d, other socket errors %d)\n",
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, summary.errors.timeout, summary.errors.connect + summary.errors.read + summary.errors.write))
 end
