@@ -13,6 +13,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// A known token that no longer works, and why (the problem type says which).
+    #[error("{0}")]
+    TokenRejected(TokenRejection),
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -52,6 +55,17 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Why a known token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejection {
+    #[error("the token was revoked; ask for a new one")]
+    Revoked,
+    #[error("the token has expired; ask for a new one")]
+    Expired,
+    #[error("the account this token belongs to was deactivated")]
+    Deactivated,
+}
+
 pub struct KindInfo {
     pub slug: &'static str,
     pub status: u16,
@@ -64,6 +78,11 @@ impl AppError {
             AppError::Validation(_) => ("validation", 422, "The request has invalid fields"),
             AppError::BadRequest(_) => ("bad-request", 400, "The request could not be understood"),
             AppError::Unauthorized(_) => ("unauthorized", 401, "Authentication is required"),
+            AppError::TokenRejected(TokenRejection::Revoked) => ("token-revoked", 401, "The token was revoked"),
+            AppError::TokenRejected(TokenRejection::Expired) => ("token-expired", 401, "The token has expired"),
+            AppError::TokenRejected(TokenRejection::Deactivated) => {
+                ("account-deactivated", 401, "The account was deactivated")
+            }
             AppError::Forbidden(_) => ("forbidden", 403, "Not allowed"),
             AppError::NotFound(_) => ("not-found", 404, "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),

@@ -228,6 +228,33 @@ enum UserCommand {
     List,
     /// Set a user's e-mail address (where reminders reach them); without an address, clear it.
     Email { user_id: String, address: Option<String> },
+    /// Deactivate a user: their tokens stop working at once; their history stays.
+    Deactivate { user_id: String },
+    /// Reactivate a deactivated user (their unrevoked, unexpired tokens work again).
+    Reactivate { user_id: String },
+    /// A user's API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a named token for a user; the token is printed as the last line (shown once).
+    Create {
+        user_id: String,
+        /// What the token is for, e.g. "front end" or "statistics export".
+        #[arg(long, default_value = "command line")]
+        name: String,
+        /// When it stops working (RFC 3339), e.g. 2027-06-30T18:00:00+08:00.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List a user's tokens: id, prefix, name, created, last used, expires, revoked.
+    List { user_id: String },
+    /// Revoke one of a user's tokens (by its id from `list`).
+    Revoke { user_id: String, token_id: String },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -538,15 +565,69 @@ fn run() -> anyhow::Result<()> {
         }
         Command::User { command: UserCommand::List } => {
             let (_db, mut conn) = connect(&settings)?;
-            for (user, agency) in directory::users(&mut conn, Caller::Operator).map_err(explain)? {
+            let all =
+                directory::users(&mut conn, Caller::Operator, &directory::UserQuery::default()).map_err(explain)?;
+            for (user, agency) in all {
                 println!(
-                    "{} {} {} {} {}",
+                    "{} {} {} {} {}{}",
                     user.id,
                     user.name,
                     user.role,
                     agency.unwrap_or_else(|| "(all)".into()),
-                    user.email.unwrap_or_default()
+                    user.email.unwrap_or_default(),
+                    if user.deactivated_at.is_some() { " (deactivated)" } else { "" }
                 );
+            }
+            Ok(())
+        }
+        Command::User { command: UserCommand::Deactivate { user_id } } => {
+            let (_db, mut conn) = connect(&settings)?;
+            let (user, _) = directory::set_active(&mut conn, Caller::Operator, &user_id, false).map_err(explain)?;
+            println!("deactivated {} ({}): their tokens no longer work", user.name, user.id);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Reactivate { user_id } } => {
+            let (_db, mut conn) = connect(&settings)?;
+            let (user, _) = directory::set_active(&mut conn, Caller::Operator, &user_id, true).map_err(explain)?;
+            println!("reactivated {} ({})", user.name, user.id);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Token { command } } => {
+            let (_db, mut conn) = connect(&settings)?;
+            match command {
+                TokenCommand::Create { user_id, name, expires } => {
+                    let expires = expires
+                        .map(|text| {
+                            chrono::DateTime::parse_from_rfc3339(&text)
+                                .map(|t| t.to_utc())
+                                .with_context(|| format!("--expires `{text}` is not RFC 3339"))
+                        })
+                        .transpose()?;
+                    let (row, token) = directory::create_token(&mut conn, Caller::Operator, &user_id, &name, expires)
+                        .map_err(explain)?;
+                    println!("token {} ({}) for user {user_id}; shown once:", row.id.unwrap_or_default(), row.name);
+                    println!("{token}");
+                }
+                TokenCommand::List { user_id } => {
+                    for t in directory::tokens(&mut conn, Caller::Operator, &user_id).map_err(explain)? {
+                        let at =
+                            |t: Option<chrono::NaiveDateTime>| t.map_or("-".to_owned(), |t| t.and_utc().to_rfc3339());
+                        println!(
+                            "{} {}… {} created {} last used {} expires {}{}",
+                            t.id.unwrap_or_default(),
+                            t.prefix,
+                            t.name,
+                            t.created_at.and_utc().to_rfc3339(),
+                            at(t.last_used_at),
+                            at(t.expires_at),
+                            if t.revoked_at.is_some() { " (revoked)" } else { "" }
+                        );
+                    }
+                }
+                TokenCommand::Revoke { user_id, token_id } => {
+                    directory::revoke_token(&mut conn, Caller::Operator, &user_id, &token_id).map_err(explain)?;
+                    println!("revoked token {token_id} of user {user_id}");
+                }
             }
             Ok(())
         }

@@ -34,6 +34,7 @@ fn agency_response(row: AgencyRow) -> AgencyResponse {
 /// Agencies in your scope, in tree order.
 #[utoipa::path(
     get,
+    operation_id = "listAgencies",
     path = "/api/v1/agencies",
     tag = "agencies",
     responses(
@@ -64,6 +65,7 @@ pub struct NewAgency {
 /// Add an agency (administrators; a scoped administrator only within their subtree).
 #[utoipa::path(
     post,
+    operation_id = "createAgency",
     path = "/api/v1/agencies",
     tag = "agencies",
     request_body(content = NewAgency, content_type = "application/json"),
@@ -100,6 +102,7 @@ pub struct TopicResponse {
 /// Topics usable for this agency's cases: its own and those inherited from its parents.
 #[utoipa::path(
     get,
+    operation_id = "listTopics",
     path = "/api/v1/agencies/{code}/topics",
     tag = "agencies",
     params(("code" = String, Path, description = "Agency code")),
@@ -127,6 +130,7 @@ pub struct TopicInput {
 /// Define or relabel a topic in an agency's taxonomy (administrators).
 #[utoipa::path(
     put,
+    operation_id = "putTopic",
     path = "/api/v1/agencies/{code}/topics/{topic}",
     tag = "agencies",
     params(("code" = String, Path, description = "Agency code"), ("topic" = String, Path, description = "Topic code (a-z, 0-9, '_', '-')")),
@@ -167,6 +171,7 @@ pub struct MeResponse {
 /// The caller's identity, role and scope.
 #[utoipa::path(
     get,
+    operation_id = "getCurrentUser",
     path = "/api/v1/me",
     tag = "users",
     responses(

@@ -16,6 +16,7 @@ use crate::service::Caller;
 /// case. The same check runs from the command line with `foi-tracker audit verify`.
 #[utoipa::path(
     get,
+    operation_id = "verifyAuditLog",
     path = "/api/v1/audit/verify",
     tag = "audit",
     responses(

@@ -22,6 +22,7 @@ use crate::service::Caller;
 /// every open case; provisional deadlines in that year become final.
 #[utoipa::path(
     post,
+    operation_id = "importCalendarNotice",
     path = "/api/v1/calendar/notices",
     tag = "calendar",
     request_body(content = YearNotice, content_type = "application/json"),
@@ -101,6 +102,7 @@ async fn clear_day(
 /// Set one day of the national calendar (global administrators).
 #[utoipa::path(
     put,
+    operation_id = "setNationalCalendarDay",
     path = "/api/v1/calendar/days/{date}",
     tag = "calendar",
     params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
@@ -127,6 +129,7 @@ pub async fn put_national_day(
 /// Remove one day's entry from the national calendar (global administrators).
 #[utoipa::path(
     delete,
+    operation_id = "clearNationalCalendarDay",
     path = "/api/v1/calendar/days/{date}",
     tag = "calendar",
     params(("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
@@ -151,6 +154,7 @@ pub async fn delete_national_day(
 /// overlay applies to the agency and every agency below it.
 #[utoipa::path(
     put,
+    operation_id = "setAgencyCalendarDay",
     path = "/api/v1/agencies/{code}/calendar/days/{date}",
     tag = "calendar",
     params(("code" = String, Path, description = "Agency code"), ("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
@@ -179,6 +183,7 @@ pub async fn put_agency_day(
 /// Remove one day from an agency's local calendar overlay.
 #[utoipa::path(
     delete,
+    operation_id = "clearAgencyCalendarDay",
     path = "/api/v1/agencies/{code}/calendar/days/{date}",
     tag = "calendar",
     params(("code" = String, Path, description = "Agency code"), ("date" = NaiveDate, Path, description = "YYYY-MM-DD")),
@@ -215,6 +220,7 @@ pub struct DaysParams {
 /// The working-day calendar for a date range (national, or with an agency's overlay).
 #[utoipa::path(
     get,
+    operation_id = "getCalendar",
     path = "/api/v1/calendar",
     tag = "calendar",
     params(DaysParams),

@@ -229,6 +229,7 @@ pub(crate) use crate::service::cases::etag;
 /// body returns the first response and creates nothing.
 #[utoipa::path(
     post,
+    operation_id = "createCase",
     path = "/api/v1/cases",
     tag = "cases",
     request_body(content = IntakeInput, content_type = "application/json"),
@@ -301,6 +302,7 @@ pub(crate) async fn visible_case(db: &Db, user: &Principal, id: &str) -> Result<
 /// full; the statistician sees it masked.
 #[utoipa::path(
     get,
+    operation_id = "getCase",
     path = "/api/v1/cases/{id}",
     tag = "cases",
     params(("id" = uuid::Uuid, Path, description = "Case id")),
@@ -381,6 +383,7 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, AppError> {
 /// List cases in your scope. Personal data is always masked in lists.
 #[utoipa::path(
     get,
+    operation_id = "listCases",
     path = "/api/v1/cases",
     tag = "cases",
     params(ListParams),
@@ -471,6 +474,7 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
 /// The case's event log, oldest first. The case is the projection of these events.
 #[utoipa::path(
     get,
+    operation_id = "listCaseEvents",
     path = "/api/v1/cases/{id}/events",
     tag = "cases",
     params(("id" = uuid::Uuid, Path, description = "Case id")),

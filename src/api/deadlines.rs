@@ -33,6 +33,7 @@ pub struct CalculateParams {
 /// the result depends on a year whose holiday notice is not loaded yet.
 #[utoipa::path(
     get,
+    operation_id = "calculateDeadline",
     path = "/api/v1/deadlines/calculate",
     tag = "deadlines",
     params(CalculateParams),
@@ -76,6 +77,7 @@ impl From<clock::ExplainedDeadline> for CaseDeadlineResponse {
 /// A case's deadline with every pause, restart and extension that produced it.
 #[utoipa::path(
     get,
+    operation_id = "getCaseDeadline",
     path = "/api/v1/cases/{id}/deadline",
     tag = "deadlines",
     params(("id" = uuid::Uuid, Path, description = "Case id")),
@@ -132,6 +134,7 @@ pub struct ClockEventInput {
 /// future or before the case's previous clock event.
 #[utoipa::path(
     post,
+    operation_id = "recordClockEvent",
     path = "/api/v1/cases/{id}/clock-events",
     tag = "deadlines",
     params(

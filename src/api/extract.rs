@@ -202,7 +202,7 @@ impl FromRequest for Auth {
                 limits.before_authentication(client)?;
             }
             let outcome = authenticate(&db, header).await;
-            if let (Err(AppError::Unauthorized(_)), Some(limits)) = (&outcome, &limits) {
+            if let (Err(AppError::Unauthorized(_) | AppError::TokenRejected(_)), Some(limits)) = (&outcome, &limits) {
                 limits.failed_authentication(client);
             }
             outcome
@@ -228,9 +228,13 @@ async fn authenticate(db: &Db, header: Option<Result<String, header::ToStrError>
                     }
                 },
             };
+            use crate::error::TokenRejection;
             match db.run(move |conn| users::authenticate(conn, &token)).await? {
-                Some(principal) => Ok(Auth(principal)),
-                None => Err(AppError::Unauthorized("the token is unknown or revoked".into())),
+                users::TokenCheck::Valid(principal) => Ok(Auth(principal)),
+                users::TokenCheck::Unknown => Err(AppError::Unauthorized("the token is unknown".into())),
+                users::TokenCheck::Revoked => Err(AppError::TokenRejected(TokenRejection::Revoked)),
+                users::TokenCheck::Expired => Err(AppError::TokenRejected(TokenRejection::Expired)),
+                users::TokenCheck::Deactivated => Err(AppError::TokenRejected(TokenRejection::Deactivated)),
             }
         }
     }

@@ -18,7 +18,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
+#[utoipa::path(get, operation_id = "getLiveness", path = "/healthz", tag = "health", responses((status = 200, description = "Alive", body = Health)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into(), database: None })
 }
@@ -26,6 +26,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers a query.
 #[utoipa::path(
     get,
+    operation_id = "getReadiness",
     path = "/readyz",
     tag = "health",
     responses(

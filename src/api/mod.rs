@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod problem;
 pub mod reminders;
 pub mod reports;
+pub mod users;
 pub mod workflow;
 
 use actix_web::web;
@@ -56,6 +57,15 @@ Every error is application/problem+json (RFC 9457).",
         reports::get,
         reports::lock,
         reminders::list,
+        users::list,
+        users::create,
+        users::get,
+        users::update,
+        users::deactivate,
+        users::reactivate,
+        users::tokens,
+        users::create_token,
+        users::revoke_token,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth, &CommonProblems),
@@ -64,7 +74,7 @@ Every error is application/problem+json (RFC 9457).",
         (name = "deadlines", description = "Reply deadlines on China's working-day calendar"),
         (name = "calendar", description = "China's working-day calendar and local overlays"),
         (name = "agencies", description = "The agency tree and topic taxonomies"),
-        (name = "users", description = "The caller"),
+        (name = "users", description = "Accounts, their API tokens, and the caller"),
         (name = "audit", description = "Tamper evidence"),
         (name = "reminders", description = "Deadline reminder e-mails and their delivery"),
         (name = "reports", description = "The annual-report tables, derived from the case records"),
@@ -118,6 +128,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)))
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me)))
+            .service(web::resource("/users").route(web::get().to(users::list)).route(web::post().to(users::create)))
+            .service(
+                web::resource("/users/{id}").route(web::get().to(users::get)).route(web::patch().to(users::update)),
+            )
+            .service(web::resource("/users/{id}/deactivate").route(web::post().to(users::deactivate)))
+            .service(web::resource("/users/{id}/reactivate").route(web::post().to(users::reactivate)))
+            .service(
+                web::resource("/users/{id}/tokens")
+                    .route(web::get().to(users::tokens))
+                    .route(web::post().to(users::create_token)),
+            )
+            .service(web::resource("/users/{id}/tokens/{token_id}").route(web::delete().to(users::revoke_token)))
             .service(web::resource("/audit/verify").route(web::get().to(audit::verify)))
             .service(web::resource("/reminders").route(web::get().to(reminders::list)))
             .service(web::resource("/reports/locks").route(web::post().to(reports::lock)))

@@ -62,6 +62,7 @@ pub struct ReminderList {
 /// The reminder outbox within your subtree (administrators): what was sent, what waits, what failed.
 #[utoipa::path(
     get,
+    operation_id = "listReminders",
     path = "/api/v1/reminders",
     tag = "reminders",
     params(ReminderParams),

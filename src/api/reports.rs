@@ -37,6 +37,7 @@ pub struct ReportParams {
 /// always part of the answer. Any role may read the reports of agencies in its scope.
 #[utoipa::path(
     get,
+    operation_id = "getReport",
     path = "/api/v1/reports/{format}/{year}",
     tag = "reports",
     params(
@@ -112,6 +113,7 @@ pub struct LockResponse {
 /// correction. Only a year that has ended can be locked.
 #[utoipa::path(
     post,
+    operation_id = "lockReport",
     path = "/api/v1/reports/locks",
     tag = "reports",
     request_body(content = LockRequest, content_type = "application/json"),

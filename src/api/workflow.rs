@@ -45,6 +45,7 @@ pub struct ActionRequest {
 /// recorded at `/clock-events`.
 #[utoipa::path(
     post,
+    operation_id = "actOnCase",
     path = "/api/v1/cases/{id}/actions",
     tag = "cases",
     params(

@@ -28,6 +28,7 @@ diesel::table! {
         agency_id -> Nullable<Text>,
         email -> Nullable<Text>,
         created_at -> Timestamp,
+        deactivated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -37,6 +38,11 @@ diesel::table! {
         user_id -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        id -> Nullable<Text>,
+        name -> Text,
+        prefix -> Text,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 

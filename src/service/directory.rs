@@ -3,7 +3,7 @@
 //! scope, for every route and command.
 
 use crate::db::agencies::{self, AgencyRow, Topic, TopicRow};
-use crate::db::users::{self, UserRow};
+use crate::db::users::{self, TokenRow, UserRow};
 use crate::db::DbConnection;
 use crate::domain::agency::{child_path, validate_code, validate_topic_code};
 use crate::domain::role::{Principal, Role};
@@ -182,8 +182,9 @@ pub fn add_user(
         agency_id: agency.map(|a| a.id),
         email,
         created_at: crate::db::now(),
+        deactivated_at: None,
     };
-    let token = users::insert_with_token(conn, &user)?;
+    let token = users::insert_with_token(conn, &user, "first token")?;
     Ok((user, token))
 }
 
@@ -194,18 +195,211 @@ pub fn set_user_email(
     user_id: &str,
     email: Option<&str>,
 ) -> Result<(), AppError> {
-    caller.require_admin("administer users")?;
-    let email = checked_email(email)?;
-    if !users::set_email(conn, user_id, email.as_deref())? {
-        return Err(AppError::validation("user", format!("no user has id `{user_id}`")));
-    }
-    Ok(())
+    let change = UserChange { email: Some(email.map(str::to_owned)), ..UserChange::default() };
+    change_user(conn, caller, user_id, &change).map(|_| ())
 }
 
-/// Every user with the code of their agency (None: a global administrator), by name.
-pub fn users(conn: &mut DbConnection, caller: Caller<'_>) -> Result<Vec<(UserRow, Option<String>)>, AppError> {
+/// A user with the code of their agency (None: a global administrator).
+pub type UserEntry = (UserRow, Option<String>);
+
+/// The user `id` if the caller may manage them: within the caller's subtree (a global administrator,
+/// who has no agency, only for a global caller). Unknown and out of scope are both 404.
+fn managed_user(conn: &mut DbConnection, caller: Caller<'_>, id: &str) -> Result<UserEntry, AppError> {
+    let not_found = || AppError::NotFound(format!("no user with id `{id}` in your scope"));
+    let (user, agency) = users::find(conn, id)?.ok_or_else(not_found)?;
+    let visible = match &agency {
+        Some(a) => caller.covers(&a.path),
+        None => caller.scope_path().is_none(),
+    };
+    if !visible {
+        return Err(not_found());
+    }
+    Ok((user, agency.map(|a| a.code)))
+}
+
+/// What a user list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// An agency (code) in the caller's scope, with (`subtree`) or without the agencies below it.
+    pub agency: Option<String>,
+    pub subtree: bool,
+    pub role: Option<Role>,
+    /// Some(true): active users only; Some(false): deactivated only.
+    pub active: Option<bool>,
+}
+
+/// Users, by name then id (each with an id, role, agency, e-mail and creation time, so namesakes
+/// can be told apart). Administrators list everyone in their subtree; handlers and office heads list
+/// the active colleagues they may assign a case to (handlers and office heads in their scope).
+pub fn users(conn: &mut DbConnection, caller: Caller<'_>, query: &UserQuery) -> Result<Vec<UserEntry>, AppError> {
+    let mut filter = users::UserFilter { agency_path: caller.scope_path().map(str::to_owned), ..Default::default() };
+    if let Caller::User(p) = caller {
+        if !p.role.can_administer() {
+            if !matches!(p.role, Role::Handler | Role::Approver) {
+                return Err(AppError::Forbidden(format!("the {} role cannot list users", p.role)));
+            }
+            filter.roles = vec![Role::Handler, Role::Approver];
+            filter.active = Some(true);
+        }
+    }
+    if let Some(code) = &query.agency {
+        let agency = in_scope(conn, caller, code, Named::InField("agency"))?;
+        if query.subtree {
+            filter.agency_path = Some(agency.path);
+        } else {
+            filter.agency_exact = Some(agency.path);
+        }
+    }
+    if let Some(role) = query.role {
+        if filter.roles.is_empty() || filter.roles.contains(&role) {
+            filter.roles = vec![role];
+        } else {
+            return Ok(Vec::new());
+        }
+    }
+    if filter.active.is_none() {
+        filter.active = query.active;
+    }
+    users::list_filtered(conn, &filter)
+}
+
+/// One user: administrators for users in their subtree; anybody for themselves.
+pub fn user(conn: &mut DbConnection, caller: Caller<'_>, id: &str) -> Result<UserEntry, AppError> {
+    match caller {
+        // Oneself is always visible, whatever the role.
+        Caller::User(p) if p.user_id == id => managed_user(conn, Caller::Operator, id),
+        _ => {
+            caller.require_admin("administer users")?;
+            managed_user(conn, caller, id)
+        }
+    }
+}
+
+/// A change to a user; None leaves a field as it is (`email: Some(None)` clears the address).
+#[derive(Debug, Clone, Default)]
+pub struct UserChange {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    /// An agency code; for a global administrator, `Some(None)`.
+    pub agency: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+}
+
+/// Changes a user's display name, role, agency or e-mail (administrators, in their subtree; the new
+/// agency must be in it too). Nobody changes their own role or agency: another administrator does.
+pub fn change_user(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    id: &str,
+    change: &UserChange,
+) -> Result<UserEntry, AppError> {
     caller.require_admin("administer users")?;
-    users::list(conn)
+    let (mut user, mut agency_code) = managed_user(conn, caller, id)?;
+    if caller.user_id() == Some(id) && (change.role.is_some() || change.agency.is_some()) {
+        return Err(AppError::Conflict("you cannot change your own role or agency; another administrator can".into()));
+    }
+    let mut v = Validator::new();
+    if let Some(name) = &change.name {
+        user.name = v.text("name", name, 200);
+    }
+    if let Some(email) = &change.email {
+        user.email = v.optional_text("email", email.as_deref(), 200);
+    }
+    v.finish()?;
+    if let Some(Some(email)) = &change.email {
+        checked_email(Some(email))?;
+    }
+    if let Some(role) = change.role {
+        user.role = role;
+    }
+    if let Some(agency) = &change.agency {
+        match agency {
+            Some(code) => {
+                let a = in_scope(conn, caller, code, Named::InField("agency"))?;
+                user.agency_id = Some(a.id);
+                agency_code = Some(a.code);
+            }
+            None if caller.scope_path().is_none() => {
+                user.agency_id = None;
+                agency_code = None;
+            }
+            None => {
+                return Err(AppError::Forbidden("only a global administrator can make a global administrator".into()))
+            }
+        }
+    }
+    if user.agency_id.is_none() && user.role != Role::Admin {
+        return Err(AppError::validation("agency", format!("a {} must belong to an agency", user.role)));
+    }
+    users::update(conn, &user)?;
+    Ok((user, agency_code))
+}
+
+/// Deactivates (or reactivates) a user: a deactivated user's tokens stop working at once; their
+/// cases, events and history stay. Nobody deactivates themselves.
+pub fn set_active(conn: &mut DbConnection, caller: Caller<'_>, id: &str, active: bool) -> Result<UserEntry, AppError> {
+    caller.require_admin("administer users")?;
+    let (mut user, agency_code) = managed_user(conn, caller, id)?;
+    if caller.user_id() == Some(id) && !active {
+        return Err(AppError::Conflict("you cannot deactivate yourself; another administrator can".into()));
+    }
+    user.deactivated_at = if active { None } else { user.deactivated_at.or_else(|| Some(crate::db::now())) };
+    users::update(conn, &user)?;
+    Ok((user, agency_code))
+}
+
+/// May the caller manage this user's tokens: the user themselves, or an administrator of their subtree.
+fn token_owner(conn: &mut DbConnection, caller: Caller<'_>, user_id: &str) -> Result<UserEntry, AppError> {
+    match caller {
+        Caller::User(p) if p.user_id == user_id => managed_user(conn, Caller::Operator, user_id),
+        _ => {
+            caller.require_admin("manage other users' tokens")?;
+            managed_user(conn, caller, user_id)
+        }
+    }
+}
+
+/// A new named API token for a user, with an optional expiry (in the future); the row and the token
+/// in clear, shown this once.
+pub fn create_token(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    user_id: &str,
+    name: &str,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(TokenRow, String), AppError> {
+    let (user, _) = token_owner(conn, caller, user_id)?;
+    let mut v = Validator::new();
+    let name = v.text("name", name, 100);
+    if expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+        v.error("expires_at", "must be in the future");
+    }
+    v.finish()?;
+    if user.deactivated_at.is_some() {
+        return Err(AppError::Conflict("the account is deactivated: reactivate it first".into()));
+    }
+    let expires = expires_at.map(|at| crate::domain::truncate_to_micros(at).naive_utc());
+    users::insert_token(conn, user_id, &name, expires)
+}
+
+/// A user's tokens (never the tokens themselves), newest first.
+pub fn tokens(conn: &mut DbConnection, caller: Caller<'_>, user_id: &str) -> Result<Vec<TokenRow>, AppError> {
+    token_owner(conn, caller, user_id)?;
+    users::tokens_of(conn, user_id)
+}
+
+/// Revokes one of a user's tokens; it stops working at once.
+pub fn revoke_token(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    user_id: &str,
+    token_id: &str,
+) -> Result<(), AppError> {
+    token_owner(conn, caller, user_id)?;
+    if !users::revoke_token(conn, user_id, token_id)? {
+        return Err(AppError::NotFound(format!("user `{user_id}` has no unrevoked token `{token_id}`")));
+    }
+    Ok(())
 }
 
 /// On a database without users, creates a global administrator and returns its token.

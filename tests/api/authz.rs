@@ -46,6 +46,8 @@ const HANDLING: &[Role] = &[Role::Handler, Role::Approver];
 const APPROVER: &[Role] = &[Role::Approver];
 const ADMIN: &[Role] = &[Role::Admin];
 const STATISTICS: &[Role] = &[Role::Statistician, Role::Admin];
+/// Administrators list users; handlers and office heads list the colleagues they may assign.
+const USER_LISTS: &[Role] = &[Role::Handler, Role::Approver, Role::Admin];
 
 const ROUTES: &[Route] = &[
     Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201, setup: Setup::Registered },
@@ -176,6 +178,21 @@ const ROUTES: &[Route] = &[
     Route { name: "POST /reports/locks", roles: STATISTICS, outside: 403, ok: 201, setup: Setup::Registered },
     // The outbox takes no agency: an administrator sees its own subtree's reminders, whichever agency.
     Route { name: "GET /reminders", roles: ADMIN, outside: 200, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /users?agency", roles: USER_LISTS, outside: 403, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /users", roles: ADMIN, outside: 403, ok: 201, setup: Setup::Registered },
+    Route { name: "GET /users/{id}", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "PATCH /users/{id}", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /users/{id}/deactivate", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /users/{id}/reactivate", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /users/{id}/tokens", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /users/{id}/tokens", roles: ADMIN, outside: 404, ok: 201, setup: Setup::Registered },
+    Route {
+        name: "DELETE /users/{id}/tokens/{token_id}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 204,
+        setup: Setup::Registered,
+    },
 ];
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
@@ -249,6 +266,39 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
             None,
         ),
         "GET /reminders" => (Method::GET, "/api/v1/reminders".into(), None, None),
+        "GET /users?agency" => (Method::GET, format!("/api/v1/users?agency={agency}"), None, None),
+        "POST /users" => (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(json!({"name": format!("新同事{n}"), "role": "clerk", "agency": agency})),
+            None,
+        ),
+        user_route if user_route.contains("/users/{id}") => {
+            // Another user of `agency` to act on (made by the global administrator).
+            let target = app.user_id(&app.token(Role::Clerk, agency)).await;
+            match user_route {
+                "GET /users/{id}" => (Method::GET, format!("/api/v1/users/{target}"), None, None),
+                "PATCH /users/{id}" => {
+                    (Method::PATCH, format!("/api/v1/users/{target}"), Some(json!({"email": "x@panjin.gov.cn"})), None)
+                }
+                "POST /users/{id}/deactivate" => {
+                    (Method::POST, format!("/api/v1/users/{target}/deactivate"), None, None)
+                }
+                "POST /users/{id}/reactivate" => {
+                    (Method::POST, format!("/api/v1/users/{target}/reactivate"), None, None)
+                }
+                "GET /users/{id}/tokens" => (Method::GET, format!("/api/v1/users/{target}/tokens"), None, None),
+                "POST /users/{id}/tokens" => {
+                    (Method::POST, format!("/api/v1/users/{target}/tokens"), Some(json!({"name": "前端"})), None)
+                }
+                "DELETE /users/{id}/tokens/{token_id}" => {
+                    let tokens = app.get_json(&app.admin, &format!("/api/v1/users/{target}/tokens")).await;
+                    let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
+                    (Method::DELETE, format!("/api/v1/users/{target}/tokens/{token_id}"), None, None)
+                }
+                other => panic!("unknown route {other}"),
+            }
+        }
         "GET /calendar?agency" => {
             (Method::GET, format!("/api/v1/calendar?from=2015-01-01&to=2015-01-31&agency={agency}"), None, None)
         }
@@ -407,6 +457,15 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::POST, "/api/v1/reports/locks".to_owned()),
         (Method::GET, "/api/v1/reminders".to_owned()),
         (Method::GET, "/api/v1/me".to_owned()),
+        (Method::GET, "/api/v1/users".to_owned()),
+        (Method::POST, "/api/v1/users".to_owned()),
+        (Method::GET, format!("/api/v1/users/{id}")),
+        (Method::PATCH, format!("/api/v1/users/{id}")),
+        (Method::POST, format!("/api/v1/users/{id}/deactivate")),
+        (Method::POST, format!("/api/v1/users/{id}/reactivate")),
+        (Method::GET, format!("/api/v1/users/{id}/tokens")),
+        (Method::POST, format!("/api/v1/users/{id}/tokens")),
+        (Method::DELETE, format!("/api/v1/users/{id}/tokens/x")),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), 401, "{method} {path}");

@@ -289,3 +289,34 @@ fn a_calendar_file_with_unstorable_text_is_refused_naming_the_day() {
     assert!(err.contains("days[0].name") && err.contains("control characters"), "{err}");
     assert!(!stdout(&foi(&url, &["calendar", "list"])).contains("2031"), "nothing imported");
 }
+
+/// `user token create|list|revoke` and `user deactivate|reactivate` from the command line.
+#[test]
+fn tokens_and_deactivation_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tokens.db").display());
+    stdout(&foi(&url, &["agency", "add", "PJ", "盘锦市人民政府"]));
+    stdout(&foi(&url, &["user", "add", "王芳", "--role", "clerk", "--agency", "PJ"]));
+    let id = stdout(&foi(&url, &["user", "list"])).split(' ').next().unwrap().to_owned();
+    let created = stdout(&foi(
+        &url,
+        &["user", "token", "create", &id, "--name", "统计导出", "--expires", "2099-01-01T00:00:00+08:00"],
+    ));
+    let secret = created.lines().last().unwrap().to_owned();
+    assert!(secret.starts_with("foi_"), "{created}");
+    let token_id = created.split(' ').nth(1).unwrap().to_owned();
+    let listed = stdout(&foi(&url, &["user", "token", "list", &id]));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        listed.contains("统计导出") && listed.contains(&secret[..10]) && listed.contains("2098-12-31T16:00:00"),
+        "{listed}"
+    );
+    stdout(&foi(&url, &["user", "token", "revoke", &id, &token_id]));
+    assert!(stdout(&foi(&url, &["user", "token", "list", &id])).contains("(revoked)"));
+    let again = foi(&url, &["user", "token", "revoke", &id, &token_id]);
+    assert!(!again.status.success());
+    stdout(&foi(&url, &["user", "deactivate", &id]));
+    assert!(stdout(&foi(&url, &["user", "list"])).contains("(deactivated)"));
+    stdout(&foi(&url, &["user", "reactivate", &id]));
+    assert!(!stdout(&foi(&url, &["user", "list"])).contains("(deactivated)"));
+}

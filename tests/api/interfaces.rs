@@ -46,6 +46,16 @@ async fn every_operation_documents_the_problems_it_can_answer(app: TestApp) {
         }
     }
     assert!(operations >= 25, "{operations} operations");
+    // A client generator names a function after each operationId: all present, unique, descriptive.
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(id.len() > 6 && id.chars().next().unwrap().is_ascii_lowercase(), "{id}");
+            assert!(ids.insert(id.to_owned()), "operationId {id} used twice");
+            assert!(op["tags"].as_array().is_some_and(|t| t.len() == 1), "{id} has one tag");
+        }
+    }
     let create = &doc["paths"]["/api/v1/cases"]["post"]["responses"];
     assert_eq!(create["400"]["description"], "Malformed JSON or header", "a path's own wording is kept");
     assert_eq!(create["401"]["description"], "No or unknown token");

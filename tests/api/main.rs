@@ -17,4 +17,5 @@ mod reads;
 mod reminders;
 mod reports;
 mod smtp;
+mod users;
 mod workflow;
