@@ -16,7 +16,7 @@ use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
-use crate::domain::intake::{Applicant, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
+use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
 use crate::domain::masking::{mask_applicant, mask_free_text};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
@@ -24,7 +24,7 @@ use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, Appeal, ServiceMethod};
 use crate::error::AppError;
 use crate::service::cases::CaseDetails;
-use crate::service::cases::CaseQuery;
+use crate::service::cases::{CaseQuery, CaseSort};
 use crate::service::registration;
 
 /// A case as the API shows it.
@@ -328,6 +328,36 @@ pub async fn get(
     Ok(HttpResponse::Ok().insert_header((header::ETAG, etag)).json(response))
 }
 
+/// Read one case by its tracking number (as an applicant quotes it on the phone, e.g.
+/// `PJ-2026-00003`): the same answer as `GET /api/v1/cases/{id}`.
+#[utoipa::path(
+    get,
+    operation_id = "getCaseByNumber",
+    path = "/api/v1/cases/by-number/{tracking_number}",
+    tag = "cases",
+    params(("tracking_number" = String, Path, description = "Tracking number, e.g. PJ-2015-00001")),
+    responses(
+        (status = 200, description = "The case", body = CaseResponse, headers(("ETag" = String, description = "Changes whenever the case changes"))),
+        (status = 404, description = "No such case in your scope", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn by_number(
+    path: web::Path<String>,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    let (response, etag) = db
+        .run(move |conn| {
+            let record = crate::service::cases::by_number(conn, &user, &path)?;
+            let details = crate::service::cases::details(conn, &calendars, &user, record)?;
+            Ok((CaseResponse::of(&details, &user)?, etag(&details.record)))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header((header::ETAG, etag)).json(response))
+}
+
 /// Filters and paging for the case list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -337,37 +367,88 @@ pub struct ListParams {
     pub agency: Option<String>,
     /// Include the agency's sub-agencies (default true).
     pub subtree: Option<bool>,
-    pub state: Option<CaseState>,
+    /// One state or several, comma-separated (e.g. `registered,under_review`).
+    pub state: Option<String>,
+    /// true: open cases only; false: closed only.
+    pub open: Option<bool>,
     pub channel: Option<Channel>,
+    pub applicant_kind: Option<ApplicantKind>,
+    /// A topic code.
+    pub topic: Option<String>,
     /// Receipt date on or after (YYYY-MM-DD).
     pub received_from: Option<NaiveDate>,
     /// Receipt date on or before (YYYY-MM-DD).
     pub received_to: Option<NaiveDate>,
-    /// Text contained in the description or the applicant's name (case-insensitive).
+    /// Closing date (reply served, withdrawal, lapse) on or after (YYYY-MM-DD).
+    pub closed_from: Option<NaiveDate>,
+    /// Closing date on or before (YYYY-MM-DD).
+    pub closed_to: Option<NaiveDate>,
+    /// Text contained in the description, the applicant's name or the tracking number
+    /// (case-insensitive).
     pub q: Option<String>,
+    /// The applicant's phone, however typed (`157 0427 1234`, `+86-15704271234`): exact match.
+    /// Not for roles that do not see personal data.
+    pub phone: Option<String>,
+    /// The applicant's e-mail (any case): exact match.
+    pub email: Option<String>,
+    /// The applicant's ID number (spaces and the check letter's case ignored): exact match.
+    pub id_number: Option<String>,
     /// Only open cases past their final deadline (true), or not past it (false).
     pub overdue: Option<bool>,
     /// Only cases whose final deadline is on or before this date (YYYY-MM-DD).
     pub due_before: Option<NaiveDate>,
+    /// Only open cases whose final deadline is at most this many working days away, or past (0-60).
+    #[param(minimum = 0, maximum = 60)]
+    pub due_within: Option<u32>,
     /// Only cases assigned to this user (id).
     pub handler: Option<uuid::Uuid>,
+    /// `newest` (default), `due` (nearest final deadline first), `received` (latest receipt first) or
+    /// `tracking_number`.
+    pub sort: Option<CaseSort>,
+    /// Also count all the cases the filters select (`total`).
+    pub count: Option<bool>,
     /// Page size, 1-200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (of the same sort).
     pub cursor: Option<String>,
 }
 
-/// One page of cases, newest first.
+/// One page of cases, in the order asked for.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CaseList {
     pub items: Vec<CaseResponse>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// With `count=true`: every case the filters select; otherwise null.
+    pub total: Option<i64>,
+}
+
+/// `state=a,b`: the states named.
+fn states(text: Option<&str>) -> Result<Vec<CaseState>, AppError> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    text.split(',')
+        .map(|name| {
+            CaseState::parse(name.trim()).ok_or_else(|| {
+                let all = crate::domain::report::choices(CaseState::ALL.iter().map(|s| s.as_str()));
+                AppError::validation("state", format!("`{name}` is not a state: use {all}, comma-separated"))
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn encode_cursor(id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+}
+
+/// A list position from its cursor (the service checks it belongs to the sort asked for).
+fn decode_position(cursor: &str) -> Result<String, AppError> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|text| text.len() <= 200)
+        .ok_or_else(|| AppError::validation("cursor", "is not a cursor this service issued"))
 }
 
 pub(crate) fn decode_cursor(cursor: &str) -> Result<String, AppError> {
@@ -404,7 +485,18 @@ pub async fn list(
     let query = CaseQuery {
         agency: params.agency,
         subtree: params.subtree.unwrap_or(true),
-        state: params.state,
+        states: states(params.state.as_deref())?,
+        open: params.open,
+        applicant_kind: params.applicant_kind,
+        topic: params.topic,
+        closed_from: params.closed_from,
+        closed_to: params.closed_to,
+        phone: params.phone,
+        email: params.email,
+        id_number: params.id_number,
+        due_within: params.due_within,
+        sort: params.sort.unwrap_or_default(),
+        count: params.count.unwrap_or(false),
         channel: params.channel,
         received_from: params.received_from,
         received_to: params.received_to,
@@ -412,17 +504,17 @@ pub async fn list(
         overdue: params.overdue,
         due_on_or_before: params.due_before,
         handler_id: params.handler.map(|h| h.to_string()),
-        after_id: params.cursor.as_deref().map(decode_cursor).transpose()?,
+        after: params.cursor.as_deref().map(decode_position).transpose()?,
         limit: params.limit.unwrap_or(50),
     };
     let page = db.run(move |conn| crate::service::cases::list(conn, &calendars, &user, query)).await?;
-    let next_cursor = if page.more { page.cases.last().map(|(r, _)| encode_cursor(&r.row.id)) } else { None };
+    let next_cursor = page.next.as_deref().map(encode_cursor);
     let items = page
         .cases
         .iter()
         .map(|(record, calendar)| CaseResponse::from_record(record, false, calendar))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor }))
+    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor, total: page.total }))
 }
 
 /// One entry of a case's append-only event log.

@@ -36,6 +36,7 @@ Every error is application/problem+json (RFC 9457).",
         health::readyz,
         cases::create,
         cases::list,
+        cases::by_number,
         cases::get,
         cases::events,
         workflow::act,
@@ -104,6 +105,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .service(web::resource("/cases").route(web::post().to(cases::create)).route(web::get().to(cases::list)))
+            .service(web::resource("/cases/by-number/{tracking_number}").route(web::get().to(cases::by_number)))
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
             .service(web::resource("/cases/{id}/actions").route(web::post().to(workflow::act)))

@@ -14,7 +14,9 @@ use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
 use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
-use crate::domain::intake::{Applicant, Channel, DeliveryForm, Intake, ReceiptBasis};
+use crate::domain::intake::{
+    email_key, id_number_key, phone_key, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis,
+};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
 use crate::domain::workflow::CaseState;
@@ -247,6 +249,9 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
             }
             _ => None,
         },
+        applicant_phone_key: case.applicant.phone.as_deref().and_then(phone_key),
+        applicant_email_key: case.applicant.email.as_deref().and_then(email_key),
+        applicant_id_number_key: case.applicant.id_number.as_deref().and_then(id_number_key),
     })
 }
 
@@ -707,6 +712,49 @@ pub fn count_open_and_overdue(conn: &mut DbConnection, today: NaiveDate) -> Resu
     Ok((open, overdue))
 }
 
+/// Fills the applicant search keys of cases registered before they existed (after migration 000008),
+/// from each row's own applicant columns, a page at a time; returns how many rows it filled.
+pub fn backfill_search_keys(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let mut filled = 0;
+    let mut after = String::new();
+    loop {
+        // (id, phone, e-mail, ID number)
+        type Contact = (String, Option<String>, Option<String>, Option<String>);
+        let page: Vec<Contact> = cases::table
+            .filter(cases::id.gt(&after))
+            .filter(
+                (cases::applicant_phone.is_not_null().and(cases::applicant_phone_key.is_null()))
+                    .or(cases::applicant_email.is_not_null().and(cases::applicant_email_key.is_null()))
+                    .or(cases::applicant_id_number.is_not_null().and(cases::applicant_id_number_key.is_null())),
+            )
+            .order(cases::id.asc())
+            .select((cases::id, cases::applicant_phone, cases::applicant_email, cases::applicant_id_number))
+            .limit(1000)
+            .load(conn)?;
+        let Some((last, ..)) = page.last() else { return Ok(filled) };
+        after = last.clone();
+        for (id, phone, email, id_number) in page {
+            // A value with nothing searchable in it (a phone without digits) keeps a NULL key.
+            let keys = (
+                phone.as_deref().and_then(phone_key),
+                email.as_deref().and_then(email_key),
+                id_number.as_deref().and_then(id_number_key),
+            );
+            if keys.0.is_none() && keys.1.is_none() && keys.2.is_none() {
+                continue;
+            }
+            diesel::update(cases::table.find(&id))
+                .set((
+                    cases::applicant_phone_key.eq(keys.0),
+                    cases::applicant_email_key.eq(keys.1),
+                    cases::applicant_id_number_key.eq(keys.2),
+                ))
+                .execute(conn)?;
+            filled += 1;
+        }
+    }
+}
+
 /// The clock events recorded on a case, in order. (Registration records none: the clock starts on
 /// the receipt date.)
 pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockEvent>, AppError> {
@@ -797,25 +845,47 @@ pub fn verify_chain(events: &[EventRow]) -> Option<i32> {
     }))
 }
 
-/// Filters for the case list. `agency_path` limits to a subtree (already checked against scope).
+/// Filters for the case list.
 #[derive(Debug, Clone, Default)]
 pub struct CaseFilter {
     pub agency_path: Option<String>,
     pub agency_exact: Option<String>,
-    pub state: Option<CaseState>,
+    /// Any of these states (empty: all).
+    pub states: Vec<CaseState>,
+    /// Some(true): open cases only; Some(false): closed only.
+    pub open: Option<bool>,
     pub channel: Option<Channel>,
+    pub applicant_kind: Option<crate::domain::intake::ApplicantKind>,
+    pub topic: Option<String>,
     pub received_from: Option<NaiveDate>,
     pub received_to: Option<NaiveDate>,
+    pub closed_from: Option<NaiveDate>,
+    pub closed_to: Option<NaiveDate>,
+    /// Text in the description, the applicant's name or the tracking number.
     pub text: Option<String>,
+    /// The applicant's phone, e-mail or ID number, as `intake::phone_key` etc. normalise them.
+    pub phone_key: Option<String>,
+    pub email_key: Option<String>,
+    pub id_number_key: Option<String>,
     /// (true, today): open cases whose final deadline is before today; (false, today): the others.
     pub overdue_on: Option<(bool, NaiveDate)>,
     /// Cases whose final deadline is on or before this date.
     pub due_on_or_before: Option<NaiveDate>,
     /// Cases assigned to this user.
     pub handler_id: Option<String>,
-    /// Keyset: only cases with an id below this one (the list runs newest first).
-    pub before_id: Option<String>,
-    pub limit: i64,
+}
+
+/// The order of a case list, with the position after which a page starts (keyset paging).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Newest registration first (by id: UUIDv7 ids sort by creation time).
+    Newest { after_id: Option<String> },
+    /// Nearest final deadline first; cases without one (stopped clocks) last.
+    Due { after: Option<(Option<NaiveDate>, String)> },
+    /// Latest receipt date first.
+    Received { after: Option<(NaiveDate, String)> },
+    /// By tracking number.
+    TrackingNumber { after: Option<String> },
 }
 
 diesel::define_sql_function!(fn lower(x: Text) -> Text);
@@ -834,25 +904,35 @@ fn like_pattern(text: &str) -> String {
     escaped
 }
 
-/// Newest first, keyset-paginated by id (UUIDv7 ids sort by creation time).
-pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseRecord>, AppError> {
-    let mut query = cases::table
-        .inner_join(agencies::table)
-        .select((CaseRow::as_select(), agencies::code, agencies::path))
-        .order(cases::id.desc())
-        .limit(filter.limit)
-        .into_boxed();
+type Backend = <DbConnection as diesel::Connection>::Backend;
+type FilteredCases =
+    diesel::helper_types::IntoBoxed<'static, diesel::helper_types::InnerJoin<cases::table, agencies::table>, Backend>;
+
+/// The cases (joined with their agency) that `filter` selects, in no order.
+fn filtered(filter: &CaseFilter) -> FilteredCases {
+    let mut query = cases::table.inner_join(agencies::table).into_boxed();
     if let Some(path) = &filter.agency_path {
         query = query.filter(agencies::path.like(format!("{path}%")));
     }
     if let Some(path) = &filter.agency_exact {
         query = query.filter(agencies::path.eq(path.clone()));
     }
-    if let Some(state) = filter.state {
-        query = query.filter(cases::state.eq(state));
+    if !filter.states.is_empty() {
+        query = query.filter(cases::state.eq_any(filter.states.clone()));
+    }
+    match filter.open {
+        Some(true) => query = query.filter(cases::state.eq_any(CaseState::open())),
+        Some(false) => query = query.filter(cases::state.ne_all(CaseState::open())),
+        None => {}
     }
     if let Some(channel) = filter.channel {
         query = query.filter(cases::channel.eq(channel));
+    }
+    if let Some(kind) = filter.applicant_kind {
+        query = query.filter(cases::applicant_kind.eq(kind));
+    }
+    if let Some(topic) = &filter.topic {
+        query = query.filter(cases::topic.eq(topic.clone()));
     }
     if let Some(from) = filter.received_from {
         query = query.filter(cases::received_on.ge(from));
@@ -860,14 +940,30 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
     if let Some(to) = filter.received_to {
         query = query.filter(cases::received_on.le(to));
     }
+    if let Some(from) = filter.closed_from {
+        query = query.filter(cases::closed_on.ge(from));
+    }
+    if let Some(to) = filter.closed_to {
+        query = query.filter(cases::closed_on.le(to));
+    }
     if let Some(text) = &filter.text {
         let pattern = like_pattern(text);
         query = query.filter(
             lower(cases::description)
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(cases::applicant_name).like(pattern).escape('\\')),
+                .or(lower(cases::applicant_name).like(pattern.clone()).escape('\\'))
+                .or(lower(cases::tracking_number).like(pattern).escape('\\')),
         );
+    }
+    if let Some(key) = &filter.phone_key {
+        query = query.filter(cases::applicant_phone_key.eq(key.clone()));
+    }
+    if let Some(key) = &filter.email_key {
+        query = query.filter(cases::applicant_email_key.eq(key.clone()));
+    }
+    if let Some(key) = &filter.id_number_key {
+        query = query.filter(cases::applicant_id_number_key.eq(key.clone()));
     }
     if let Some((overdue, today)) = filter.overdue_on {
         let open = CaseState::open();
@@ -884,11 +980,76 @@ pub fn list(conn: &mut DbConnection, filter: &CaseFilter) -> Result<Vec<CaseReco
     if let Some(handler) = &filter.handler_id {
         query = query.filter(cases::handler_id.eq(handler.clone()));
     }
-    if let Some(before) = &filter.before_id {
-        query = query.filter(cases::id.lt(before.clone()));
-    }
+    query
+}
+
+/// One page of the cases `filter` selects, in `order`, starting after its position.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &CaseFilter,
+    order: &CaseOrder,
+    limit: i64,
+) -> Result<Vec<CaseRecord>, AppError> {
+    let mut query = filtered(filter).select((CaseRow::as_select(), agencies::code, agencies::path)).limit(limit);
+    query = match order {
+        CaseOrder::Newest { after_id } => {
+            let mut q = query.order(cases::id.desc());
+            if let Some(id) = after_id {
+                q = q.filter(cases::id.lt(id.clone()));
+            }
+            q
+        }
+        CaseOrder::Due { after } => {
+            let mut q = query.order((cases::final_due_on.is_null().asc(), cases::final_due_on.asc(), cases::id.asc()));
+            match after {
+                Some((Some(due), id)) => {
+                    q = q.filter(
+                        cases::final_due_on
+                            .gt(*due)
+                            .or(cases::final_due_on.eq(*due).and(cases::id.gt(id.clone())))
+                            .or(cases::final_due_on.is_null()),
+                    )
+                }
+                Some((None, id)) => q = q.filter(cases::final_due_on.is_null().and(cases::id.gt(id.clone()))),
+                None => {}
+            }
+            q
+        }
+        CaseOrder::Received { after } => {
+            let mut q = query.order((cases::received_on.desc(), cases::id.desc()));
+            if let Some((date, id)) = after {
+                q = q.filter(
+                    cases::received_on.lt(*date).or(cases::received_on.eq(*date).and(cases::id.lt(id.clone()))),
+                );
+            }
+            q
+        }
+        CaseOrder::TrackingNumber { after } => {
+            let mut q = query.order(cases::tracking_number.asc());
+            if let Some(number) = after {
+                q = q.filter(cases::tracking_number.gt(number.clone()));
+            }
+            q
+        }
+    };
     let rows: Vec<(CaseRow, String, String)> = query.load(conn)?;
     Ok(rows.into_iter().map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }).collect())
+}
+
+/// How many cases `filter` selects (for a list's optional total).
+pub fn count(conn: &mut DbConnection, filter: &CaseFilter) -> Result<i64, AppError> {
+    Ok(filtered(filter).count().get_result(conn)?)
+}
+
+/// The case with this tracking number, if any.
+pub fn find_by_number(conn: &mut DbConnection, number: &str) -> Result<Option<CaseRecord>, AppError> {
+    let found: Option<(CaseRow, String, String)> = cases::table
+        .inner_join(agencies::table)
+        .filter(cases::tracking_number.eq(number))
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }))
 }
 
 #[cfg(test)]

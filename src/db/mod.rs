@@ -309,6 +309,11 @@ impl Db {
                 DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
             };
             let applied = applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+            let filled = cases::backfill_search_keys(conn)
+                .map_err(|e| anyhow::anyhow!("filling the applicant search keys failed: {e}"))?;
+            if filled > 0 {
+                tracing::info!(cases = filled, "filled the applicant search keys of earlier cases");
+            }
             let loaded = calendar::ensure_shipped(conn)
                 .map_err(|e| anyhow::anyhow!("loading the shipped calendar failed: {e}"))?;
             if !loaded.is_empty() {

@@ -69,6 +69,10 @@ pub struct CaseRow {
     /// New replies ordered on appeal (重新答复), as JSON, and the day the latest was served.
     pub re_replies: Option<String>,
     pub re_replied_on: Option<NaiveDate>,
+    /// The applicant's phone, e-mail and ID number as searches match them (`intake::phone_key`, ...).
+    pub applicant_phone_key: Option<String>,
+    pub applicant_email_key: Option<String>,
+    pub applicant_id_number_key: Option<String>,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).

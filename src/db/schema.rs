@@ -107,6 +107,9 @@ diesel::table! {
         fee_waived_on -> Nullable<Date>,
         re_replies -> Nullable<Text>,
         re_replied_on -> Nullable<Date>,
+        applicant_phone_key -> Nullable<Text>,
+        applicant_email_key -> Nullable<Text>,
+        applicant_id_number_key -> Nullable<Text>,
     }
 }
 

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 
 use crate::db::calendar::{CalendarCache, Rules};
-use crate::db::cases::{self, CaseFilter, CaseRecord, EventRow};
+use crate::db::cases::{self, CaseFilter, CaseOrder, CaseRecord, EventRow};
 use crate::db::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{actions_now, Case};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
-use crate::domain::intake::Channel;
+use crate::domain::intake::{email_key, id_number_key, phone_key, ApplicantKind, Channel};
 use crate::domain::role::Principal;
 use crate::domain::workflow::{Action, CaseState};
 use crate::error::AppError;
@@ -127,6 +127,21 @@ pub fn events(conn: &mut DbConnection, user: &Principal, id: &str) -> Result<Vec
     cases::events(conn, &record.row.id)
 }
 
+/// The order of a case list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    /// Newest registration first (the default).
+    #[default]
+    Newest,
+    /// Nearest final deadline first; cases without one (stopped clocks) last.
+    Due,
+    /// Latest receipt date first.
+    Received,
+    /// By tracking number.
+    TrackingNumber,
+}
+
 /// What a case list asks for.
 #[derive(Debug, Clone, Default)]
 pub struct CaseQuery {
@@ -134,31 +149,96 @@ pub struct CaseQuery {
     pub agency: Option<String>,
     /// With `agency`: include the agencies below it.
     pub subtree: bool,
-    pub state: Option<CaseState>,
+    /// Any of these states (empty: all).
+    pub states: Vec<CaseState>,
+    /// true: open cases only; false: closed only.
+    pub open: Option<bool>,
     pub channel: Option<Channel>,
+    pub applicant_kind: Option<ApplicantKind>,
+    pub topic: Option<String>,
     pub received_from: Option<NaiveDate>,
     pub received_to: Option<NaiveDate>,
-    /// Text in the description or the applicant's name.
+    pub closed_from: Option<NaiveDate>,
+    pub closed_to: Option<NaiveDate>,
+    /// Text in the description, the applicant's name or the tracking number.
     pub text: Option<String>,
+    /// The applicant's phone, e-mail or ID number, matched exactly however it was typed.
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub id_number: Option<String>,
     /// Open cases past their final deadline today (true), or the others (false).
     pub overdue: Option<bool>,
     pub due_on_or_before: Option<NaiveDate>,
+    /// Open cases whose final deadline is at most this many working days away (or past).
+    pub due_within: Option<u32>,
     pub handler_id: Option<String>,
-    /// Only cases listed after this one (the list runs newest first).
-    pub after_id: Option<String>,
+    pub sort: CaseSort,
+    /// The position after which the page starts: `CasePage::next` of the previous page.
+    pub after: Option<String>,
     /// Page size, 1-200.
     pub limit: i64,
+    /// Also count every case the filters select.
+    pub count: bool,
 }
 
 /// A page of cases, each with the working-day calendar of its agency (for its timeliness).
 #[derive(Debug)]
 pub struct CasePage {
     pub cases: Vec<(CaseRecord, Arc<WorkingDayIndex>)>,
-    /// Whether more cases follow the last one.
-    pub more: bool,
+    /// Where the next page starts (None: this is the last page); opaque to clients.
+    pub next: Option<String>,
+    /// With `count`: how many cases the filters select in all.
+    pub total: Option<i64>,
 }
 
-/// The cases in `user`'s scope that match `query`, newest first, one page.
+/// The position of a case in a list of the given order, as text (`CasePage::next`).
+fn position(sort: CaseSort, row: &crate::db::rows::CaseRow) -> String {
+    match sort {
+        CaseSort::Newest => row.id.clone(),
+        CaseSort::Due => {
+            format!("due|{}|{}", row.final_due_on.map_or("-".to_owned(), |d| d.to_string()), row.id)
+        }
+        CaseSort::Received => format!("received|{}|{}", row.received_on, row.id),
+        CaseSort::TrackingNumber => format!("number|{}", row.tracking_number),
+    }
+}
+
+/// The keyset order for `sort`, starting after `after` (a position this service gave for that sort).
+fn order(sort: CaseSort, after: Option<&str>) -> Result<CaseOrder, AppError> {
+    let bad = || AppError::validation("cursor", "is not a cursor this service issued for this sort");
+    let id = |text: &str| uuid::Uuid::parse_str(text).map(|u| u.to_string()).map_err(|_| bad());
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| bad());
+    Ok(match (sort, after) {
+        (CaseSort::Newest, None) => CaseOrder::Newest { after_id: None },
+        (CaseSort::Newest, Some(text)) => CaseOrder::Newest { after_id: Some(id(text)?) },
+        (CaseSort::Due, None) => CaseOrder::Due { after: None },
+        (CaseSort::Due, Some(text)) => {
+            let [tag, due, case] = text.splitn(3, '|').collect::<Vec<_>>()[..] else { return Err(bad()) };
+            if tag != "due" {
+                return Err(bad());
+            }
+            let due = if due == "-" { None } else { Some(date(due)?) };
+            CaseOrder::Due { after: Some((due, id(case)?)) }
+        }
+        (CaseSort::Received, None) => CaseOrder::Received { after: None },
+        (CaseSort::Received, Some(text)) => {
+            let [tag, on, case] = text.splitn(3, '|').collect::<Vec<_>>()[..] else { return Err(bad()) };
+            if tag != "received" {
+                return Err(bad());
+            }
+            CaseOrder::Received { after: Some((date(on)?, id(case)?)) }
+        }
+        (CaseSort::TrackingNumber, None) => CaseOrder::TrackingNumber { after: None },
+        (CaseSort::TrackingNumber, Some(text)) => match text.split_once('|') {
+            Some(("number", number)) if !number.is_empty() && number.len() <= 64 => {
+                CaseOrder::TrackingNumber { after: Some(number.to_owned()) }
+            }
+            _ => return Err(bad()),
+        },
+    })
+}
+
+/// The cases in `user`'s scope that match `query`, one page in its order.
 pub fn list(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
@@ -168,9 +248,13 @@ pub fn list(
     if !(1..=200).contains(&query.limit) {
         return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
-    if let (Some(from), Some(to)) = (query.received_from, query.received_to) {
-        if from > to {
-            return Err(AppError::validation("received_from", "must not be after received_to"));
+    for (from, to, field) in
+        [(query.received_from, query.received_to, "received_from"), (query.closed_from, query.closed_to, "closed_from")]
+    {
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                return Err(AppError::validation(field, "must not be after the end of the range"));
+            }
         }
     }
     let text = query.text.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
@@ -179,17 +263,38 @@ pub fn list(
             return Err(AppError::validation("q", "must be at most 200 characters, without NUL"));
         }
     }
+    let identity = [&query.phone, &query.email, &query.id_number];
+    if identity.iter().any(|v| v.is_some()) && !user.role.sees_personal_data() {
+        return Err(AppError::Forbidden(format!(
+            "the {} role does not see applicants' personal data, so cannot search by it",
+            user.role
+        )));
+    }
+    let key = |value: &Option<String>, normalise: fn(&str) -> Option<String>, field: &str| {
+        value
+            .as_deref()
+            .map(|v| normalise(v).ok_or_else(|| AppError::validation(field, "has nothing to search for")))
+            .transpose()
+    };
+    let order = order(query.sort, query.after.as_deref())?;
+    let today = crate::domain::china_date(Utc::now());
     let mut filter = CaseFilter {
-        state: query.state,
+        states: query.states,
+        open: query.open,
         channel: query.channel,
+        applicant_kind: query.applicant_kind,
+        topic: query.topic,
         received_from: query.received_from,
         received_to: query.received_to,
+        closed_from: query.closed_from,
+        closed_to: query.closed_to,
         text,
-        overdue_on: query.overdue.map(|o| (o, crate::domain::china_date(Utc::now()))),
+        phone_key: key(&query.phone, phone_key, "phone")?,
+        email_key: key(&query.email, email_key, "email")?,
+        id_number_key: key(&query.id_number, id_number_key, "id_number")?,
+        overdue_on: query.overdue.map(|o| (o, today)),
         due_on_or_before: query.due_on_or_before,
         handler_id: query.handler_id,
-        before_id: query.after_id,
-        limit: query.limit + 1,
         ..CaseFilter::default()
     };
     match &query.agency {
@@ -203,9 +308,22 @@ pub fn list(
         }
         None => filter.agency_path = user.scope_path().map(str::to_owned),
     }
-    let mut records = cases::list(conn, &filter)?;
+    if let Some(days) = query.due_within {
+        if days > 60 {
+            return Err(AppError::validation("due_within", "must be at most 60 working days"));
+        }
+        // Counted on the calendar of the agency listed (or of the caller's scope).
+        let path = filter.agency_exact.clone().or_else(|| filter.agency_path.clone());
+        let rules = calendars.rules(conn, path.as_deref())?;
+        let last = rules.calendar.add_working_days(today, days).map_err(AppError::internal)?.date;
+        filter.open = Some(true);
+        filter.due_on_or_before = Some(filter.due_on_or_before.map_or(last, |d| d.min(last)));
+    }
+    let total = if query.count { Some(cases::count(conn, &filter)?) } else { None };
+    let mut records = cases::list(conn, &filter, &order, query.limit + 1)?;
     let more = records.len() as i64 > query.limit;
     records.truncate(query.limit as usize);
+    let next = if more { records.last().map(|r| position(query.sort, &r.row)) } else { None };
     let mut by_agency: HashMap<String, Arc<WorkingDayIndex>> = HashMap::new();
     let mut page = Vec::with_capacity(records.len());
     for record in records {
@@ -216,5 +334,12 @@ pub fn list(
         let calendar = by_agency[&record.agency_path].clone();
         page.push((record, calendar));
     }
-    Ok(CasePage { cases: page, more })
+    Ok(CasePage { cases: page, next, total })
+}
+
+/// The case with this tracking number, if `user` may see it (404 otherwise).
+pub fn by_number(conn: &mut DbConnection, user: &Principal, number: &str) -> Result<CaseRecord, AppError> {
+    cases::find_by_number(conn, number.trim())?
+        .filter(|record| user.covers(&record.agency_path))
+        .ok_or_else(|| AppError::NotFound(format!("no case numbered `{}` in your scope", number.trim())))
 }

@@ -54,6 +54,7 @@ const ROUTES: &[Route] = &[
     Route { name: "GET /cases?agency", roles: ALL, outside: 403, ok: 200, setup: Setup::Registered },
     Route { name: "GET /cases/{id}", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route { name: "GET /cases/{id}/events", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /cases/by-number/{n}", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route { name: "GET /cases/{id}/deadline", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route {
         name: "POST /cases/{id}/clock-events fee notice",
@@ -209,6 +210,11 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
         "GET /cases?agency" => (Method::GET, format!("/api/v1/cases?agency={agency}"), None, None),
         "GET /cases/{id}" => (Method::GET, format!("/api/v1/cases/{case_id}"), None, None),
         "GET /cases/{id}/events" => (Method::GET, format!("/api/v1/cases/{case_id}/events"), None, None),
+        "GET /cases/by-number/{n}" => {
+            let case = app.get_json(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
+            let number = case["tracking_number"].as_str().unwrap().to_owned();
+            (Method::GET, format!("/api/v1/cases/by-number/{number}"), None, None)
+        }
         "GET /cases/{id}/deadline" => (Method::GET, format!("/api/v1/cases/{case_id}/deadline"), None, None),
         "POST /cases/{id}/clock-events fee notice" => (
             Method::POST,
@@ -439,6 +445,7 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, "/api/v1/cases".to_owned()),
         (Method::GET, format!("/api/v1/cases/{id}")),
         (Method::GET, format!("/api/v1/cases/{id}/events")),
+        (Method::GET, "/api/v1/cases/by-number/PJ-2015-00001".to_owned()),
         (Method::GET, format!("/api/v1/cases/{id}/deadline")),
         (Method::POST, format!("/api/v1/cases/{id}/clock-events")),
         (Method::POST, format!("/api/v1/cases/{id}/actions")),

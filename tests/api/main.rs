@@ -16,6 +16,7 @@ mod operations;
 mod reads;
 mod reminders;
 mod reports;
+mod search;
 mod smtp;
 mod users;
 mod workflow;

@@ -266,6 +266,32 @@ impl IntakeInput {
     }
 }
 
+/// The forms of an applicant's phone, e-mail and ID number that a search matches exactly, however
+/// they were typed: a phone as its digits without the country code (`+86 157-0427-1234` and
+/// `15704271234` are one number), an e-mail in lower case, an ID number without spaces in upper case
+/// (the check letter `x` of a resident ID is `X`). None when nothing searchable is left.
+pub fn phone_key(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let national = match digits.as_str() {
+        d if d.len() > 11 && d.starts_with("0086") => &d[4..],
+        d if d.len() > 11 && d.starts_with("86") => &d[2..],
+        d => d,
+    };
+    (!national.is_empty()).then(|| national.to_owned())
+}
+
+/// See `phone_key`.
+pub fn email_key(email: &str) -> Option<String> {
+    let key = email.trim().to_lowercase();
+    (!key.is_empty()).then_some(key)
+}
+
+/// See `phone_key`.
+pub fn id_number_key(id_number: &str) -> Option<String> {
+    let key: String = id_number.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    (!key.is_empty()).then_some(key)
+}
+
 pub fn looks_like_email(text: &str) -> bool {
     match text.split_once('@') {
         Some((local, domain)) => {
@@ -282,6 +308,19 @@ pub fn looks_like_email(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn applicant_details_match_however_they_were_typed() {
+        for typed in ["15704271234", "157 0427 1234", "157-0427-1234", "+86 157 0427 1234", "0086-15704271234"] {
+            assert_eq!(phone_key(typed).as_deref(), Some("15704271234"), "{typed}");
+        }
+        assert_eq!(phone_key("0427-2812345").as_deref(), Some("04272812345"), "a landline keeps its area code");
+        assert_eq!(phone_key("--"), None);
+        assert_eq!(email_key(" Zhang.San@Example.CN ").as_deref(), Some("zhang.san@example.cn"));
+        assert_eq!(id_number_key("21110219800101123x").as_deref(), Some("21110219800101123X"));
+        assert_eq!(id_number_key("2111 0219 8001 0112 3X").as_deref(), Some("21110219800101123X"));
+        assert_eq!(id_number_key("  "), None);
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()

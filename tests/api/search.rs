@@ -1,0 +1,187 @@
+//! Finding a case the way people ask for it: by tracking number, by the applicant's phone, e-mail or
+//! ID number however typed, and by the list's filters and orders, page by page.
+
+use diesel::prelude::*;
+use foi_tracker::domain::role::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, intake, TestApp};
+
+crate::on_both_backends!(
+    a_case_is_found_by_its_tracking_number,
+    a_case_is_found_by_the_applicants_phone_email_or_id_number_however_typed,
+    filters_select_states_topics_kinds_closings_and_near_deadlines_with_a_total,
+    every_order_pages_through_all_cases_once,
+    search_keys_of_earlier_cases_are_filled_by_migrate,
+);
+
+/// Registers a case at PJ on `date` (09:30 China time); the case.
+async fn case_on(app: &TestApp, date: &str, adjust: impl FnOnce(&mut Value)) -> Value {
+    let mut body = intake("PJ");
+    body["arrived_at"] = json!(format!("{date}T09:30:00+08:00"));
+    adjust(&mut body);
+    let res = app.post_case(&app.admin, &body).await;
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+fn numbers(list: &Value) -> Vec<String> {
+    list["items"].as_array().unwrap().iter().map(|c| c["tracking_number"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn a_case_is_found_by_its_tracking_number(app: TestApp) {
+    app.seed_city();
+    let case = case_on(&app, "2024-03-01", |_| {}).await;
+    let number = case["tracking_number"].as_str().unwrap();
+    let res = app.get(&app.admin, &format!("/api/v1/cases/by-number/{number}")).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().contains_key("etag"));
+    let found: Value = res.json().await.unwrap();
+    assert_eq!(found["id"], case["id"]);
+    assert_problem(app.get(&app.admin, "/api/v1/cases/by-number/PJ-2024-99999").await, 404, "not-found").await;
+    // Outside the caller's subtree it does not exist.
+    let district = app.token(Role::Clerk, "PJ-XLT");
+    assert_problem(app.get(&district, &format!("/api/v1/cases/by-number/{number}")).await, 404, "not-found").await;
+    // `q` matches tracking numbers too, in any case.
+    let list = app.get_json(&app.admin, &format!("/api/v1/cases?q={}", number.to_lowercase())).await;
+    assert_eq!(numbers(&list), [number]);
+}
+
+async fn a_case_is_found_by_the_applicants_phone_email_or_id_number_however_typed(app: TestApp) {
+    app.seed_city();
+    let wanted = case_on(&app, "2024-03-01", |b| {
+        b["applicant"]["phone"] = json!("157 0427 1234");
+        b["applicant"]["email"] = json!("Zhang.San@Example.CN");
+        b["applicant"]["id_number"] = json!("21110219800101123x");
+    })
+    .await;
+    case_on(&app, "2024-03-01", |b| {
+        b["applicant"]["phone"] = json!("13800000000");
+        b["applicant"]["id_number"] = json!("211102198001011234");
+    })
+    .await;
+    for query in [
+        "phone=%2B86-157-0427-1234",
+        "phone=15704271234",
+        "email=zhang.san%40example.cn",
+        "id_number=21110219800101123X",
+        "id_number=2111%200219%208001%200112%203x",
+    ] {
+        let list = app.get_json(&app.admin, &format!("/api/v1/cases?{query}")).await;
+        assert_eq!(numbers(&list), [wanted["tracking_number"].as_str().unwrap()], "{query}");
+    }
+    assert!(numbers(&app.get_json(&app.admin, "/api/v1/cases?phone=1570427").await).is_empty(), "exact, not partial");
+    assert_problem(app.get(&app.admin, "/api/v1/cases?phone=--").await, 422, "validation").await;
+    // A role that sees personal data masked may not search by it.
+    let statistician = app.token(Role::Statistician, "PJ");
+    assert_problem(app.get(&statistician, "/api/v1/cases?phone=15704271234").await, 403, "forbidden").await;
+}
+
+async fn filters_select_states_topics_kinds_closings_and_near_deadlines_with_a_total(app: TestApp) {
+    app.seed_city();
+    let today = foi_tracker::domain::china_date(chrono::Utc::now());
+    let recent = (today - chrono::Duration::days(1)).to_string();
+    let open_now = case_on(&app, &recent, |b| b["topic"] = json!("urban")).await;
+    let business = case_on(&app, "2024-03-01", |b| b["applicant"]["kind"] = json!("business")).await;
+    let withdrawn = case_on(&app, "2024-03-01", |_| {}).await;
+    let clerk = app.token(Role::Clerk, "PJ");
+    app.act_ok(
+        &clerk,
+        withdrawn["id"].as_str().unwrap(),
+        json!({"action": {"type": "withdraw", "on": "2024-03-05"}, "reason": "申请人撤回"}),
+    )
+    .await;
+    let number = |c: &Value| c["tracking_number"].as_str().unwrap().to_owned();
+    let get = |query: &'static str| app.get_json(&app.admin, query);
+    assert_eq!(numbers(&get("/api/v1/cases?topic=urban").await), [number(&open_now)]);
+    assert_eq!(numbers(&get("/api/v1/cases?applicant_kind=business").await), [number(&business)]);
+    assert_eq!(numbers(&get("/api/v1/cases?open=false").await), [number(&withdrawn)]);
+    assert_eq!(numbers(&get("/api/v1/cases?closed_from=2024-03-01&closed_to=2024-03-31").await), [number(&withdrawn)]);
+    let several = get("/api/v1/cases?state=withdrawn,registered&count=true&limit=1").await;
+    assert_eq!(several["total"], 3);
+    assert_eq!(several["items"].as_array().unwrap().len(), 1);
+    assert!(get("/api/v1/cases").await["total"].is_null(), "no total unless asked");
+    // Due within 30 working days: the case received yesterday (due in about 20) and the overdue one
+    // (its deadline is past, so nearer still); never the withdrawn one.
+    let near = get("/api/v1/cases?due_within=30&sort=due").await;
+    assert_eq!(numbers(&near), [number(&business), number(&open_now)]);
+    let within_five = get("/api/v1/cases?due_within=5").await;
+    assert_eq!(numbers(&within_five), [number(&business)], "only the overdue one is within five days");
+    assert_problem(app.get(&app.admin, "/api/v1/cases?state=registered,asleep").await, 422, "validation").await;
+    assert_problem(app.get(&app.admin, "/api/v1/cases?due_within=61").await, 422, "validation").await;
+}
+
+async fn every_order_pages_through_all_cases_once(app: TestApp) {
+    app.seed_city();
+    for day in ["2024-03-04", "2024-03-01", "2024-03-06", "2024-03-01", "2024-03-05"] {
+        case_on(&app, day, |_| {}).await;
+    }
+    for sort in ["newest", "due", "received", "tracking_number"] {
+        let mut seen = Vec::new();
+        let mut dates = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/cases?sort={sort}&limit=2");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = app.get_json(&app.admin, &path).await;
+            for c in page["items"].as_array().unwrap() {
+                seen.push(c["tracking_number"].as_str().unwrap().to_owned());
+                dates.push((c["received_on"].as_str().unwrap().to_owned(), c["deadline"]["final_due_on"].clone()));
+            }
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 5, "{sort}: every case once: {seen:?}");
+        match sort {
+            "tracking_number" => assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}"),
+            "received" => assert!(dates.windows(2).all(|w| w[0].0 >= w[1].0), "{dates:?}"),
+            "due" => {
+                let due: Vec<&str> = dates.iter().map(|d| d.1.as_str().unwrap()).collect();
+                assert!(due.windows(2).all(|w| w[0] <= w[1]), "{due:?}");
+            }
+            _ => {}
+        }
+    }
+    // A cursor of one order is refused by another.
+    let page = app.get_json(&app.admin, "/api/v1/cases?sort=due&limit=2").await;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    assert_problem(
+        app.get(&app.admin, &format!("/api/v1/cases?sort=received&cursor={cursor}")).await,
+        422,
+        "validation",
+    )
+    .await;
+}
+
+async fn search_keys_of_earlier_cases_are_filled_by_migrate(app: TestApp) {
+    use foi_tracker::db::schema::cases;
+    app.seed_city();
+    let case = case_on(&app, "2024-03-01", |b| b["applicant"]["phone"] = json!("157-0427-1234")).await;
+    // As a case registered before the search keys existed.
+    {
+        let mut conn = app.db.conn().unwrap();
+        diesel::update(cases::table)
+            .set((cases::applicant_phone_key.eq(None::<String>), cases::applicant_id_number_key.eq(None::<String>)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    assert!(numbers(&app.get_json(&app.admin, "/api/v1/cases?phone=15704271234").await).is_empty());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .arg("migrate")
+        .env("FOI__DATABASE__URL", &app.database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = app.get_json(&app.admin, "/api/v1/cases?phone=15704271234").await;
+    assert_eq!(numbers(&found), [case["tracking_number"].as_str().unwrap()]);
+    let audit = app.get_json(&app.admin, "/api/v1/audit/verify").await;
+    assert_eq!(audit["broken"], json!([]), "the filled row is its events' projection");
+}
