@@ -482,7 +482,20 @@ pub async fn list(
     calendars: web::Data<CalendarCache>,
 ) -> Result<HttpResponse, AppError> {
     let params: ListParams = query(&req)?;
-    let query = CaseQuery {
+    let query = case_query(params)?;
+    let page = db.run(move |conn| crate::service::cases::list(conn, &calendars, &user, query)).await?;
+    let next_cursor = page.next.as_deref().map(encode_cursor);
+    let items = page
+        .cases
+        .iter()
+        .map(|(record, calendar)| CaseResponse::from_record(record, false, calendar))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor, total: page.total }))
+}
+
+/// The list's parameters as the service's query.
+fn case_query(params: ListParams) -> Result<CaseQuery, AppError> {
+    Ok(CaseQuery {
         agency: params.agency,
         subtree: params.subtree.unwrap_or(true),
         states: states(params.state.as_deref())?,
@@ -506,15 +519,109 @@ pub async fn list(
         handler_id: params.handler.map(|h| h.to_string()),
         after: params.cursor.as_deref().map(decode_position).transpose()?,
         limit: params.limit.unwrap_or(50),
-    };
-    let page = db.run(move |conn| crate::service::cases::list(conn, &calendars, &user, query)).await?;
-    let next_cursor = page.next.as_deref().map(encode_cursor);
-    let items = page
-        .cases
-        .iter()
-        .map(|(record, calendar)| CaseResponse::from_record(record, false, calendar))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(CaseList { items, next_cursor, total: page.total }))
+    })
+}
+
+/// The case ledger (台账): one row per case selected by the list's filters (all of them, in the
+/// list's order; `limit` and `cursor` do not apply), as CSV (UTF-8 with BOM) or XLSX. Columns:
+/// 受理编号, 收到申请日期, 受理渠道, 申请人类型, 申请人 (masked), 主题, 办理状态, 承办人, 答复期限,
+/// 延长后期限, 办理时效, 办结日期, 答复结果 and its row of the 2021 table. Streamed: an export of any
+/// size is written a page at a time.
+#[utoipa::path(
+    get,
+    operation_id = "exportCaseLedger",
+    path = "/api/v1/cases/export",
+    tag = "cases",
+    params(("format" = Option<String>, Query, description = "`csv` (default) or `xlsx`"), ListParams),
+    responses(
+        (status = 200, description = "The ledger (CSV, or XLSX with format=xlsx)", content(
+            (String = "text/csv"),
+            (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 403, description = "Agency outside your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad filter or format", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn export(
+    req: HttpRequest,
+    Auth(user): Auth,
+    db: web::Data<Db>,
+    calendars: web::Data<CalendarCache>,
+) -> Result<HttpResponse, AppError> {
+    use crate::service::ledger;
+    // `format` is the export's own parameter; the rest are the list's.
+    let mut format = None;
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+        match key.as_ref() {
+            "format" => format = Some(value.into_owned()),
+            "limit" | "cursor" | "count" => {
+                return Err(AppError::validation(&key, "does not apply to an export, which holds every case"))
+            }
+            _ => {
+                rest.append_pair(&key, &value);
+            }
+        }
+    }
+    let rest = rest.finish();
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(rest.as_bytes()));
+    let params: ListParams = serde_path_to_error::deserialize(de)
+        .map_err(|e| AppError::validation(&e.path().to_string(), e.inner().to_string()))?;
+    let query = case_query(params)?;
+    let stamp = crate::domain::china_date(Utc::now());
+    match format.as_deref().unwrap_or("csv") {
+        "csv" => {
+            // Check the filters (scope, values) before the first byte goes out.
+            let (first_rows, next) = {
+                let (q, c, u) = (query.clone(), calendars.clone(), user.clone());
+                db.run(move |conn| ledger::page(conn, &c, &u, q)).await?
+            };
+            let first = ledger::csv_header() + &ledger::csv_lines(&first_rows);
+            let state = (Some(first), next, query, db, calendars, user);
+            let body = futures_util::stream::unfold(state, |(pending, next, query, db, calendars, user)| async move {
+                if let Some(chunk) = pending {
+                    return Some((Ok(web::Bytes::from(chunk)), (None, next, query, db, calendars, user)));
+                }
+                let after = next?;
+                let mut q = query.clone();
+                q.after = Some(after);
+                let (c, u) = (calendars.clone(), user.clone());
+                match db.run(move |conn| ledger::page(conn, &c, &u, q)).await {
+                    Ok((rows, next)) => {
+                        let chunk = web::Bytes::from(ledger::csv_lines(&rows));
+                        Some((Ok(chunk), (None, next, query, db, calendars, user)))
+                    }
+                    Err(e) => Some((Err(actix_web::Error::from(e)), (None, None, query, db, calendars, user))),
+                }
+            });
+            Ok(HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"ledger-{stamp}.csv\"")))
+                .streaming(body))
+        }
+        "xlsx" => {
+            let file = db.run(move |conn| ledger::xlsx_file(conn, &calendars, &user, query)).await?;
+            let body = futures_util::stream::unfold(Some(file), |file| async move {
+                use std::io::Read;
+                let mut file = file?;
+                let mut chunk = vec![0u8; 64 * 1024];
+                match file.read(&mut chunk) {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        chunk.truncate(n);
+                        Some((Ok::<_, actix_web::Error>(web::Bytes::from(chunk)), Some(file)))
+                    }
+                    Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+                }
+            });
+            Ok(HttpResponse::Ok()
+                .content_type(crate::service::reports::XLSX_MEDIA_TYPE)
+                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"ledger-{stamp}.xlsx\"")))
+                .streaming(body))
+        }
+        other => Err(AppError::validation("format", format!("`{other}` is not csv or xlsx"))),
+    }
 }
 
 /// One entry of a case's append-only event log.

@@ -37,6 +37,7 @@ Every error is application/problem+json (RFC 9457).",
         cases::create,
         cases::list,
         cases::by_number,
+        cases::export,
         cases::get,
         cases::events,
         workflow::act,
@@ -105,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::scope("/api/v1")
             .service(web::resource("/cases").route(web::post().to(cases::create)).route(web::get().to(cases::list)))
+            .service(web::resource("/cases/export").route(web::get().to(cases::export)))
             .service(web::resource("/cases/by-number/{tracking_number}").route(web::get().to(cases::by_number)))
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))

@@ -183,6 +183,16 @@ pub fn list_filtered(conn: &mut DbConnection, filter: &UserFilter) -> Result<Vec
     Ok(query.load(conn)?)
 }
 
+/// The display names of these users, by id.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> Result<std::collections::HashMap<String, String>, AppError> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(users::table.count().get_result(conn)?)
 }

@@ -20,6 +20,7 @@ pub mod cases;
 pub mod clock;
 pub mod directory;
 pub mod lapses;
+pub mod ledger;
 pub mod monitoring;
 pub mod registration;
 pub mod reminders;

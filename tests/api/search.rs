@@ -13,6 +13,7 @@ crate::on_both_backends!(
     filters_select_states_topics_kinds_closings_and_near_deadlines_with_a_total,
     every_order_pages_through_all_cases_once,
     search_keys_of_earlier_cases_are_filled_by_migrate,
+    the_case_ledger_exports_every_selected_case_as_csv_and_xlsx,
 );
 
 /// Registers a case at PJ on `date` (09:30 China time); the case.
@@ -184,4 +185,59 @@ async fn search_keys_of_earlier_cases_are_filled_by_migrate(app: TestApp) {
     assert_eq!(numbers(&found), [case["tracking_number"].as_str().unwrap()]);
     let audit = app.get_json(&app.admin, "/api/v1/audit/verify").await;
     assert_eq!(audit["broken"], json!([]), "the filled row is its events' projection");
+}
+
+/// The ledger (台账): every case the filters select, over several pages of the export, one row each,
+/// applicants masked; CSV with a BOM and XLSX; export-only parameters checked.
+async fn the_case_ledger_exports_every_selected_case_as_csv_and_xlsx(app: TestApp) {
+    app.seed_city();
+    let pages = foi_tracker::service::ledger::PAGE as usize;
+    // More cases than one page of the export reads, registered concurrently.
+    let mut body = intake("PJ");
+    body["arrived_at"] = json!("2024-03-01T09:30:00+08:00");
+    body["applicant"]["name"] = json!("李四");
+    for chunk in 0..((pages + 20) / 50 + 1) {
+        let requests = (0..50).map(|_| app.post_case(&app.admin, &body));
+        for res in futures_util::future::join_all(requests).await {
+            assert_eq!(res.status(), 201, "chunk {chunk}");
+        }
+    }
+    let total = app.case_count() as usize;
+    assert!(total > pages);
+    let res = app.get(&app.admin, "/api/v1/cases/export?sort=tracking_number").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-disposition"].to_str().unwrap().contains("ledger-"));
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("\u{feff}受理编号,收到申请日期,受理渠道"), "{}", lines[0]);
+    assert_eq!(lines.len(), total + 1, "a header and one row per case");
+    assert!(lines[1].starts_with("PJ-2024-00001,2024-03-01,信函,自然人,李*,,已登记,"), "{}", lines[1]);
+    assert!(lines[1].contains("已超期"), "{}", lines[1]);
+    let mut numbers: Vec<&str> = lines[1..].iter().map(|l| l.split(',').next().unwrap()).collect();
+    let sorted = numbers.clone();
+    numbers.dedup();
+    assert_eq!(numbers.len(), total, "every case once");
+    assert_eq!(numbers, sorted, "in the order asked for");
+    // Filters apply; export-only parameters are checked.
+    let one = app.get(&app.admin, "/api/v1/cases/export?q=PJ-2024-00002").await.text().await.unwrap();
+    assert_eq!(one.lines().count(), 2);
+    assert_problem(app.get(&app.admin, "/api/v1/cases/export?limit=10").await, 422, "validation").await;
+    assert_problem(app.get(&app.admin, "/api/v1/cases/export?format=pdf").await, 422, "validation").await;
+    let district = app.token(Role::Statistician, "PJ-XLT");
+    assert_problem(app.get(&district, "/api/v1/cases/export?agency=PJ-DW").await, 403, "forbidden").await;
+    // XLSX: the same rows in the sheet 台账.
+    let res = app.get(&app.admin, "/api/v1/cases/export?format=xlsx&q=PJ-2024-0000").await;
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("xl/worksheets/sheet1.xml").unwrap(), &mut sheet).unwrap();
+    let mut workbook = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("xl/workbook.xml").unwrap(), &mut workbook).unwrap();
+    assert!(workbook.contains("台账"));
+    for n in 1..=9 {
+        assert!(sheet.contains(&format!("PJ-2024-0000{n}")), "PJ-2024-0000{n} in the sheet");
+    }
+    assert!(sheet.contains("受理编号") && sheet.contains("李*") && !sheet.contains("李四"));
 }

@@ -71,6 +71,7 @@ pub mod decide;
 pub mod events;
 pub mod fees;
 pub mod intake;
+pub mod labels;
 pub mod masking;
 pub mod outcome;
 pub mod reminders;
