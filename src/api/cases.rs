@@ -404,6 +404,7 @@ pub struct ListParams {
     pub handler: Option<uuid::Uuid>,
     /// `newest` (default), `due` (nearest final deadline first), `received` (latest receipt first) or
     /// `tracking_number`.
+    #[param(inline)]
     pub sort: Option<CaseSort>,
     /// Also count all the cases the filters select (`total`).
     pub count: Option<bool>,

@@ -56,6 +56,28 @@ async fn every_operation_documents_the_problems_it_can_answer(app: TestApp) {
             assert!(op["tags"].as_array().is_some_and(|t| t.len() == 1), "{id} has one tag");
         }
     }
+    // Every reference resolves (a client generator stops at the first that does not).
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v.as_str()) {
+                        ("$ref", Some(target)) => out.push(target),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    assert!(targets.len() > 50);
+    for target in targets {
+        let name = target.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{target}"));
+        assert!(doc["components"]["schemas"][name].is_object(), "{target} does not resolve");
+    }
     let create = &doc["paths"]["/api/v1/cases"]["post"]["responses"];
     assert_eq!(create["400"]["description"], "Malformed JSON or header", "a path's own wording is kept");
     assert_eq!(create["401"]["description"], "No or unknown token");
