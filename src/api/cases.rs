@@ -453,13 +453,10 @@ fn decode_position(cursor: &str) -> Result<String, AppError> {
 }
 
 pub(crate) fn decode_cursor(cursor: &str) -> Result<String, AppError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|id| uuid::Uuid::parse_str(&id).ok())
+    decode_position(cursor)?
+        .parse::<uuid::Uuid>()
         .map(|id| id.to_string())
-        .ok_or_else(|| AppError::validation("cursor", "is not a cursor this service issued"))
+        .map_err(|_| AppError::validation("cursor", "is not a cursor this service issued"))
 }
 
 /// List cases in your scope. Personal data is always masked in lists.

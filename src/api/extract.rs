@@ -212,31 +212,23 @@ impl FromRequest for Auth {
 
 /// The principal a bearer `Authorization` header names (401 when missing, malformed or unknown).
 async fn authenticate(db: &Db, header: Option<Result<String, header::ToStrError>>) -> Result<Auth, AppError> {
-    {
-        {
-            let token = match header {
-                None => return Err(AppError::Unauthorized("send Authorization: Bearer <token>".into())),
-                Some(Err(_)) => {
-                    return Err(AppError::Unauthorized("the Authorization header is not readable text".into()))
-                }
-                Some(Ok(value)) => match value.split_once(' ') {
-                    Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
-                        token.trim().to_owned()
-                    }
-                    _ => {
-                        return Err(AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))
-                    }
-                },
-            };
-            use crate::error::TokenRejection;
-            match db.run(move |conn| users::authenticate(conn, &token)).await? {
-                users::TokenCheck::Valid(principal) => Ok(Auth(principal)),
-                users::TokenCheck::Unknown => Err(AppError::Unauthorized("the token is unknown".into())),
-                users::TokenCheck::Revoked => Err(AppError::TokenRejected(TokenRejection::Revoked)),
-                users::TokenCheck::Expired => Err(AppError::TokenRejected(TokenRejection::Expired)),
-                users::TokenCheck::Deactivated => Err(AppError::TokenRejected(TokenRejection::Deactivated)),
+    use crate::error::TokenRejection;
+    let token = match header {
+        None => return Err(AppError::Unauthorized("send Authorization: Bearer <token>".into())),
+        Some(Err(_)) => return Err(AppError::Unauthorized("the Authorization header is not readable text".into())),
+        Some(Ok(value)) => match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+                token.trim().to_owned()
             }
-        }
+            _ => return Err(AppError::Unauthorized("the Authorization header must be `Bearer <token>`".into())),
+        },
+    };
+    match db.run(move |conn| users::authenticate(conn, &token)).await? {
+        users::TokenCheck::Valid(principal) => Ok(Auth(principal)),
+        users::TokenCheck::Unknown => Err(AppError::Unauthorized("the token is unknown".into())),
+        users::TokenCheck::Revoked => Err(AppError::TokenRejected(TokenRejection::Revoked)),
+        users::TokenCheck::Expired => Err(AppError::TokenRejected(TokenRejection::Expired)),
+        users::TokenCheck::Deactivated => Err(AppError::TokenRejected(TokenRejection::Deactivated)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{fresh_database, Backend};
+use crate::helpers::{free_port, fresh_database, Backend};
 
 fn foi(database_url: &str, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
@@ -20,10 +20,6 @@ fn foi(database_url: &str, args: &[&str]) -> std::process::Output {
 fn stdout(output: &std::process::Output) -> String {
     assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// What a `serve` process wrote to stderr (its log), collected as it runs.

@@ -286,3 +286,21 @@ fn database_name_is_replaced_keeping_parameters() {
     );
     assert_eq!(with_database("postgres://u@h", "t1"), "postgres://u@h/t1");
 }
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The database at `url` opened directly (one connection, no migrations), to look at what a
+/// `serve` process or a backup wrote.
+pub fn open_database(url: &str) -> Db {
+    Db::connect(&foi_tracker::config::DatabaseSettings {
+        url: url.to_owned(),
+        pool_size: 1,
+        connect_timeout_seconds: 5,
+        sqlite_busy_timeout_ms: 5000,
+        run_migrations: false,
+    })
+    .unwrap()
+}

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::Value;
 
-use crate::helpers::{fresh_database, intake, postgres_url, spawn_app, spawn_app_with, Backend};
+use crate::helpers::{
+    free_port, fresh_database, intake, open_database, postgres_url, spawn_app, spawn_app_with, Backend,
+};
 
 crate::with_each_backend!(
     instances_started_at_once_on_an_empty_database_all_come_up_with_one_admin,
@@ -68,10 +70,6 @@ async fn a_locked_sqlite_database_is_503_with_retry_after_then_works() {
     child.wait().unwrap();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn serve(database_url: &str, port: u16) -> Child {
     serve_with(database_url, port, &[])
 }
@@ -128,14 +126,7 @@ async fn instances_started_at_once_on_an_empty_database_all_come_up_with_one_adm
             let output = child.wait_with_output().unwrap();
             tokens += String::from_utf8_lossy(&output.stdout).lines().filter(|l| l.starts_with("foi_")).count();
         }
-        let db = foi_tracker::db::Db::connect(&foi_tracker::config::DatabaseSettings {
-            url: url.clone(),
-            pool_size: 1,
-            connect_timeout_seconds: 5,
-            sqlite_busy_timeout_ms: 5000,
-            run_migrations: false,
-        })
-        .unwrap();
+        let db = open_database(&url);
         let users: i64 = {
             use foi_tracker::db::schema::users;
             users::table.count().get_result(&mut *db.conn().unwrap()).unwrap()
@@ -335,14 +326,7 @@ async fn a_live_sqlite_database_is_backed_up_consistently_while_requests_are_wri
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("integrity check passed"), "{printed}");
-    let copy = foi_tracker::db::Db::connect(&foi_tracker::config::DatabaseSettings {
-        url: format!("sqlite://{}", file.display()),
-        pool_size: 1,
-        connect_timeout_seconds: 5,
-        sqlite_busy_timeout_ms: 5000,
-        run_migrations: false,
-    })
-    .unwrap();
+    let copy = open_database(&format!("sqlite://{}", file.display()));
     let mut conn = copy.conn().unwrap();
     let in_copy: i64 = {
         use foi_tracker::db::schema::cases;

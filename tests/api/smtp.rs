@@ -163,6 +163,4 @@ impl Drop for SmtpSink {
 }
 
 /// A loopback port nothing listens on (for "the SMTP server is down").
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+pub use crate::helpers::free_port;
