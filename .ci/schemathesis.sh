@@ -19,6 +19,7 @@ export FOI__SERVER__BIND=127.0.0.1:$port
 export FOI__LOG__LEVEL=warn
 # Fuzzing is not an attack: the rate limits (tested on their own) would otherwise answer 429 to it.
 export FOI__LIMITS__CALCULATOR_PER_MINUTE=10000000 FOI__LIMITS__FAILED_AUTH_PER_MINUTE=10000000
+export FOI__LIMITS__FAILED_LOGINS_PER_USER=10000000 FOI__LIMITS__FAILED_LOGINS_PER_ADDRESS=10000000 FOI__LIMITS__FAILED_LOGIN_DELAY_MS=0
 # Some real data for the fuzzer to find: a city, a district, a topic and one case.
 "$bin" agency add PJ 盘锦市人民政府 --email gk@panjin.gov.cn >/dev/null
 "$bin" agency add PJ-XLT 兴隆台区人民政府 --parent PJ >/dev/null

@@ -15,6 +15,37 @@ pub struct Settings {
     pub mail: MailSettings,
     pub reminders: ReminderSettings,
     pub limits: LimitSettings,
+    pub sessions: SessionSettings,
+}
+
+/// `[sessions]` settings: browser sign-in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A session ends after this many minutes without a request.
+    pub idle_minutes: u32,
+    /// A session ends this many hours after sign-in, whatever happens.
+    pub absolute_hours: u32,
+    /// "auto": the cookie is Secure when the request came over TLS (as the proxy reports it, with
+    /// `limits.trust_proxy_headers`); "always"; "never" (plain-HTTP development only).
+    pub secure_cookie: SecureCookie,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookie {
+    Auto,
+    Always,
+    Never,
+}
+
+impl SessionSettings {
+    pub fn policy(&self) -> crate::domain::account::SessionPolicy {
+        crate::domain::account::SessionPolicy {
+            idle: chrono::Duration::minutes(i64::from(self.idle_minutes.max(1))),
+            absolute: chrono::Duration::hours(i64::from(self.absolute_hours.max(1))),
+        }
+    }
 }
 
 /// `[limits]` settings: rate limits per client address.
@@ -25,6 +56,12 @@ pub struct LimitSettings {
     pub calculator_per_minute: u32,
     /// Failed authentications per minute before the address is refused for a while.
     pub failed_auth_per_minute: u32,
+    /// Failed sign-ins per login name in 15 minutes before that name is refused for a while.
+    pub failed_logins_per_user: u32,
+    /// Failed sign-ins per client address in 15 minutes before the address is refused for a while.
+    pub failed_logins_per_address: u32,
+    /// How long a failed sign-in waits before it is answered, in milliseconds.
+    pub failed_login_delay_ms: u64,
     /// Take the client's address from Forwarded / X-Forwarded-For (only behind a proxy that sets it).
     pub trust_proxy_headers: bool,
 }

@@ -18,6 +18,9 @@ pub enum AppError {
     TokenRejected(TokenRejection),
     #[error("{0}")]
     Forbidden(String),
+    /// A write authenticated by a session cookie came without its session's CSRF token.
+    #[error("{0}")]
+    CsrfRejected(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -64,6 +67,8 @@ pub enum TokenRejection {
     Expired,
     #[error("the account this token belongs to was deactivated")]
     Deactivated,
+    #[error("the session has ended (signed out, timed out, or its password changed); sign in again")]
+    SessionEnded,
 }
 
 pub struct KindInfo {
@@ -83,6 +88,8 @@ impl AppError {
             AppError::TokenRejected(TokenRejection::Deactivated) => {
                 ("account-deactivated", 401, "The account was deactivated")
             }
+            AppError::TokenRejected(TokenRejection::SessionEnded) => ("session-ended", 401, "The session has ended"),
+            AppError::CsrfRejected(_) => ("csrf", 403, "The CSRF token is missing or wrong"),
             AppError::Forbidden(_) => ("forbidden", 403, "Not allowed"),
             AppError::NotFound(_) => ("not-found", 404, "Not found"),
             AppError::MethodNotAllowed(_) => ("method-not-allowed", 405, "Method not allowed"),

@@ -9,7 +9,7 @@ use foi_tracker::db::{Db, PooledConn};
 use foi_tracker::domain::calendar::YearNotice;
 use foi_tracker::domain::role::Role;
 use foi_tracker::error::AppError;
-use foi_tracker::service::{self, directory, Caller};
+use foi_tracker::service::{self, accounts, directory, Caller};
 use foi_tracker::{build_app, telemetry};
 
 #[derive(Parser)]
@@ -223,9 +223,19 @@ enum UserCommand {
         agency: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// The name to sign in with in a browser (default: the name, when it is one word nobody
+        /// else signs in with).
+        #[arg(long)]
+        login: Option<String>,
     },
-    /// List users: id, name, role, agency, e-mail.
+    /// List users: id, login, name, role, agency, e-mail.
     List,
+    /// Set the password a user signs in with, read from standard input (its first line), e.g.
+    /// `printf '%s\n' "$PASSWORD" | foi-tracker user password zhangwei`. NAME is the login or the
+    /// user id. The user's sessions end.
+    Password { name: String },
+    /// Give a user the login name they sign in with.
+    Login { user_id: String, login: String },
     /// Set a user's e-mail address (where reminders reach them); without an address, clear it.
     Email { user_id: String, address: Option<String> },
     /// Deactivate a user: their tokens stop working at once; their history stays.
@@ -569,8 +579,9 @@ fn run() -> anyhow::Result<()> {
                 directory::users(&mut conn, Caller::Operator, &directory::UserQuery::default()).map_err(explain)?;
             for (user, agency) in all {
                 println!(
-                    "{} {} {} {} {}{}",
+                    "{} {} {} {} {} {}{}",
                     user.id,
+                    user.login.as_deref().unwrap_or("-"),
                     user.name,
                     user.role,
                     agency.unwrap_or_else(|| "(all)".into()),
@@ -580,10 +591,32 @@ fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User { command: UserCommand::Password { name } } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("reading the password from standard input")?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            if password.is_empty() {
+                anyhow::bail!("no password on standard input (give it as the first line)");
+            }
+            let (_db, mut conn) = connect(&settings)?;
+            let user_id = accounts::user_by_login_or_id(&mut conn, &name).map_err(explain)?;
+            let (user, _) =
+                accounts::set_password(&mut conn, Caller::Operator, &user_id, password, None, None).map_err(explain)?;
+            println!("password set for {} ({}); their sessions have ended", user.name, user.id);
+            Ok(())
+        }
+        Command::User { command: UserCommand::Login { user_id, login } } => {
+            let (_db, mut conn) = connect(&settings)?;
+            let change = directory::UserChange { login: Some(login), ..Default::default() };
+            let (user, _) = directory::change_user(&mut conn, Caller::Operator, &user_id, &change).map_err(explain)?;
+            println!("{} ({}) signs in as `{}`", user.name, user.id, user.login.unwrap_or_default());
+            Ok(())
+        }
         Command::User { command: UserCommand::Deactivate { user_id } } => {
             let (_db, mut conn) = connect(&settings)?;
             let (user, _) = directory::set_active(&mut conn, Caller::Operator, &user_id, false).map_err(explain)?;
-            println!("deactivated {} ({}): their tokens no longer work", user.name, user.id);
+            println!("deactivated {} ({}): their tokens and sessions no longer work", user.name, user.id);
             Ok(())
         }
         Command::User { command: UserCommand::Reactivate { user_id } } => {
@@ -637,11 +670,21 @@ fn run() -> anyhow::Result<()> {
             println!("{user_id} e-mail: {}", address.as_deref().map(str::trim).unwrap_or("(none)"));
             Ok(())
         }
-        Command::User { command: UserCommand::Add { name, role, agency, email } } => {
+        Command::User { command: UserCommand::Add { name, role, agency, email, login } } => {
             let (_db, mut conn) = connect(&settings)?;
-            let (user, token) =
-                directory::add_user(&mut conn, Caller::Operator, &name, role, agency.as_deref(), email.as_deref())
-                    .map_err(explain)?;
+            let (user, token) = directory::add_user(
+                &mut conn,
+                Caller::Operator,
+                &name,
+                role,
+                agency.as_deref(),
+                email.as_deref(),
+                login.as_deref(),
+            )
+            .map_err(explain)?;
+            if let Some(login) = &user.login {
+                println!("signs in as `{login}` once a password is set (foi-tracker user password {login})");
+            }
             println!("added user {} ({}) with role {}; API token (shown once):", user.name, user.id, user.role);
             println!("{token}");
             Ok(())

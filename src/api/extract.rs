@@ -1,18 +1,22 @@
 //! Request parsing that reports problems precisely: JSON bodies and query strings are decoded with
-//! the path of the first bad field; bearer tokens are checked against the database.
+//! the path of the first bad field; bearer tokens and session cookies are checked against the database.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+use crate::config::SessionSettings;
+use crate::db::sessions::SessionRow;
 use crate::db::{users, Db};
+use crate::domain::account::SessionPolicy;
 use crate::domain::role::Principal;
 use crate::domain::validation::{nul_in, FieldError, NUL_MESSAGE};
-use crate::error::AppError;
+use crate::error::{AppError, TokenRejection};
+use crate::service::accounts::{self, SessionCheck};
 
 /// Drops serde_json's " at line 1 column 7" suffix: the path says where.
 fn without_position(message: &str) -> &str {
@@ -184,25 +188,82 @@ pub fn lock_override(req: &HttpRequest, user: &Principal) -> Result<Option<Strin
     Ok(Some(reason))
 }
 
-/// The authenticated caller. Extracting it answers 401 when the token is missing or unknown.
+/// The cookie that carries a browser session.
+pub const SESSION_COOKIE: &str = "foi_session";
+/// The header a cookie-authenticated write must carry with its session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The authenticated caller, and the browser session when a session cookie (not a bearer token)
+/// authenticated the request. Extracting it answers 401 when neither is valid, and 403 when a
+/// cookie-authenticated write lacks its CSRF token.
+pub struct Authenticated {
+    pub principal: Principal,
+    pub session: Option<SessionRow>,
+}
+
+/// The authenticated caller (by bearer token or session cookie).
 pub struct Auth(pub Principal);
 
 impl FromRequest for Auth {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Auth, AppError>>>>;
 
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let who = Authenticated::from_request(req, payload);
+        Box::pin(async move { who.await.map(|who| Auth(who.principal)) })
+    }
+}
+
+/// What a request presents to authenticate itself.
+enum Credential {
+    None,
+    Bearer(Result<String, header::ToStrError>),
+    /// A session cookie, with the CSRF header when the method writes (None: a read).
+    Cookie {
+        value: String,
+        csrf: Option<Option<String>>,
+    },
+}
+
+fn credential(req: &HttpRequest) -> Credential {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        return Credential::Bearer(value.to_str().map(str::to_owned));
+    }
+    let Some(cookie) = req.cookie(SESSION_COOKIE) else { return Credential::None };
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let csrf = writes.then(|| req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    Credential::Cookie { value: cookie.value().to_owned(), csrf }
+}
+
+impl FromRequest for Authenticated {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Authenticated, AppError>>>>;
+
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let db = req.app_data::<web::Data<Db>>().cloned();
+        let policy = req.app_data::<web::Data<SessionSettings>>().map(|s| s.policy());
         let limits = req.app_data::<web::Data<super::limits::Limits>>().cloned();
         let client = limits.as_ref().and_then(|l| l.client(req));
-        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.to_str().map(str::to_owned));
+        let credential = credential(req);
         Box::pin(async move {
             let db = db.ok_or_else(|| AppError::Internal("database handle missing".into()))?;
             if let Some(limits) = &limits {
                 limits.before_authentication(client)?;
             }
-            let outcome = authenticate(&db, header).await;
-            if let (Err(AppError::Unauthorized(_) | AppError::TokenRejected(_)), Some(limits)) = (&outcome, &limits) {
+            let outcome = match credential {
+                Credential::Bearer(header) => bearer(&db, header).await,
+                Credential::Cookie { value, csrf } => {
+                    let policy = policy.ok_or_else(|| AppError::Internal("session settings missing".into()))?;
+                    session(&db, value, policy, csrf).await
+                }
+                Credential::None => Err(AppError::Unauthorized(
+                    "send Authorization: Bearer <token>, or sign in with POST /api/v1/session".into(),
+                )),
+            };
+            // Guessing counts; an ended session (a browser after a timeout) does not.
+            let guessed = matches!(&outcome, Err(AppError::Unauthorized(_)))
+                || matches!(&outcome, Err(AppError::TokenRejected(r)) if *r != TokenRejection::SessionEnded);
+            if let (true, Some(limits)) = (guessed, &limits) {
                 limits.failed_authentication(client);
             }
             outcome
@@ -210,13 +271,11 @@ impl FromRequest for Auth {
     }
 }
 
-/// The principal a bearer `Authorization` header names (401 when missing, malformed or unknown).
-async fn authenticate(db: &Db, header: Option<Result<String, header::ToStrError>>) -> Result<Auth, AppError> {
-    use crate::error::TokenRejection;
+/// The principal a bearer `Authorization` header names (401 when malformed, unknown or refused).
+async fn bearer(db: &Db, header: Result<String, header::ToStrError>) -> Result<Authenticated, AppError> {
     let token = match header {
-        None => return Err(AppError::Unauthorized("send Authorization: Bearer <token>".into())),
-        Some(Err(_)) => return Err(AppError::Unauthorized("the Authorization header is not readable text".into())),
-        Some(Ok(value)) => match value.split_once(' ') {
+        Err(_) => return Err(AppError::Unauthorized("the Authorization header is not readable text".into())),
+        Ok(value) => match value.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
                 token.trim().to_owned()
             }
@@ -224,12 +283,46 @@ async fn authenticate(db: &Db, header: Option<Result<String, header::ToStrError>
         },
     };
     match db.run(move |conn| users::authenticate(conn, &token)).await? {
-        users::TokenCheck::Valid(principal) => Ok(Auth(principal)),
+        users::TokenCheck::Valid(principal) => Ok(Authenticated { principal, session: None }),
         users::TokenCheck::Unknown => Err(AppError::Unauthorized("the token is unknown".into())),
         users::TokenCheck::Revoked => Err(AppError::TokenRejected(TokenRejection::Revoked)),
         users::TokenCheck::Expired => Err(AppError::TokenRejected(TokenRejection::Expired)),
         users::TokenCheck::Deactivated => Err(AppError::TokenRejected(TokenRejection::Deactivated)),
     }
+}
+
+/// The principal a session cookie names. A write must carry the session's CSRF token in
+/// `X-CSRF-Token` (403 otherwise): another site can make a browser send the cookie, not read the token.
+async fn session(
+    db: &Db,
+    cookie: String,
+    policy: SessionPolicy,
+    csrf: Option<Option<String>>,
+) -> Result<Authenticated, AppError> {
+    match db.run(move |conn| accounts::authenticate(conn, &cookie, &policy)).await? {
+        SessionCheck::Valid { principal, session } => {
+            if let Some(sent) = csrf {
+                let Some(sent) = sent else {
+                    return Err(AppError::CsrfRejected(format!(
+                        "a write signed in by the session cookie must send the session's CSRF token in {CSRF_HEADER}"
+                    )));
+                };
+                if !same_secret(&sent, &session.csrf_token) {
+                    return Err(AppError::CsrfRejected(format!("{CSRF_HEADER} is not this session's CSRF token")));
+                }
+            }
+            Ok(Authenticated { principal, session: Some(*session) })
+        }
+        SessionCheck::Unknown => Err(AppError::Unauthorized("the session cookie is unknown; sign in again".into())),
+        SessionCheck::Ended => Err(AppError::TokenRejected(TokenRejection::SessionEnded)),
+        SessionCheck::Deactivated => Err(AppError::TokenRejected(TokenRejection::Deactivated)),
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -13,11 +13,12 @@ pub mod metrics;
 pub mod problem;
 pub mod reminders;
 pub mod reports;
+pub mod session;
 pub mod users;
 pub mod workflow;
 
 use actix_web::web;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::AppError;
@@ -68,6 +69,11 @@ Every error is application/problem+json (RFC 9457).",
         users::tokens,
         users::create_token,
         users::revoke_token,
+        users::set_password,
+        session::sign_in,
+        session::current,
+        session::sign_out,
+        audit::security_events,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth, &CommonProblems),
@@ -76,8 +82,9 @@ Every error is application/problem+json (RFC 9457).",
         (name = "deadlines", description = "Reply deadlines on China's working-day calendar"),
         (name = "calendar", description = "China's working-day calendar and local overlays"),
         (name = "agencies", description = "The agency tree and topic taxonomies"),
-        (name = "users", description = "Accounts, their API tokens, and the caller"),
-        (name = "audit", description = "Tamper evidence"),
+        (name = "users", description = "Accounts, their API tokens and passwords, and the caller"),
+        (name = "session", description = "Browser sign-in: a session cookie and its CSRF token"),
+        (name = "audit", description = "Tamper evidence and the security log"),
         (name = "reminders", description = "Deadline reminder e-mails and their delivery"),
         (name = "reports", description = "The annual-report tables, derived from the case records"),
         (name = "health", description = "Probes"),
@@ -91,6 +98,11 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        // A browser session (POST /api/v1/session); writes also send its CSRF token in X-CSRF-Token.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(extract::SESSION_COOKIE))),
+        );
     }
 }
 
@@ -136,6 +148,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(
                 web::resource("/users/{id}").route(web::get().to(users::get)).route(web::patch().to(users::update)),
             )
+            .service(
+                web::resource("/session")
+                    .route(web::post().to(session::sign_in))
+                    .route(web::get().to(session::current))
+                    .route(web::delete().to(session::sign_out)),
+            )
+            .service(web::resource("/users/{id}/password").route(web::put().to(users::set_password)))
             .service(web::resource("/users/{id}/deactivate").route(web::post().to(users::deactivate)))
             .service(web::resource("/users/{id}/reactivate").route(web::post().to(users::reactivate)))
             .service(
@@ -145,6 +164,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(web::resource("/users/{id}/tokens/{token_id}").route(web::delete().to(users::revoke_token)))
             .service(web::resource("/audit/verify").route(web::get().to(audit::verify)))
+            .service(web::resource("/audit/security-events").route(web::get().to(audit::security_events)))
             .service(web::resource("/reminders").route(web::get().to(reminders::list)))
             .service(web::resource("/reports/locks").route(web::post().to(reports::lock)))
             .service(web::resource("/reports/{format}/{year}").route(web::get().to(reports::get))),

@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::extract::{json_body, query, Auth};
+use super::extract::{json_body, query, Auth, Authenticated};
 use super::problem::Problem;
 use crate::db::users::TokenRow;
 use crate::db::Db;
 use crate::domain::role::Role;
 use crate::error::AppError;
+use crate::service::accounts;
 use crate::service::directory::{self, UserChange, UserEntry, UserQuery};
 use crate::service::Caller;
 
@@ -25,7 +26,11 @@ pub struct UserResponse {
     /// The agency whose subtree the user works in (null: a global administrator).
     pub agency: Option<String>,
     pub email: Option<String>,
-    /// False once deactivated: the user's tokens no longer work; their history stays.
+    /// The name the user signs in with in a browser (null: tokens only, until one is given).
+    pub login: Option<String>,
+    /// When the password was last set (null: no password; the user cannot sign in in a browser).
+    pub password_set_at: Option<DateTime<Utc>>,
+    /// False once deactivated: the user's tokens and sessions no longer work; their history stays.
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub deactivated_at: Option<DateTime<Utc>>,
@@ -38,6 +43,8 @@ fn user_response((user, agency): UserEntry) -> Result<UserResponse, AppError> {
         role: user.role,
         agency,
         email: user.email,
+        login: user.login,
+        password_set_at: user.password_changed_at.map(|t| t.and_utc()),
         active: user.deactivated_at.is_none(),
         created_at: user.created_at.and_utc(),
         deactivated_at: user.deactivated_at.map(|t| t.and_utc()),
@@ -95,6 +102,11 @@ pub struct NewUser {
     pub agency: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+    /// The name to sign in with (unique, no spaces). Omitted: the display name, when it is one word
+    /// nobody else signs in with; otherwise none until an administrator gives one.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
+    pub login: Option<String>,
 }
 
 /// A new user and their first API token, shown this once.
@@ -129,8 +141,15 @@ pub async fn create(
     let (entry, token) = db
         .run(move |conn| {
             let caller = Caller::User(&user);
-            let (created, token) =
-                directory::add_user(conn, caller, &new.name, new.role, new.agency.as_deref(), new.email.as_deref())?;
+            let (created, token) = directory::add_user(
+                conn,
+                caller,
+                &new.name,
+                new.role,
+                new.agency.as_deref(),
+                new.email.as_deref(),
+                new.login.as_deref(),
+            )?;
             Ok((directory::user(conn, caller, &created.id)?, token))
         })
         .await?;
@@ -177,9 +196,13 @@ pub struct UserUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// The name to sign in with (unique, no spaces).
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
+    pub login: Option<String>,
 }
 
-/// Change a user's display name, role, agency or e-mail (administrators, within their subtree).
+/// Change a user's display name, login, role, agency or e-mail (administrators, within their subtree).
 /// Nobody changes their own role or agency.
 #[utoipa::path(
     patch,
@@ -205,7 +228,8 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     Caller::User(&user).require_admin("administer users")?;
     let input: UserUpdate = json_body(&req, &body)?;
-    let change = UserChange { name: input.name, role: input.role, agency: input.agency, email: input.email };
+    let change =
+        UserChange { name: input.name, role: input.role, agency: input.agency, email: input.email, login: input.login };
     let entry = db.run(move |conn| directory::change_user(conn, Caller::User(&user), &path, &change)).await?;
     Ok(HttpResponse::Ok().json(user_response(entry)?))
 }
@@ -220,7 +244,7 @@ async fn set_active(
     Ok(HttpResponse::Ok().json(user_response(entry)?))
 }
 
-/// Deactivate a user: their tokens stop working at once; their cases and history stay.
+/// Deactivate a user: their tokens and sessions stop working at once; their cases and history stay.
 #[utoipa::path(
     post,
     operation_id = "deactivateUser",
@@ -385,4 +409,58 @@ pub async fn revoke_token(
     let (id, token_id) = path.into_inner();
     db.run(move |conn| directory::revoke_token(conn, Caller::User(&user), &id, &token_id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    /// At least 10 characters mixing three of lower-case, capitals, digits and other characters, or
+    /// a passphrase of 16 or more; not containing the login.
+    #[schema(min_length = 10, max_length = 128)]
+    pub password: String,
+    /// Your current password, when you change your own and have one.
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// Set a password: your own (with the current one), or as an administrator anyone's in your
+/// subtree. The user's other sessions end (all of them, after an administrator's reset).
+#[utoipa::path(
+    put,
+    operation_id = "setPassword",
+    path = "/api/v1/users/{id}/password",
+    tag = "users",
+    params(("id" = uuid::Uuid, Path, description = "User id")),
+    request_body(content = NewPassword, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Set", body = UserResponse),
+        (status = 403, description = "Another user's password, and not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user in your scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Too weak, or the current password is wrong", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn set_password(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    who: Authenticated,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, AppError> {
+    let input: NewPassword = json_body(&req, &body)?;
+    let Authenticated { principal, session } = who;
+    let entry = db
+        .run(move |conn| {
+            let keep = session.as_ref().map(|s| s.id.as_str());
+            accounts::set_password(
+                conn,
+                Caller::User(&principal),
+                &path,
+                &input.password,
+                input.current_password.as_deref(),
+                keep,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(user_response(entry)?))
 }

@@ -9,6 +9,7 @@ pub mod reports;
 pub mod rows;
 pub mod schema;
 pub mod seed;
+pub mod sessions;
 pub mod users;
 
 use std::path::PathBuf;
@@ -463,6 +464,14 @@ pub fn transaction<T>(
             Err(e)
         }
     }
+}
+
+/// `transaction` for work that speaks `AppError`: all of it is written, or nothing.
+pub fn atomically<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    Ok(transaction(conn, |conn| work(conn).map_err(TxError::App))?)
 }
 
 /// A stored value the code does not know: the database holds something no release wrote.

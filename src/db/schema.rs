@@ -29,6 +29,37 @@ diesel::table! {
         email -> Nullable<Text>,
         created_at -> Timestamp,
         deactivated_at -> Nullable<Timestamp>,
+        login -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    security_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        actor_id -> Nullable<Text>,
+        login -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        detail -> Text,
     }
 }
 
@@ -252,6 +283,7 @@ diesel::joinable!(regimes -> agencies (agency_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_appeals -> cases (case_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(topics -> agencies (agency_id));
 diesel::joinable!(users -> agencies (agency_id));
 
@@ -260,6 +292,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     topics,
     users,
     api_tokens,
+    sessions,
+    security_events,
     tracking_counters,
     cases,
     case_events,

@@ -23,6 +23,10 @@ pub struct UserRow {
     pub created_at: chrono::NaiveDateTime,
     /// Set: the account is deactivated; its tokens no longer work, its history stays.
     pub deactivated_at: Option<chrono::NaiveDateTime>,
+    /// The name typed to sign in (unique; None: the user signs in with tokens only).
+    pub login: Option<String>,
+    /// When a password was last set (None: no password; only tokens work).
+    pub password_changed_at: Option<chrono::NaiveDateTime>,
 }
 
 /// One API token of a user, as stored (never the token itself).
@@ -132,6 +136,7 @@ pub fn update(conn: &mut DbConnection, user: &UserRow) -> Result<(), AppError> {
             users::agency_id.eq(&user.agency_id),
             users::email.eq(&user.email),
             users::deactivated_at.eq(user.deactivated_at),
+            users::login.eq(&user.login),
         ))
         .execute(conn)?;
     Ok(())
@@ -236,7 +241,7 @@ pub fn find_principal(conn: &mut DbConnection, id: &str) -> Result<Option<Princi
     found.map(|(user, agency)| principal(user, agency)).transpose()
 }
 
-fn principal(user: UserRow, agency: Option<AgencyRow>) -> Result<Principal, AppError> {
+pub fn principal(user: UserRow, agency: Option<AgencyRow>) -> Result<Principal, AppError> {
     let scope = match agency {
         Some(a) => Scope::Subtree { agency_code: a.code, path: a.path },
         None => Scope::Global,

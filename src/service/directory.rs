@@ -4,12 +4,13 @@
 
 use crate::db::agencies::{self, AgencyRow, Topic, TopicRow};
 use crate::db::users::{self, TokenRow, UserRow};
-use crate::db::DbConnection;
+use crate::db::{atomically, sessions, DbConnection};
+use crate::domain::account::{login_problem, SecurityEventKind};
 use crate::domain::agency::{child_path, validate_code, validate_topic_code};
 use crate::domain::role::{Principal, Role};
 use crate::domain::validation::Validator;
 use crate::error::AppError;
-use crate::service::Caller;
+use crate::service::{accounts, Caller};
 
 /// Where a request names an agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,12 +162,26 @@ pub fn add_user(
     role: Role,
     agency: Option<&str>,
     email: Option<&str>,
+    login: Option<&str>,
 ) -> Result<(UserRow, String), AppError> {
     caller.require_admin("administer users")?;
     let mut v = Validator::new();
     let name = v.text("name", name, 200);
     let email = v.optional_text("email", email, 200);
+    let login = login.map(|l| v.text("login", l, 64));
+    if let Some(problem) = login.as_deref().and_then(login_problem) {
+        v.error("login", problem);
+    }
     v.finish()?;
+    let login = match login {
+        Some(login) if sessions::login_taken(conn, &login, None)? => {
+            return Err(AppError::Conflict(format!("another user signs in as `{login}`; choose another login")))
+        }
+        Some(login) => Some(login),
+        // By default one signs in with one's name, when it is a single word nobody else uses.
+        None if login_problem(&name).is_none() && !sessions::login_taken(conn, &name, None)? => Some(name.clone()),
+        None => None,
+    };
     let agency = match agency {
         Some(code) => Some(in_scope(conn, caller, code, Named::InField("agency"))?),
         None if role == Role::Admin && caller.scope_path().is_none() => None,
@@ -183,9 +198,15 @@ pub fn add_user(
         email,
         created_at: crate::db::now(),
         deactivated_at: None,
+        login,
+        password_changed_at: None,
     };
-    let token = users::insert_with_token(conn, &user, "first token")?;
-    Ok((user, token))
+    atomically(conn, |conn| {
+        let token = users::insert_with_token(conn, &user, "first token")?;
+        let detail = serde_json::json!({ "login": user.login, "role": user.role });
+        accounts::record(conn, SecurityEventKind::UserCreated, Some(&user.id), caller, None, detail)?;
+        Ok((user, token))
+    })
 }
 
 /// Sets (or, with None, clears) a user's e-mail address, where reminders reach them.
@@ -204,7 +225,7 @@ pub type UserEntry = (UserRow, Option<String>);
 
 /// The user `id` if the caller may manage them: within the caller's subtree (a global administrator,
 /// who has no agency, only for a global caller). Unknown and out of scope are both 404.
-fn managed_user(conn: &mut DbConnection, caller: Caller<'_>, id: &str) -> Result<UserEntry, AppError> {
+pub(crate) fn managed_user(conn: &mut DbConnection, caller: Caller<'_>, id: &str) -> Result<UserEntry, AppError> {
     let not_found = || AppError::NotFound(format!("no user with id `{id}` in your scope"));
     let (user, agency) = users::find(conn, id)?.ok_or_else(not_found)?;
     let visible = match &agency {
@@ -283,6 +304,8 @@ pub struct UserChange {
     /// An agency code; for a global administrator, `Some(None)`.
     pub agency: Option<Option<String>>,
     pub email: Option<Option<String>>,
+    /// The name the user signs in with (unique).
+    pub login: Option<String>,
 }
 
 /// Changes a user's display name, role, agency or e-mail (administrators, in their subtree; the new
@@ -305,7 +328,20 @@ pub fn change_user(
     if let Some(email) = &change.email {
         user.email = v.optional_text("email", email.as_deref(), 200);
     }
+    let old_login = user.login.clone();
+    if let Some(login) = &change.login {
+        let login = v.text("login", login, 64);
+        if let Some(problem) = login_problem(&login) {
+            v.error("login", problem);
+        }
+        user.login = Some(login);
+    }
     v.finish()?;
+    if let Some(login) = user.login.as_deref().filter(|l| Some(*l) != old_login.as_deref()) {
+        if sessions::login_taken(conn, login, Some(&user.id))? {
+            return Err(AppError::Conflict(format!("another user signs in as `{login}`; choose another login")));
+        }
+    }
     if let Some(Some(email)) = &change.email {
         checked_email(Some(email))?;
     }
@@ -331,21 +367,37 @@ pub fn change_user(
     if user.agency_id.is_none() && user.role != Role::Admin {
         return Err(AppError::validation("agency", format!("a {} must belong to an agency", user.role)));
     }
-    users::update(conn, &user)?;
-    Ok((user, agency_code))
+    atomically(conn, |conn| {
+        users::update(conn, &user)?;
+        if user.login != old_login {
+            let detail = serde_json::json!({ "login": user.login, "previous": old_login });
+            accounts::record(conn, SecurityEventKind::LoginChanged, Some(&user.id), caller, None, detail)?;
+        }
+        Ok((user, agency_code))
+    })
 }
 
-/// Deactivates (or reactivates) a user: a deactivated user's tokens stop working at once; their
-/// cases, events and history stay. Nobody deactivates themselves.
+/// Deactivates (or reactivates) a user: a deactivated user's tokens and sessions stop working at
+/// once (their sessions end); their cases, events and history stay. Nobody deactivates themselves.
 pub fn set_active(conn: &mut DbConnection, caller: Caller<'_>, id: &str, active: bool) -> Result<UserEntry, AppError> {
     caller.require_admin("administer users")?;
     let (mut user, agency_code) = managed_user(conn, caller, id)?;
     if caller.user_id() == Some(id) && !active {
         return Err(AppError::Conflict("you cannot deactivate yourself; another administrator can".into()));
     }
+    let was_active = user.deactivated_at.is_none();
     user.deactivated_at = if active { None } else { user.deactivated_at.or_else(|| Some(crate::db::now())) };
-    users::update(conn, &user)?;
-    Ok((user, agency_code))
+    atomically(conn, |conn| {
+        users::update(conn, &user)?;
+        if !active {
+            sessions::end_all_of(conn, &user.id, None, "deactivated")?;
+        }
+        if active != was_active {
+            let kind = if active { SecurityEventKind::UserReactivated } else { SecurityEventKind::UserDeactivated };
+            accounts::record(conn, kind, Some(&user.id), caller, None, serde_json::json!({}))?;
+        }
+        Ok((user, agency_code))
+    })
 }
 
 /// May the caller manage this user's tokens: the user themselves, or an administrator of their subtree.
@@ -379,7 +431,12 @@ pub fn create_token(
         return Err(AppError::Conflict("the account is deactivated: reactivate it first".into()));
     }
     let expires = expires_at.map(|at| crate::domain::truncate_to_micros(at).naive_utc());
-    users::insert_token(conn, user_id, &name, expires)
+    atomically(conn, |conn| {
+        let (row, token) = users::insert_token(conn, user_id, &name, expires)?;
+        let detail = serde_json::json!({ "token": row.id, "name": row.name, "prefix": row.prefix });
+        accounts::record(conn, SecurityEventKind::TokenCreated, Some(user_id), caller, None, detail)?;
+        Ok((row, token))
+    })
 }
 
 /// A user's tokens (never the tokens themselves), newest first.
@@ -396,10 +453,13 @@ pub fn revoke_token(
     token_id: &str,
 ) -> Result<(), AppError> {
     token_owner(conn, caller, user_id)?;
-    if !users::revoke_token(conn, user_id, token_id)? {
-        return Err(AppError::NotFound(format!("user `{user_id}` has no unrevoked token `{token_id}`")));
-    }
-    Ok(())
+    atomically(conn, |conn| {
+        if !users::revoke_token(conn, user_id, token_id)? {
+            return Err(AppError::NotFound(format!("user `{user_id}` has no unrevoked token `{token_id}`")));
+        }
+        let detail = serde_json::json!({ "token": token_id });
+        accounts::record(conn, SecurityEventKind::TokenRevoked, Some(user_id), caller, None, detail)
+    })
 }
 
 /// On a database without users, creates a global administrator and returns its token.
@@ -407,6 +467,6 @@ pub fn bootstrap_admin(conn: &mut DbConnection) -> Result<Option<String>, AppErr
     if users::count(conn)? > 0 {
         return Ok(None);
     }
-    let (_, token) = add_user(conn, Caller::Operator, "admin", Role::Admin, None, None)?;
+    let (_, token) = add_user(conn, Caller::Operator, "admin", Role::Admin, None, None, None)?;
     Ok(Some(token))
 }

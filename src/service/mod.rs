@@ -13,6 +13,7 @@
 use crate::domain::role::{Principal, Scope};
 use crate::error::AppError;
 
+pub mod accounts;
 pub mod actions;
 pub mod audit;
 pub mod calendar;

@@ -38,7 +38,7 @@ pub fn seed(conn: &mut DbConnection, cases: i64, open_percent: i32, progress: im
         ] {
             put_topic(conn, Caller::Operator, ROOT, code, label)?;
         }
-        add_user(conn, Caller::Operator, "bench", Role::Admin, Some(ROOT), None)?;
+        add_user(conn, Caller::Operator, "bench", Role::Admin, Some(ROOT), None, None)?;
     }
     insert_cases(conn, cases, open_percent, progress)
 }

@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::{intake, TestApp};
 
-crate::on_both_backends!(every_route_answers_each_role_in_and_out_of_scope, every_protected_route_needs_a_token);
+crate::on_both_backends!(
+    every_route_answers_each_role_in_and_out_of_scope,
+    every_route_answers_each_role_signed_in_by_session_as_by_token,
+    every_protected_route_needs_a_token,
+);
 
 /// Who may do what: `Some(true)` allowed, `Some(false)` refused for the role (403), and for an agency
 /// outside the subtree the route's own answer (403 or 404, see `outside`).
@@ -194,6 +198,9 @@ const ROUTES: &[Route] = &[
         ok: 204,
         setup: Setup::Registered,
     },
+    Route { name: "PUT /users/{id}/password", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    // The security log takes no agency: an administrator sees its own subtree's events.
+    Route { name: "GET /audit/security-events", roles: ADMIN, outside: 200, ok: 200, setup: Setup::Registered },
 ];
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
@@ -272,6 +279,7 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
             None,
         ),
         "GET /reminders" => (Method::GET, "/api/v1/reminders".into(), None, None),
+        "GET /audit/security-events" => (Method::GET, "/api/v1/audit/security-events".into(), None, None),
         "GET /users?agency" => (Method::GET, format!("/api/v1/users?agency={agency}"), None, None),
         "POST /users" => (
             Method::POST,
@@ -297,6 +305,12 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
                 "POST /users/{id}/tokens" => {
                     (Method::POST, format!("/api/v1/users/{target}/tokens"), Some(json!({"name": "前端"})), None)
                 }
+                "PUT /users/{id}/password" => (
+                    Method::PUT,
+                    format!("/api/v1/users/{target}/password"),
+                    Some(json!({"password": "Reset-2026-pass"})),
+                    None,
+                ),
                 "DELETE /users/{id}/tokens/{token_id}" => {
                     let tokens = app.get_json(&app.admin, &format!("/api/v1/users/{target}/tokens")).await;
                     let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
@@ -310,7 +324,7 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
         }
         other => panic!("unknown route {other}"),
     };
-    let mut request = app.client.request(method, app.url(&path)).bearer_auth(token);
+    let mut request = app.request_as(method, &path, token);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -404,7 +418,24 @@ async fn new_case(app: &TestApp, agency: &str) -> String {
     case["id"].as_str().unwrap().to_owned()
 }
 
+/// How the matrix's callers authenticate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Token,
+    Session,
+}
+
 async fn every_route_answers_each_role_in_and_out_of_scope(app: TestApp) {
+    matrix(app, Via::Token).await
+}
+
+/// The same matrix with every caller signed in in a browser (cookie and CSRF token): a session
+/// carries exactly its user's rights.
+async fn every_route_answers_each_role_signed_in_by_session_as_by_token(app: TestApp) {
+    matrix(app, Via::Session).await
+}
+
+async fn matrix(app: TestApp, via: Via) {
     app.seed_city();
     let head = app.token(Role::Approver, "PJ");
     let head_id = app.user_id(&head).await;
@@ -412,7 +443,10 @@ async fn every_route_answers_each_role_in_and_out_of_scope(app: TestApp) {
     let mut mismatches = Vec::new();
     for &role in ALL {
         // Every user belongs to the district PJ-XLT; PJ-DW is a sibling outside its subtree.
-        let token = app.token(role, "PJ-XLT");
+        let token = match via {
+            Via::Token => app.token(role, "PJ-XLT"),
+            Via::Session => app.session(role, "PJ-XLT").await,
+        };
         for route in ROUTES {
             for (agency, inside) in [("PJ-XLT", true), ("PJ-DW", false)] {
                 n += 1;
@@ -473,6 +507,10 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, format!("/api/v1/users/{id}/tokens")),
         (Method::POST, format!("/api/v1/users/{id}/tokens")),
         (Method::DELETE, format!("/api/v1/users/{id}/tokens/x")),
+        (Method::PUT, format!("/api/v1/users/{id}/password")),
+        (Method::GET, "/api/v1/session".to_owned()),
+        (Method::DELETE, "/api/v1/session".to_owned()),
+        (Method::GET, "/api/v1/audit/security-events".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), 401, "{method} {path}");

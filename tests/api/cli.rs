@@ -81,7 +81,63 @@ crate::with_each_backend!(
     first_start_prints_a_working_admin_token_once,
     cli_adds_agencies_topics_and_users_whose_token_works,
     logs_are_json_with_request_ids_and_no_personal_data,
+    cli_sets_a_password_read_from_standard_input,
 );
+
+/// `foi-tracker` with `input` on its standard input.
+fn foi_with_input(database_url: &str, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+        .args(args)
+        .env("FOI__DATABASE__URL", database_url)
+        .env("FOI_CONFIG_DIR", "/nonexistent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run foi-tracker");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn cli_sets_a_password_read_from_standard_input(backend: Backend) {
+    use foi_tracker::service::accounts::{sign_in, SignIn};
+    let (url, _dir) = fresh_database(backend);
+    stdout(&foi(&url, &["migrate"]));
+    stdout(&foi(&url, &["agency", "add", "PJ", "盘锦市人民政府"]));
+    let out = stdout(&foi(&url, &["user", "add", "张伟", "--role", "clerk", "--agency", "PJ", "--login", "zhangwei"]));
+    assert!(out.contains("signs in as `zhangwei`"), "{out}");
+    // A one-word name is its own login by default; a namesake gets none.
+    stdout(&foi(&url, &["user", "add", "李娜", "--role", "clerk", "--agency", "PJ"]));
+    stdout(&foi(&url, &["user", "add", "李娜", "--role", "clerk", "--agency", "PJ"]));
+    let users = stdout(&foi(&url, &["user", "list"]));
+    assert_eq!(users.lines().filter(|l| l.contains(" 李娜 李娜 clerk")).count(), 1, "{users}");
+    assert_eq!(users.lines().filter(|l| l.contains(" - 李娜 clerk")).count(), 1, "{users}");
+
+    // Weak: refused, with the reason.
+    let weak = foi_with_input(&url, &["user", "password", "zhangwei"], "password\n");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password:"), "{}", String::from_utf8_lossy(&weak.stderr));
+    let empty = foi_with_input(&url, &["user", "password", "zhangwei"], "");
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no password on standard input"));
+    let nobody = foi_with_input(&url, &["user", "password", "nobody"], "Panjin-2026-gk\n");
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("no user signs in as `nobody`"));
+    // The first line, without its line end (CRLF too), is the password.
+    let out = stdout(&foi_with_input(&url, &["user", "password", "zhangwei"], "Panjin-2026-gk\r\nignored\n"));
+    assert!(out.contains("password set for 张伟"), "{out}");
+
+    let db = crate::helpers::open_database(&url);
+    let mut conn = db.conn().unwrap();
+    let attempt = |password: &str| SignIn {
+        login: "zhangwei".into(),
+        password: password.into(),
+        client_address: None,
+        user_agent: None,
+    };
+    let opened = sign_in(&mut conn, &attempt("Panjin-2026-gk")).expect("signs in");
+    assert_eq!(opened.principal.name, "张伟");
+    assert!(sign_in(&mut conn, &attempt("Panjin-2026-gk\r")).is_err());
+}
 
 async fn first_start_prints_a_working_admin_token_once(backend: Backend) {
     let (url, _dir) = fresh_database(backend);

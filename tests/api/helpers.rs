@@ -133,6 +133,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     let mut settings = Settings::defaults();
     settings.limits.calculator_per_minute = 1_000_000;
     settings.limits.failed_auth_per_minute = 1_000_000;
+    settings.limits.failed_login_delay_ms = 0;
     adjust(&mut settings);
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = 2;
@@ -145,7 +146,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     tokio::spawn(app.server);
     let admin = {
         let mut conn = db.conn().expect("connection");
-        add_user(&mut conn, Caller::Operator, "test admin", Role::Admin, None, None).expect("admin").1
+        add_user(&mut conn, Caller::Operator, "test admin", Role::Admin, None, None, None).expect("admin").1
     };
     TestApp { address, client: reqwest::Client::new(), db, admin, database_url: url, _dir: dir }
 }
@@ -177,15 +178,51 @@ impl TestApp {
     /// A user's token.
     pub fn token(&self, role: Role, agency: &str) -> String {
         let mut conn = self.db.conn().expect("connection");
-        add_user(&mut conn, Caller::Operator, &format!("{role} of {agency}"), role, Some(agency), None).unwrap().1
+        add_user(&mut conn, Caller::Operator, &format!("{role} of {agency}"), role, Some(agency), None, None).unwrap().1
     }
 
     pub async fn post_case(&self, token: &str, body: &Value) -> reqwest::Response {
         self.client.post(self.url("/api/v1/cases")).bearer_auth(token).json(body).send().await.expect("request")
     }
 
+    /// A request by `who`: a bearer token, or a signed-in browser as `session <cookie> <csrf>` (see
+    /// `session`), which sends its cookie and CSRF token.
+    pub fn request_as(&self, method: reqwest::Method, path: &str, who: &str) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match who.strip_prefix("session ").and_then(|rest| rest.split_once(' ')) {
+            Some((cookie, csrf)) => {
+                request.header("cookie", format!("foi_session={cookie}")).header("x-csrf-token", csrf)
+            }
+            None => request.bearer_auth(who),
+        }
+    }
+
+    /// A user of `role` at `agency` signed in in a browser: `session <cookie> <csrf>` for `request_as`.
+    pub async fn session(&self, role: Role, agency: &str) -> String {
+        use foi_tracker::service::accounts;
+        let login = format!("u{}", uuid::Uuid::now_v7().simple());
+        {
+            let mut conn = self.db.conn().expect("connection");
+            let (user, _) =
+                add_user(&mut conn, Caller::Operator, "同事", role, Some(agency), None, Some(&login)).unwrap();
+            accounts::set_password(&mut conn, Caller::Operator, &user.id, "Panjin-2026-gk", None, None).unwrap();
+        }
+        let res = self
+            .client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"name": login, "password": "Panjin-2026-gk"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 200);
+        let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+        let cookie = cookie.strip_prefix("foi_session=").unwrap().to_owned();
+        let body: Value = res.json().await.unwrap();
+        format!("session {cookie} {}", body["csrf_token"].as_str().unwrap())
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.request_as(reqwest::Method::GET, path, token).send().await.expect("request")
     }
 
     pub async fn get_json(&self, token: &str, path: &str) -> Value {
@@ -209,9 +246,7 @@ impl TestApp {
     /// Posts a workflow action with the case's current ETag as If-Match.
     pub async fn act(&self, token: &str, case_id: &str, body: Value) -> reqwest::Response {
         let tag = self.etag(case_id).await;
-        self.client
-            .post(self.url(&format!("/api/v1/cases/{case_id}/actions")))
-            .bearer_auth(token)
+        self.request_as(reqwest::Method::POST, &format!("/api/v1/cases/{case_id}/actions"), token)
             .header("If-Match", tag)
             .json(&body)
             .send()

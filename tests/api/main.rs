@@ -17,6 +17,7 @@ mod reads;
 mod reminders;
 mod reports;
 mod search;
+mod sessions;
 mod smtp;
 mod users;
 mod workflow;

@@ -45,7 +45,7 @@ fn remind_ok(app: &TestApp, smtp_url: &str, now: &str) -> String {
 async fn staff(app: &TestApp, name: &str, role: Role, email: &str) -> (String, String) {
     let (user, token) = {
         let mut conn = app.db.conn().unwrap();
-        add_user(&mut conn, Caller::Operator, name, role, Some("PJ"), Some(email)).unwrap()
+        add_user(&mut conn, Caller::Operator, name, role, Some("PJ"), Some(email), None).unwrap()
     };
     (token, user.id)
 }

@@ -62,6 +62,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod account;
 pub mod agency;
 pub mod calendar;
 pub mod calendar_data;
