@@ -648,6 +648,9 @@ fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventRespon
         }
         CaseEvent::Workflow(mut record) if !show_personal_data => {
             record.reason = record.reason.as_deref().map(mask_free_text);
+            if let crate::domain::workflow::WorkflowEvent::RegistrationAmended { changes } = &mut record.event {
+                **changes = changes.masked();
+            }
             serde_json::to_value(record).map_err(AppError::internal)?
         }
         CaseEvent::Clock(mut record) if !show_personal_data => {

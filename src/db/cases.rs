@@ -13,14 +13,16 @@ use super::{is_unique_violation, now, DbConnection, TxError};
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::case::{register as registration_events, Case};
 use crate::domain::deadline::{ClockEvent, RegimeRules};
-use crate::domain::events::{first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, GENESIS_HASH};
+use crate::domain::events::{
+    first_broken_link, CaseEvent, ChainLink, ClockRecord, DeadlineSummary, WorkflowRecord, GENESIS_HASH,
+};
 use crate::domain::intake::{
     email_key, id_number_key, phone_key, Applicant, Channel, DeliveryForm, Intake, ReceiptBasis,
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
 use crate::domain::workflow::CaseState;
-use crate::domain::workflow::{Action, ServiceMethod};
+use crate::domain::workflow::{Action, ServiceMethod, WorkflowEvent};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -311,6 +313,8 @@ pub fn applicant_requests_in_month(conn: &mut DbConnection, row: &CaseRow) -> Re
     .expect("valid month");
     let mut query = cases::table
         .filter(cases::agency_id.eq(&row.agency_id))
+        // A voided duplicate is not another request.
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.ge(first))
         .filter(cases::received_on.lt(next))
         .filter(
@@ -472,7 +476,7 @@ pub fn insert_registration(
     insert_events(conn, &event_rows)?;
     let author = Author { user_id: Some(&actor.user_id), lock_override };
     let after = locks::facts(&row, &[]);
-    locks::guard(conn, &agency.path, &row.id, |_| Ok(None), &after, &author, "registered")?;
+    locks::guard(conn, &agency.path, &row.id, |_| Ok(None), after.as_ref(), &author, "registered")?;
     Ok((CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() }, case))
 }
 
@@ -582,9 +586,9 @@ pub fn append(
         if updated != 1 {
             return Err(TxError::App(changed_meanwhile(record)));
         }
-        let before = |conn: &mut DbConnection| Ok(Some(locks::facts(&record.row, &appeals(conn, &id)?)));
+        let before = |conn: &mut DbConnection| Ok(locks::facts(&record.row, &appeals(conn, &id)?));
         let after = locks::facts(&row, &appeal_rows);
-        locks::guard(conn, &record.agency_path, &id, before, &after, author, &kinds).map_err(TxError::App)?;
+        locks::guard(conn, &record.agency_path, &id, before, after.as_ref(), author, &kinds).map_err(TxError::App)?;
         insert_events(conn, &rows)?;
         if touches_appeals {
             diesel::delete(case_appeals::table.filter(case_appeals::case_id.eq(&id))).execute(conn)?;
@@ -657,16 +661,25 @@ pub fn record_event(
         return Err(changed_meanwhile(record));
     }
     let mut new = vec![];
-    if let Some(clock_event) = event.clock_event() {
+    // An amendment of the receipt date moves the deadline as a clock event does.
+    let amended_receipt = match &event {
+        CaseEvent::Workflow(WorkflowRecord { event: WorkflowEvent::RegistrationAmended { changes }, .. }) => {
+            changes.received_on.as_ref().map(|change| change.new)
+        }
+        _ => None,
+    };
+    let clock_event = event.clock_event();
+    if clock_event.is_some() || amended_receipt.is_some() {
         let mut events_so_far = clock_history(&history)?;
-        events_so_far.push(clock_event.clone());
-        let deadline =
-            crate::domain::deadline::compute(regime, calendar, record.row.received_on, &events_so_far, today)
-                .map_err(deadline_problem)?;
+        events_so_far.extend(clock_event.clone());
+        let received_on = amended_receipt.unwrap_or(record.row.received_on);
+        let deadline = crate::domain::deadline::compute(regime, calendar, received_on, &events_so_far, today)
+            .map_err(deadline_problem)?;
         let timeliness = deadline.timeliness(calendar, today).map_err(AppError::internal)?;
-        let reason = match &event {
-            CaseEvent::Workflow(w) => format!("workflow: {}", w.event.action()),
-            _ => format!("clock event: {}", clock_event.type_name()),
+        let reason = match (&event, &clock_event) {
+            (CaseEvent::Workflow(w), _) => format!("workflow: {}", w.event.action()),
+            (_, Some(clock_event)) => format!("clock event: {}", clock_event.type_name()),
+            (_, None) => "receipt date amended".to_owned(),
         };
         new.push(CaseEvent::DeadlineSet(crate::domain::events::DeadlineChange {
             deadline: DeadlineSummary::of(&deadline, &timeliness),
@@ -850,7 +863,8 @@ pub fn verify_chain(events: &[EventRow]) -> Option<i32> {
 pub struct CaseFilter {
     pub agency_path: Option<String>,
     pub agency_exact: Option<String>,
-    /// Any of these states (empty: all).
+    /// Any of these states (empty: all but voided duplicates, which a list shows only when asked
+    /// for by state).
     pub states: Vec<CaseState>,
     /// Some(true): open cases only; Some(false): closed only.
     pub open: Option<bool>,
@@ -917,7 +931,9 @@ fn filtered(filter: &CaseFilter) -> FilteredCases {
     if let Some(path) = &filter.agency_exact {
         query = query.filter(agencies::path.eq(path.clone()));
     }
-    if !filter.states.is_empty() {
+    if filter.states.is_empty() {
+        query = query.filter(cases::state.ne(CaseState::Voided));
+    } else {
         query = query.filter(cases::state.eq_any(filter.states.clone()));
     }
     match filter.open {

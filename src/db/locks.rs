@@ -10,6 +10,7 @@ use super::rows::{AppealRow, CaseRow};
 use super::schema::{agencies, report_corrections, report_locks};
 use super::{is_unique_violation, now, DbConnection};
 use crate::domain::report::{counted_in, CaseFacts};
+use crate::domain::workflow::CaseState;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,9 +54,12 @@ impl<'a> Author<'a> {
     }
 }
 
-/// What the reports count of a case row and its appeals.
-pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> CaseFacts {
-    CaseFacts {
+/// What the reports count of a case row and its appeals (nothing for a voided duplicate).
+pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> Option<CaseFacts> {
+    if row.state == CaseState::Voided {
+        return None;
+    }
+    Some(CaseFacts {
         received_on: row.received_on,
         channel: row.channel,
         applicant_kind: row.applicant_kind,
@@ -66,7 +70,7 @@ pub fn facts(row: &CaseRow, appeals: &[AppealRow]) -> CaseFacts {
         fee_paid: row.fee_paid_on.map(|on| (on, row.fee_paid_fen)),
         fee_waived: row.fee_waived_on.map(|on| (on, row.fee_waived_fen)),
         re_replied_on: row.re_replied_on,
-    }
+    })
 }
 
 /// The locks whose reports count cases of the agency at `agency_path`, with the locked agency's code.
@@ -90,7 +94,7 @@ pub fn guard(
     agency_path: &str,
     case_id: &str,
     before: impl FnOnce(&mut DbConnection) -> Result<Option<CaseFacts>, AppError>,
-    after: &CaseFacts,
+    after: Option<&CaseFacts>,
     author: &Author<'_>,
     events: &str,
 ) -> Result<(), AppError> {
@@ -100,7 +104,7 @@ pub fn guard(
     }
     let before = before(conn)?;
     for (lock, code) in locks {
-        if counted_in(before.as_ref(), lock.year) == counted_in(Some(after), lock.year) {
+        if counted_in(before.as_ref(), lock.year) == counted_in(after, lock.year) {
             continue;
         }
         let Some(reason) = author.lock_override else {

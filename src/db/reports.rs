@@ -52,6 +52,7 @@ pub fn tallies(
     let received: Vec<(Channel, ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.between(start, end))
         .group_by((cases::channel, cases::applicant_kind))
         .select((cases::channel, cases::applicant_kind, count_star()))
@@ -61,6 +62,7 @@ pub fn tallies(
     let carried_in: Vec<(ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.lt(start))
         .filter(cases::closed_on.is_null().or(cases::closed_on.ge(start)))
         .group_by(cases::applicant_kind)
@@ -71,6 +73,7 @@ pub fn tallies(
     let carried_forward: Vec<(ApplicantKind, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.le(end))
         .filter(cases::closed_on.is_null().or(cases::closed_on.gt(end)))
         .group_by(cases::applicant_kind)
@@ -82,6 +85,7 @@ pub fn tallies(
     let closed: Vec<ClosedGroup> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::closed_on.between(start, end))
         .group_by((
             cases::applicant_kind,
@@ -112,12 +116,14 @@ pub fn tallies(
     let (collected_fen, requests_charged): (i64, i64) = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::fee_paid_on.between(start, end))
         .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_paid_fen), 0) AS BIGINT)"), count_star()))
         .first(conn)?;
     let (waived_fen, requests_waived): (i64, i64) = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::fee_waived_on.between(start, end))
         .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_waived_fen), 0) AS BIGINT)"), count_star()))
         .first(conn)?;
@@ -125,6 +131,7 @@ pub fn tallies(
     t.re_replies_issued = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::re_replied_on.between(start, end))
         .count()
         .get_result(conn)?;
@@ -133,6 +140,7 @@ pub fn tallies(
         .inner_join(cases::table.inner_join(agencies::table))
         .filter(case_appeals::filed_on.between(start, end))
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .group_by((case_appeals::kind, case_appeals::outcome, case_appeals::decided_on))
         .select((case_appeals::kind, case_appeals::outcome, case_appeals::decided_on, count_star()))
         .load(conn)?;
@@ -148,6 +156,7 @@ pub fn tallies(
     let by_topic: Vec<(Option<String>, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.between(start, end))
         .group_by(cases::topic)
         .select((cases::topic, count_star()))
@@ -168,6 +177,7 @@ pub fn tallies(
     let replies: Vec<(NaiveDate, Option<NaiveDate>, i64)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::closed_on.between(start, end))
         .filter(cases::closed_as.eq_any(Closing::REPLIES))
         .group_by((cases::received_on, cases::closed_on))
@@ -184,6 +194,7 @@ pub fn tallies(
     let oldest: Vec<(String, String, NaiveDate, CaseState, Option<NaiveDate>)> = cases::table
         .inner_join(agencies::table)
         .filter(agencies::path.like(&pattern))
+        .filter(cases::state.ne(CaseState::Voided))
         .filter(cases::received_on.le(end))
         .filter(cases::closed_on.is_null().or(cases::closed_on.gt(end)))
         .order((cases::received_on.asc(), cases::id.asc()))

@@ -11,7 +11,7 @@ use crate::db::cases::{self, CaseRecord};
 use crate::db::locks::Author;
 use crate::db::{agencies, users, DbConnection};
 use crate::domain::case::Case;
-use crate::domain::decide::{decide, ActionInput, Decision, Facts};
+use crate::domain::decide::{decide, ActionInput, Decision, DuplicateOf, Facts, ReceiptBounds};
 use crate::domain::events::{CaseEvent, WorkflowRecord};
 use crate::domain::fees::CostRates;
 use crate::domain::intake::{Intake, ReceiptBasis};
@@ -90,6 +90,20 @@ pub fn act(
         Some(Ok(id)) => cases::find(conn, &id.to_string())?.filter(|c| user.covers(&c.agency_path)),
         _ => None,
     };
+    let receipt_bounds = match &command.action {
+        ActionInput::AmendRegistration { .. } => Some(receipt_bounds(conn, &record, &case, &regime, today)?),
+        _ => None,
+    };
+    let duplicate_record = match &command.action {
+        ActionInput::VoidDuplicate { duplicate_of } => named_case(conn, user, duplicate_of)?,
+        _ => None,
+    };
+    let duplicate_of = duplicate_record.as_ref().map(|r| DuplicateOf {
+        id: &r.row.id,
+        tracking_number: &r.row.tracking_number,
+        state: r.row.state,
+        is_self: r.row.id == record.row.id,
+    });
     let facts = Facts {
         actor: user,
         today,
@@ -102,6 +116,8 @@ pub fn act(
         handler: handler.as_ref(),
         requests_in_month,
         repeated: repeated_record.as_ref().map(|r| (earlier_case(r), r.row.id == record.row.id)),
+        receipt_bounds,
+        duplicate_of,
     };
     let author = Author { user_id: Some(&user.user_id), lock_override: target.lock_override };
     let updated = match decide(&case, command.action, &facts)? {
@@ -135,6 +151,39 @@ pub fn act(
         }
     };
     details(conn, calendars, user, updated)
+}
+
+/// How far an amendment may move the receipt date: not past today or the first dated step of the
+/// case (a clock event or a reply), and not out of the regime that governs it or the year its
+/// tracking number counts in.
+fn receipt_bounds(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    case: &Case,
+    regime: &crate::domain::deadline::RegimeRules,
+    today: NaiveDate,
+) -> Result<ReceiptBounds, AppError> {
+    use chrono::Datelike;
+    let first_step = cases::clock_events(conn, &record.row.id)?.iter().map(|e| e.on()).min();
+    let latest = [Some(today), first_step, case.served_on].into_iter().flatten().min().unwrap_or(today);
+    let year = case.received_on.year();
+    let year_first = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
+    let year_last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year");
+    let regime_last = regime.effective_until.and_then(|until| until.pred_opt()).unwrap_or(NaiveDate::MAX);
+    Ok(ReceiptBounds {
+        latest,
+        regime_first: regime.effective_from.max(year_first),
+        regime_last: regime_last.min(year_last),
+    })
+}
+
+/// The case a request names by id or tracking number, if it exists in the caller's scope.
+fn named_case(conn: &mut DbConnection, user: &Principal, named: &str) -> Result<Option<CaseRecord>, AppError> {
+    let found = match uuid::Uuid::parse_str(named.trim()) {
+        Ok(id) => cases::find(conn, &id.to_string())?,
+        Err(_) => cases::find_by_number(conn, named.trim())?,
+    };
+    Ok(found.filter(|r| user.covers(&r.agency_path)))
 }
 
 /// The receiving agency and the intake of the linked case: the same applicant and request, received

@@ -9,6 +9,7 @@ use crate::domain::labels;
 use crate::domain::masking::mask_name;
 use crate::domain::outcome::y2021_outcome;
 use crate::domain::role::Principal;
+use crate::domain::workflow::CaseState;
 use crate::error::AppError;
 use crate::service::cases::{list, CaseQuery};
 
@@ -56,6 +57,8 @@ pub fn page(
         let view = record.view()?;
         let r = &record.row;
         let timeliness = match (r.closed_as, r.final_due_on, r.stop_ends_on) {
+            // A voided duplicate has no time limit of its own: its original has.
+            _ if r.state == CaseState::Voided => String::new(),
             (Some(closing), _, _) => labels::closing(closing).to_owned(),
             (None, _, Some(_)) => "暂停计时".to_owned(),
             (None, Some(due), None) => {

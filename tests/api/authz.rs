@@ -155,6 +155,20 @@ const ROUTES: &[Route] = &[
         ok: 200,
         setup: Setup::CorrectedOnAppeal,
     },
+    Route {
+        name: "POST /cases/{id}/actions amend_registration",
+        roles: WORKERS,
+        outside: 404,
+        ok: 200,
+        setup: Setup::UnderReview,
+    },
+    Route {
+        name: "POST /cases/{id}/actions void_duplicate",
+        roles: APPROVER,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
     Route { name: "GET /agencies/{code}/topics", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
     Route {
         name: "PUT /agencies/{code}/topics/{topic}",
@@ -360,6 +374,13 @@ async fn act(app: &TestApp, action: &str, token: &str, case_id: &str) -> u16 {
             json!({"basis": {"method": "cost", "pages": 10}, "waived_fen": 200, "waiver_reason": "低保"})
         }
         "file_appeal" => json!({"kind": "reconsideration", "filed_on": "2015-03-20"}),
+        "amend_registration" => json!({"description": "2014年城区道路改造工程的招标公告"}),
+        "void_duplicate" => {
+            // The registration it duplicates: another case of the same agency.
+            let case = app.get_json(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
+            let original = new_case(app, case["agency"].as_str().unwrap()).await;
+            json!({ "duplicate_of": original })
+        }
         "decide_appeal" => json!({"number": 1, "outcome": "upheld", "decided_on": "2015-04-20"}),
         "reopen_for_new_reply" => {
             json!({"appeal_number": 1, "on": "2015-05-04", "period": {"kind": "date", "due_on": "2015-05-29"}})

@@ -293,7 +293,7 @@ async fn allowed_actions_are_exactly_what_this_caller_could_do(app: TestApp) {
     }
     assert!(actions(&read(statistician.clone(), old.clone()).await).is_empty());
     let by_clerk = actions(&read(clerk.clone(), old.clone()).await);
-    assert!(by_clerk.iter().all(|a| ["withdraw"].contains(&a.as_str())), "{by_clerk:?}");
+    assert!(by_clerk.iter().all(|a| ["withdraw", "amend_registration"].contains(&a.as_str())), "{by_clerk:?}");
     // Every listed action works, and one not listed is refused: the list is exact.
     let mut request = intake("PJ");
     request["channel"] = json!("in_person");
@@ -320,7 +320,7 @@ async fn allowed_actions_are_exactly_what_this_caller_could_do(app: TestApp) {
         .await;
     assert!(actions(&read(handler.clone(), id.clone()).await).contains(&"fee_notice_sent".to_owned()));
     let served = app.reply(&id, "PJ", &china_today, json!({"kind": "disclosed"})).await;
-    assert_eq!(actions(&served), ["archive", "file_appeal"]);
+    assert_eq!(actions(&served), ["archive", "file_appeal", "amend_registration"]);
     let filed = app
         .act_ok(
             &approver,
@@ -328,8 +328,8 @@ async fn allowed_actions_are_exactly_what_this_caller_could_do(app: TestApp) {
             json!({"action": {"type": "file_appeal", "kind": "reconsideration", "filed_on": china_today}}),
         )
         .await;
-    assert_eq!(actions(&filed), ["archive", "file_appeal", "decide_appeal"]);
-    assert_eq!(actions(&read(clerk.clone(), id.clone()).await), ["archive"]);
+    assert_eq!(actions(&filed), ["archive", "file_appeal", "decide_appeal", "amend_registration"]);
+    assert_eq!(actions(&read(clerk.clone(), id.clone()).await), ["archive", "amend_registration"]);
 }
 
 /// The values of the row `code` in the report table whose title contains `table`.

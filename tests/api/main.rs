@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod amendments;
 mod audit;
 mod authz;
 mod cli;

@@ -66,7 +66,7 @@ async fn every_outcome_is_drafted_approved_served_and_counted_in_each_format(app
         assert_eq!(rows["y2019"], y2019_outcome(&typed).def().label, "{outcome}");
         assert_eq!(rows["y2021"], y2021_outcome(&typed).def().label, "{outcome}");
         // Exactly what the office head could do now: no appeal is pending, so none can be decided.
-        assert_eq!(served["allowed_actions"], json!(["archive", "file_appeal"]));
+        assert_eq!(served["allowed_actions"], json!(["archive", "file_appeal", "amend_registration"]));
         earlier.get_or_insert(id);
     }
     // The events say who did what, when and why.
@@ -86,7 +86,7 @@ async fn every_outcome_is_drafted_approved_served_and_counted_in_each_format(app
     let archived = app.act_ok(&head, &id, json!({"action": {"type": "archive"}})).await;
     assert_eq!(archived["state"], "archived");
     assert_eq!(archived["outcome"], json!({"kind": "disclosed", "already_public": false}));
-    assert_eq!(archived["allowed_actions"], json!(["file_appeal"]));
+    assert_eq!(archived["allowed_actions"], json!(["file_appeal", "amend_registration"]));
 }
 
 async fn a_returned_draft_goes_back_to_review_and_can_be_revised(app: TestApp) {

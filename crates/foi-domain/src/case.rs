@@ -416,7 +416,11 @@ impl Case {
         match event {
             WorkflowEvent::HandlerAssigned { handler_id, .. } => self.handler_id = Some(handler_id.clone()),
             WorkflowEvent::ReplyDrafted { outcome } => self.draft = Some(outcome.clone()),
-            WorkflowEvent::DraftReturned | WorkflowEvent::ReplyApproved | WorkflowEvent::Archived => {}
+            WorkflowEvent::DraftReturned
+            | WorkflowEvent::ReplyApproved
+            | WorkflowEvent::Archived
+            | WorkflowEvent::Voided { .. } => {}
+            WorkflowEvent::RegistrationAmended { changes } => changes.apply_to(self),
             WorkflowEvent::NewReplyOrdered { appeal_number, on, due_on, .. } => {
                 self.re_replies.push(ReReply {
                     appeal_number: *appeal_number,

@@ -80,6 +80,16 @@ pub enum ActionInput {
     /// drafted, approved and served again within the period the decision set. The first reply's
     /// outcome and its counting in the annual report stay as they were.
     ReopenForNewReply { appeal_number: i32, on: NaiveDate, period: NewReplyPeriod },
+    /// Correct the registration (reason required): the applicant (replaced whole), channel, form of
+    /// delivery, description or topic; the office head also the receipt date (the deadline is
+    /// recomputed from it), its basis and evidence. Only the fields given change.
+    AmendRegistration {
+        #[serde(flatten)]
+        changes: super::amendment::AmendmentInput,
+    },
+    /// The office head voids a duplicate registration (reason required), naming the case it duplicates
+    /// (`duplicate_of`: its id or tracking number). The voided case keeps its number.
+    VoidDuplicate { duplicate_of: String },
 }
 
 impl ActionInput {
@@ -99,6 +109,8 @@ impl ActionInput {
             ActionInput::FileAppeal { .. } => Action::FileAppeal,
             ActionInput::DecideAppeal { .. } => Action::DecideAppeal,
             ActionInput::ReopenForNewReply { .. } => Action::ReopenForNewReply,
+            ActionInput::AmendRegistration { .. } => Action::AmendRegistration,
+            ActionInput::VoidDuplicate { .. } => Action::VoidDuplicate,
         }
     }
 
@@ -133,7 +145,15 @@ impl Action {
 
     /// Whether the action must come with a reason.
     pub fn needs_reason(self) -> bool {
-        matches!(self, Action::ReturnDraft | Action::Withdraw | Action::NotProcess | Action::Transfer)
+        matches!(
+            self,
+            Action::ReturnDraft
+                | Action::Withdraw
+                | Action::NotProcess
+                | Action::Transfer
+                | Action::AmendRegistration
+                | Action::VoidDuplicate
+        )
     }
 }
 
@@ -158,6 +178,30 @@ pub struct Facts<'a> {
     /// A repeat request's `repeat_of`: the named case when it exists in the actor's scope, and
     /// whether it is this very case.
     pub repeated: Option<(EarlierCase<'a>, bool)>,
+    /// `amend_registration`: the latest receipt date the case's dated steps allow (today, or the
+    /// first clock event or reply before it), and the first and last the regime and the tracking
+    /// number's year allow.
+    pub receipt_bounds: Option<ReceiptBounds>,
+    /// `void_duplicate`: the case named as the original, when it exists in the actor's scope.
+    pub duplicate_of: Option<DuplicateOf<'a>>,
+}
+
+/// What an amendment of the receipt date may not cross.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptBounds {
+    pub latest: NaiveDate,
+    pub regime_first: NaiveDate,
+    pub regime_last: NaiveDate,
+}
+
+/// The case a duplicate names as the original.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateOf<'a> {
+    pub id: &'a str,
+    pub tracking_number: &'a str,
+    pub state: super::workflow::CaseState,
+    /// It is the case being voided.
+    pub is_self: bool,
 }
 
 /// What to record.
@@ -278,8 +322,55 @@ pub fn decide(case: &Case, input: ActionInput, facts: &Facts<'_>) -> Result<Deci
         ActionInput::DecideAppeal { number, outcome, decided_on } => {
             decide_appeal(case, number, outcome, decided_on, facts)?
         }
+        ActionInput::AmendRegistration { changes } => amend_registration(case, changes, facts)?,
+        ActionInput::VoidDuplicate { duplicate_of } => void_duplicate(&duplicate_of, facts)?,
     };
     Ok(Decision::Record(event))
+}
+
+fn amend_registration(
+    case: &Case,
+    changes: super::amendment::AmendmentInput,
+    facts: &Facts<'_>,
+) -> Result<WorkflowEvent, Refusal> {
+    use super::amendment::{amend, AmendmentRefusal};
+    let bounds = facts.receipt_bounds.unwrap_or(ReceiptBounds {
+        latest: facts.today,
+        regime_first: case.received_on,
+        regime_last: case.received_on,
+    });
+    let arrival = super::china_date(case.arrived_at);
+    match amend(case, changes, facts.actor.role, arrival, bounds.latest, (bounds.regime_first, bounds.regime_last)) {
+        Ok(changes) => Ok(WorkflowEvent::RegistrationAmended { changes: Box::new(changes) }),
+        Err(AmendmentRefusal::NotTheOfficeHead) => Err(Refusal::Forbidden(
+            "only the office head (approver) may change the receipt date, its basis or evidence".into(),
+        )),
+        Err(AmendmentRefusal::Invalid(errors)) => Err(Refusal::Invalid(errors)),
+    }
+}
+
+/// A duplicate names its original: another case in the actor's scope that is not itself voided.
+fn void_duplicate(named: &str, facts: &Facts<'_>) -> Result<WorkflowEvent, Refusal> {
+    let original = facts
+        .duplicate_of
+        .as_ref()
+        .ok_or_else(|| invalid("action.duplicate_of", format!("no case `{named}` in your scope")))?;
+    if original.is_self {
+        return Err(invalid("action.duplicate_of", "names the case being voided; name the registration it duplicates"));
+    }
+    if original.state == super::workflow::CaseState::Voided {
+        return Err(invalid(
+            "action.duplicate_of",
+            format!(
+                "case {} is itself a voided duplicate; name the registration that stands",
+                original.tracking_number
+            ),
+        ));
+    }
+    Ok(WorkflowEvent::Voided {
+        duplicate_of: original.id.to_owned(),
+        duplicate_of_number: original.tracking_number.to_owned(),
+    })
 }
 
 /// 审核: a handler or approver whose scope covers the case; a handler assigns only themselves.
@@ -537,6 +628,8 @@ mod tests {
         effective_on: Option<NaiveDate>,
         requests_in_month: u32,
         repeated: Option<(EarlierCase<'a>, bool)>,
+        receipt_bounds: Option<ReceiptBounds>,
+        duplicate_of: Option<DuplicateOf<'a>>,
     }
 
     fn check(case: &Case, input: ActionInput, actor: &Principal, given: Given<'_>) -> Result<Decision, Refusal> {
@@ -554,6 +647,8 @@ mod tests {
             handler: given.handler,
             requests_in_month: given.requests_in_month,
             repeated: given.repeated,
+            receipt_bounds: given.receipt_bounds,
+            duplicate_of: given.duplicate_of,
         };
         decide(case, input, &facts)
     }
@@ -763,5 +858,134 @@ mod tests {
         ));
         let draft = ActionInput::DraftReply { outcome: Outcome::Disclosed { already_public: false } };
         assert!(check(&case, draft, &head, Given::default()).is_ok());
+    }
+
+    fn amend(changes: serde_json::Value) -> ActionInput {
+        let mut body = changes;
+        body["type"] = serde_json::json!("amend_registration");
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn bounds() -> Given<'static> {
+        Given {
+            receipt_bounds: Some(ReceiptBounds {
+                latest: d(2024, 3, 20),
+                regime_first: d(2024, 1, 1),
+                regime_last: d(2024, 12, 31),
+            }),
+            ..Given::default()
+        }
+    }
+
+    #[test]
+    fn an_amendment_records_each_changed_field_with_its_old_and_new_value() {
+        let clerk = person("c", Role::Clerk, "/PJ/");
+        let input = amend(serde_json::json!({
+            "applicant": {"kind": "business", "name": "张三", "phone": "15704271234"},
+            "channel": "letter",
+            "description": "2023年道路改造的招标文件",
+            "topic": "urban"
+        }));
+        let Decision::Record(WorkflowEvent::RegistrationAmended { changes }) =
+            check(&case(Channel::Letter), input, &clerk, bounds()).unwrap()
+        else {
+            panic!("an amendment")
+        };
+        // The channel was already a letter: no change is recorded for it.
+        assert_eq!(changes.fields(), ["applicant", "description", "topic"]);
+        let applicant = changes.applicant.as_ref().unwrap();
+        assert_eq!((applicant.old.kind, applicant.new.kind), (ApplicantKind::NaturalPerson, ApplicantKind::Business));
+        assert_eq!(changes.topic.as_ref().unwrap().old, None);
+        let mut amended = case(Channel::Letter);
+        changes.apply_to(&mut amended);
+        assert_eq!(amended.applicant.kind, ApplicantKind::Business);
+        assert_eq!(amended.topic.as_deref(), Some("urban"));
+        // Masked, the applicant's phone keeps only its first digits.
+        assert_eq!(changes.masked().applicant.unwrap().new.phone.as_deref(), Some("1570427****"));
+    }
+
+    #[test]
+    fn the_receipt_date_is_the_office_heads_and_stays_within_the_cases_dated_steps_year_and_regime() {
+        let clerk = person("c", Role::Clerk, "/PJ/");
+        let head = person("h", Role::Approver, "/PJ/");
+        let later = amend(serde_json::json!({"received_on": "2024-03-04", "receipt_basis": "clerk_determined"}));
+        assert!(matches!(check(&case(Channel::Letter), later.clone(), &clerk, bounds()), Err(Refusal::Forbidden(_))));
+        let Decision::Record(WorkflowEvent::RegistrationAmended { changes }) =
+            check(&case(Channel::Letter), later, &head, bounds()).unwrap()
+        else {
+            panic!("an amendment")
+        };
+        assert_eq!(changes.received_on, Some(crate::amendment::Change { old: d(2024, 3, 1), new: d(2024, 3, 4) }));
+        for (on, why) in [("2024-02-29", "before the day the request arrived"), ("2024-03-21", "a later step")] {
+            let input = amend(serde_json::json!({ "received_on": on }));
+            let Err(Refusal::Invalid(errors)) = check(&case(Channel::Letter), input, &head, bounds()) else {
+                panic!("{on} refused")
+            };
+            assert_eq!(errors[0].path, "action.received_on");
+            assert!(errors[0].message.contains(why), "{on}: {}", errors[0].message);
+        }
+        let narrow = Given {
+            receipt_bounds: Some(ReceiptBounds {
+                latest: d(2024, 3, 20),
+                regime_first: d(2024, 3, 1),
+                regime_last: d(2024, 3, 3),
+            }),
+            ..Given::default()
+        };
+        let input = amend(serde_json::json!({ "received_on": "2024-03-04" }));
+        assert_eq!(path_of(check(&case(Channel::Letter), input, &head, narrow)), "action.received_on");
+        // A basis the channel does not have.
+        let input = amend(serde_json::json!({ "receipt_basis": "submitted_in_person" }));
+        assert_eq!(path_of(check(&case(Channel::Letter), input, &head, bounds())), "action.receipt_basis");
+    }
+
+    #[test]
+    fn an_amendment_that_changes_nothing_or_breaks_the_intake_rules_is_refused() {
+        let clerk = person("c", Role::Clerk, "/PJ/");
+        let same = amend(serde_json::json!({"channel": "letter", "description": "d"}));
+        assert_eq!(path_of(check(&case(Channel::Letter), same, &clerk, bounds())), "action");
+        let no_contact = amend(serde_json::json!({"applicant": {"kind": "natural_person", "name": "张三"}}));
+        assert_eq!(path_of(check(&case(Channel::Letter), no_contact, &clerk, bounds())), "action.applicant");
+        let blank = amend(serde_json::json!({"description": "  "}));
+        assert_eq!(path_of(check(&case(Channel::Letter), blank, &clerk, bounds())), "action.description");
+        assert!(serde_json::from_value::<ActionInput>(
+            serde_json::json!({"type": "amend_registration", "colour": "red"})
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_duplicate_names_another_standing_case() {
+        let head = person("h", Role::Approver, "/PJ/");
+        let void = || ActionInput::VoidDuplicate { duplicate_of: "PJ-2024-00001".into() };
+        assert_eq!(path_of(check(&case(Channel::Letter), void(), &head, Given::default())), "action.duplicate_of");
+        let original = |state, is_self| Given {
+            duplicate_of: Some(DuplicateOf { id: "o", tracking_number: "PJ-2024-00001", state, is_self }),
+            ..Given::default()
+        };
+        let Decision::Record(event) =
+            check(&case(Channel::Letter), void(), &head, original(CaseState::Replied, false)).unwrap()
+        else {
+            panic!("recorded")
+        };
+        assert_eq!(
+            event,
+            WorkflowEvent::Voided { duplicate_of: "o".into(), duplicate_of_number: "PJ-2024-00001".into() }
+        );
+        for given in [original(CaseState::UnderReview, true), original(CaseState::Voided, false)] {
+            assert_eq!(path_of(check(&case(Channel::Letter), void(), &head, given)), "action.duplicate_of");
+        }
+        // Voided, the case is closed to everything but reading.
+        let mut voided = case(Channel::Letter);
+        voided = voided
+            .apply(&crate::events::CaseEvent::Workflow(crate::events::WorkflowRecord {
+                event: event.clone(),
+                reason: Some("重复登记".into()),
+                effective_on: None,
+            }))
+            .unwrap();
+        assert_eq!(voided.state, CaseState::Voided);
+        assert!(!voided.state.is_open());
+        assert!(crate::workflow::allowed_actions(CaseState::Voided).is_empty());
     }
 }

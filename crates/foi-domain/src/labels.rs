@@ -21,6 +21,7 @@ pub fn state(state: CaseState) -> &'static str {
         CaseState::DeemedAbandoned => "视为放弃",
         CaseState::NotProcessed => "不予处理",
         CaseState::Transferred => "已转办",
+        CaseState::Voided => "重复登记已作废",
     }
 }
 

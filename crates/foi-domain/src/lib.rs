@@ -64,6 +64,7 @@ macro_rules! string_enum {
 
 pub mod account;
 pub mod agency;
+pub mod amendment;
 pub mod calendar;
 pub mod calendar_data;
 pub mod case;

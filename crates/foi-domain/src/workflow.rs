@@ -44,6 +44,9 @@ string_enum! {
         Transferred => "transferred",
         /// 归档.
         Archived => "archived",
+        /// A duplicate registration of a request registered as another case: it keeps its number and
+        /// leaves every list and report.
+        Voided => "voided",
     }
 }
 
@@ -101,6 +104,10 @@ string_enum! {
         /// 重新答复: a reconsideration or court decision corrected the reply and ordered a new one;
         /// the case goes through review, drafting, approval and service again.
         ReopenForNewReply => "reopen_for_new_reply",
+        /// Correct the registration (a reason is required; the receipt date only by the office head).
+        AmendRegistration => "amend_registration",
+        /// The office head voids a duplicate registration, naming the case it duplicates.
+        VoidDuplicate => "void_duplicate",
         CorrectionNoticeSent => "correction_notice_sent",
         CorrectionReceived => "correction_received",
         CorrectionLapsed => "correction_lapsed",
@@ -174,7 +181,7 @@ pub fn target(state: CaseState, action: Action, resume: Option<CaseState>) -> Op
         A::Transfer if working => S::Transferred,
         A::Archive if closed => S::Archived,
         A::AssessFee if matches!(state, S::UnderReview | S::ReplyDrafted | S::ReplyApproved) => state,
-        A::FileAppeal | A::DecideAppeal if state != S::Received => state,
+        A::FileAppeal | A::DecideAppeal if state != S::Received && state != S::Voided => state,
         A::ReopenForNewReply if matches!(state, S::Replied | S::NotProcessed | S::Archived) => S::UnderReview,
         A::CorrectionNoticeSent if working => S::AwaitingCorrection,
         A::CorrectionReceived if state == S::AwaitingCorrection => back,
@@ -185,6 +192,8 @@ pub fn target(state: CaseState, action: Action, resume: Option<CaseState>) -> Op
         A::FeeNoticeSent if matches!(state, S::UnderReview | S::ReplyDrafted | S::ReplyApproved) => S::AwaitingFee,
         A::FeePaid if state == S::AwaitingFee => back,
         A::FeeLapsed if state == S::AwaitingFee => S::DeemedAbandoned,
+        A::AmendRegistration if state != S::Received && state != S::Voided => state,
+        A::VoidDuplicate if open => S::Voided,
         _ => return None,
     })
 }
@@ -306,6 +315,8 @@ pub fn permitted(role: Role, action: Action) -> bool {
         A::ReturnDraft | A::ApproveReply | A::NotProcess | A::ExtensionApproved | A::DelaySet => role == R::Approver,
         A::Serve | A::AnswerOnTheSpot | A::Withdraw | A::Archive => matches!(role, R::Clerk | R::Handler | R::Approver),
         A::FileAppeal | A::DecideAppeal | A::ReopenForNewReply => matches!(role, R::Handler | R::Approver),
+        A::AmendRegistration => matches!(role, R::Clerk | R::Handler | R::Approver | R::Admin),
+        A::VoidDuplicate => role == R::Approver,
         A::CorrectionNoticeSent
         | A::CorrectionReceived
         | A::CorrectionLapsed
@@ -440,6 +451,15 @@ pub enum WorkflowEvent {
         on: NaiveDate,
         method: ServiceMethod,
     },
+    /// The registration was corrected: every changed field with its old and new value.
+    RegistrationAmended {
+        changes: Box<super::amendment::Amendment>,
+    },
+    /// A duplicate of case `duplicate_of` (its number `duplicate_of_number`), voided.
+    Voided {
+        duplicate_of: String,
+        duplicate_of_number: String,
+    },
 }
 
 /// The period a decision sets for the new reply.
@@ -478,6 +498,7 @@ pub fn allowed_during_re_reply(action: Action) -> bool {
             | Action::Serve
             | Action::FileAppeal
             | Action::DecideAppeal
+            | Action::AmendRegistration
     )
 }
 
@@ -499,6 +520,8 @@ impl WorkflowEvent {
             WorkflowEvent::AppealDecided { .. } => Action::DecideAppeal,
             WorkflowEvent::NewReplyOrdered { .. } => Action::ReopenForNewReply,
             WorkflowEvent::ReplyReissued { .. } => Action::Serve,
+            WorkflowEvent::RegistrationAmended { .. } => Action::AmendRegistration,
+            WorkflowEvent::Voided { .. } => Action::VoidDuplicate,
         }
     }
 
@@ -567,19 +590,28 @@ mod tests {
     fn archived_cases_accept_only_appeals_and_a_new_reply_they_order() {
         assert_eq!(
             allowed_actions(S::Archived),
-            vec![Action::FileAppeal, Action::DecideAppeal, Action::ReopenForNewReply]
+            vec![Action::FileAppeal, Action::DecideAppeal, Action::ReopenForNewReply, Action::AmendRegistration]
         );
     }
 
     #[test]
     fn closed_cases_accept_archive_and_appeals_and_answered_ones_a_new_reply() {
         for state in [S::Withdrawn, S::DeemedAbandoned, S::Transferred] {
-            assert_eq!(allowed_actions(state), vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal]);
+            assert_eq!(
+                allowed_actions(state),
+                vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal, Action::AmendRegistration]
+            );
         }
         for state in [S::Replied, S::NotProcessed] {
             assert_eq!(
                 allowed_actions(state),
-                vec![Action::Archive, Action::FileAppeal, Action::DecideAppeal, Action::ReopenForNewReply]
+                vec![
+                    Action::Archive,
+                    Action::FileAppeal,
+                    Action::DecideAppeal,
+                    Action::ReopenForNewReply,
+                    Action::AmendRegistration
+                ]
             );
         }
         assert_eq!(transition(S::Replied, Action::ReopenForNewReply, None), Ok(S::UnderReview));
@@ -665,7 +697,14 @@ mod tests {
         assert!(available_actions(Role::Statistician, &registered).is_empty());
         assert!(!available_actions(Role::Clerk, &registered).contains(&Action::ExtensionApproved));
         assert!(available_actions(Role::Approver, &registered).contains(&Action::ExtensionApproved));
-        assert_eq!(available_actions(Role::Admin, &registered).iter().filter(|a| !a.is_clock_event()).count(), 1);
+        // An administrator assigns and corrects registrations; the office's work is the office's.
+        assert_eq!(
+            available_actions(Role::Admin, &registered).into_iter().filter(|a| !a.is_clock_event()).collect::<Vec<_>>(),
+            [Action::Assign, Action::AmendRegistration]
+        );
+        assert!(available_actions(Role::Approver, &registered).contains(&Action::VoidDuplicate));
+        assert!(!available_actions(Role::Clerk, &registered).contains(&Action::VoidDuplicate));
+        assert!(CaseState::ALL.iter().all(|&s| !allowed_actions(s).contains(&Action::VoidDuplicate) || s.is_open()));
     }
 
     #[test]
