@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cases;
 pub mod deadlines;
 pub mod extract;
+pub mod feeds;
 pub mod health;
 pub mod limits;
 pub mod metrics;
@@ -74,6 +75,13 @@ Every error is application/problem+json (RFC 9457).",
         session::current,
         session::sign_out,
         audit::security_events,
+        feeds::user_feed,
+        feeds::rotate_user_feed,
+        feeds::remove_user_feed,
+        feeds::agency_feed,
+        feeds::rotate_agency_feed,
+        feeds::remove_agency_feed,
+        feeds::fetch,
     ),
     components(schemas(problem::Problem, crate::domain::validation::FieldError)),
     modifiers(&BearerAuth, &CommonProblems),
@@ -142,6 +150,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource("/agencies").route(web::get().to(agencies::list)).route(web::post().to(agencies::create)),
             )
             .service(web::resource("/agencies/{code}/topics").route(web::get().to(agencies::topics)))
+            .service(
+                web::resource("/agencies/{code}/deadline-feed")
+                    .route(web::get().to(feeds::agency_feed))
+                    .route(web::post().to(feeds::rotate_agency_feed))
+                    .route(web::delete().to(feeds::remove_agency_feed)),
+            )
+            .service(
+                web::resource("/users/{id}/deadline-feed")
+                    .route(web::get().to(feeds::user_feed))
+                    .route(web::post().to(feeds::rotate_user_feed))
+                    .route(web::delete().to(feeds::remove_user_feed)),
+            )
+            .service(web::resource("/deadline-feeds/{file}").route(web::get().to(feeds::fetch)))
             .service(web::resource("/agencies/{code}/topics/{topic}").route(web::put().to(agencies::put_topic)))
             .service(web::resource("/me").route(web::get().to(agencies::me)))
             .service(web::resource("/users").route(web::get().to(users::list)).route(web::post().to(users::create)))

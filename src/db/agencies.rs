@@ -31,6 +31,10 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Agency
     Ok(agencies::table.filter(agencies::code.eq(code)).select(AgencyRow::as_select()).first(conn).optional()?)
 }
 
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> Result<Option<AgencyRow>, AppError> {
+    Ok(agencies::table.find(id).select(AgencyRow::as_select()).first(conn).optional()?)
+}
+
 /// Stores a new agency; its code must be free.
 pub fn insert(conn: &mut DbConnection, row: &AgencyRow) -> Result<(), AppError> {
     match diesel::insert_into(agencies::table).values(row).execute(conn) {

@@ -3,6 +3,7 @@
 pub mod agencies;
 pub mod calendar;
 pub mod cases;
+pub mod feeds;
 pub mod locks;
 pub mod reminders;
 pub mod reports;

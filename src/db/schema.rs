@@ -51,6 +51,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    deadline_feeds (id) {
+        id -> Text,
+        token_hash -> Text,
+        user_id -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_fetched_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     security_events (id) {
         id -> Text,
         occurred_at -> Timestamp,
@@ -294,6 +306,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     sessions,
     security_events,
+    deadline_feeds,
     tracking_counters,
     cases,
     case_events,

@@ -401,7 +401,11 @@ pub fn set_active(conn: &mut DbConnection, caller: Caller<'_>, id: &str, active:
 }
 
 /// May the caller manage this user's tokens: the user themselves, or an administrator of their subtree.
-fn token_owner(conn: &mut DbConnection, caller: Caller<'_>, user_id: &str) -> Result<UserEntry, AppError> {
+pub(crate) fn own_or_managed(
+    conn: &mut DbConnection,
+    caller: Caller<'_>,
+    user_id: &str,
+) -> Result<UserEntry, AppError> {
     match caller {
         Caller::User(p) if p.user_id == user_id => managed_user(conn, Caller::Operator, user_id),
         _ => {
@@ -420,7 +424,7 @@ pub fn create_token(
     name: &str,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(TokenRow, String), AppError> {
-    let (user, _) = token_owner(conn, caller, user_id)?;
+    let (user, _) = own_or_managed(conn, caller, user_id)?;
     let mut v = Validator::new();
     let name = v.text("name", name, 100);
     if expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
@@ -441,7 +445,7 @@ pub fn create_token(
 
 /// A user's tokens (never the tokens themselves), newest first.
 pub fn tokens(conn: &mut DbConnection, caller: Caller<'_>, user_id: &str) -> Result<Vec<TokenRow>, AppError> {
-    token_owner(conn, caller, user_id)?;
+    own_or_managed(conn, caller, user_id)?;
     users::tokens_of(conn, user_id)
 }
 
@@ -452,7 +456,7 @@ pub fn revoke_token(
     user_id: &str,
     token_id: &str,
 ) -> Result<(), AppError> {
-    token_owner(conn, caller, user_id)?;
+    own_or_managed(conn, caller, user_id)?;
     atomically(conn, |conn| {
         if !users::revoke_token(conn, user_id, token_id)? {
             return Err(AppError::NotFound(format!("user `{user_id}` has no unrevoked token `{token_id}`")));

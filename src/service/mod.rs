@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod directory;
+pub mod feeds;
 pub mod lapses;
 pub mod ledger;
 pub mod monitoring;

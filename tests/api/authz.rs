@@ -52,6 +52,8 @@ const ADMIN: &[Role] = &[Role::Admin];
 const STATISTICS: &[Role] = &[Role::Statistician, Role::Admin];
 /// Administrators list users; handlers and office heads list the colleagues they may assign.
 const USER_LISTS: &[Role] = &[Role::Handler, Role::Approver, Role::Admin];
+/// An agency's deadline feed: its administrators and office heads.
+const FEED_KEEPERS: &[Role] = &[Role::Approver, Role::Admin];
 
 const ROUTES: &[Route] = &[
     Route { name: "POST /cases", roles: WORKERS, outside: 403, ok: 201, setup: Setup::Registered },
@@ -213,6 +215,14 @@ const ROUTES: &[Route] = &[
         setup: Setup::Registered,
     },
     Route { name: "PUT /users/{id}/password", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /users/{id}/deadline-feed", roles: ADMIN, outside: 404, ok: 201, setup: Setup::Registered },
+    Route {
+        name: "POST /agencies/{code}/deadline-feed",
+        roles: FEED_KEEPERS,
+        outside: 404,
+        ok: 201,
+        setup: Setup::Registered,
+    },
     // The security log takes no agency: an administrator sees its own subtree's events.
     Route { name: "GET /audit/security-events", roles: ADMIN, outside: 200, ok: 200, setup: Setup::Registered },
 ];
@@ -294,6 +304,9 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
         ),
         "GET /reminders" => (Method::GET, "/api/v1/reminders".into(), None, None),
         "GET /audit/security-events" => (Method::GET, "/api/v1/audit/security-events".into(), None, None),
+        "POST /agencies/{code}/deadline-feed" => {
+            (Method::POST, format!("/api/v1/agencies/{agency}/deadline-feed"), None, None)
+        }
         "GET /users?agency" => (Method::GET, format!("/api/v1/users?agency={agency}"), None, None),
         "POST /users" => (
             Method::POST,
@@ -318,6 +331,9 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
                 "GET /users/{id}/tokens" => (Method::GET, format!("/api/v1/users/{target}/tokens"), None, None),
                 "POST /users/{id}/tokens" => {
                     (Method::POST, format!("/api/v1/users/{target}/tokens"), Some(json!({"name": "前端"})), None)
+                }
+                "POST /users/{id}/deadline-feed" => {
+                    (Method::POST, format!("/api/v1/users/{target}/deadline-feed"), None, None)
                 }
                 "PUT /users/{id}/password" => (
                     Method::PUT,
@@ -532,6 +548,12 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, "/api/v1/session".to_owned()),
         (Method::DELETE, "/api/v1/session".to_owned()),
         (Method::GET, "/api/v1/audit/security-events".to_owned()),
+        (Method::GET, format!("/api/v1/users/{id}/deadline-feed")),
+        (Method::POST, format!("/api/v1/users/{id}/deadline-feed")),
+        (Method::DELETE, format!("/api/v1/users/{id}/deadline-feed")),
+        (Method::GET, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
+        (Method::POST, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
+        (Method::DELETE, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), 401, "{method} {path}");

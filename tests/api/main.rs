@@ -10,6 +10,7 @@ mod cli;
 mod clock;
 mod deadlines;
 mod errors;
+mod feeds;
 mod fidelity;
 mod intake;
 mod interfaces;

@@ -19,6 +19,9 @@ string_enum! {
         UserDeactivated => "user_deactivated",
         UserReactivated => "user_reactivated",
         LoginChanged => "login_changed",
+        /// A deadline feed's secret URL was made (or replaced) or removed.
+        FeedRotated => "feed_rotated",
+        FeedRemoved => "feed_removed",
     }
 }
 
