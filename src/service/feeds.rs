@@ -122,9 +122,11 @@ pub fn render(conn: &mut DbConnection, secret: &str) -> Result<String, AppError>
 
 /// The calendar of `cases`' final deadlines.
 pub fn calendar(title: &str, cases: &[FeedCase]) -> Calendar {
-    let mut calendar = Calendar::new();
+    let mut calendar = Calendar::empty();
     calendar
+        .append_property(Property::new("VERSION", "2.0"))
         .append_property(Property::new("PRODID", "-//foi-tracker//deadlines//ZH"))
+        .append_property(Property::new("CALSCALE", "GREGORIAN"))
         .name(title)
         .description("政府信息公开申请答复期限")
         .timezone("Asia/Shanghai")
@@ -204,6 +206,7 @@ mod tests {
         for line in [
             "BEGIN:VCALENDAR",
             "PRODID:-//foi-tracker//deadlines//ZH",
+            "VERSION:2.0",
             "UID:019a0000-0000-7000-8000-000000000001@foi-tracker",
             "SEQUENCE:3",
             "DTSTART;VALUE=DATE:20150323",
@@ -214,6 +217,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
         }
+        assert_eq!(text.matches("PRODID").count(), 1, "{text}");
         assert!(text.contains("申请人：张*"), "{text}");
         assert!(!text.contains("张三"), "the applicant is masked");
         // Extended: the event moves and says so; same UID, higher SEQUENCE.
