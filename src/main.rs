@@ -404,7 +404,11 @@ fn run() -> anyhow::Result<()> {
                     if m.provisional_after { " (provisional)" } else { "" }
                 );
             }
-            println!("{} open case(s) recomputed with a changed deadline", change.recomputed.len());
+            println!(
+                "{} open case(s) could be affected and were recomputed; {} deadline(s) changed",
+                change.examined,
+                change.recomputed.len()
+            );
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify } => {

@@ -537,6 +537,37 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CaseRecord>, App
     Ok(found.map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }))
 }
 
+/// The cases `ids` (those that exist), with the clock events of each, in two queries.
+pub fn find_many_with_clocks(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<(CaseRecord, Vec<ClockEvent>)>, AppError> {
+    let found: Vec<(CaseRow, String, String)> = cases::table
+        .inner_join(agencies::table)
+        .filter(cases::id.eq_any(ids))
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .load(conn)?;
+    let rows: Vec<EventRow> = case_events::table
+        .filter(case_events::case_id.eq_any(ids))
+        .order((case_events::case_id.asc(), case_events::seq.asc()))
+        .select(EventRow::as_select())
+        .load(conn)?;
+    let mut clocks: std::collections::HashMap<String, Vec<ClockEvent>> = std::collections::HashMap::new();
+    for row in &rows {
+        let event = CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)?;
+        if let Some(clock) = event.clock_event() {
+            clocks.entry(row.case_id.clone()).or_default().push(clock);
+        }
+    }
+    Ok(found
+        .into_iter()
+        .map(|(row, agency_code, agency_path)| {
+            let clock = clocks.remove(&row.id).unwrap_or_default();
+            (CaseRecord { row, agency_code, agency_path }, clock)
+        })
+        .collect())
+}
+
 pub fn events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<EventRow>, AppError> {
     Ok(case_events::table
         .filter(case_events::case_id.eq(case_id))
@@ -700,6 +731,30 @@ pub fn deadline_problem(e: crate::domain::deadline::DeadlineError) -> AppError {
         DeadlineError::Calendar(_) => AppError::validation("event.on", e.to_string()),
         other => AppError::validation("event", other.to_string()),
     }
+}
+
+/// The ids of the open cases, in id order, whose deadline a change of the calendar days from
+/// `from` to `to` can move: received by `to` (counting starts the day after receipt), with a final
+/// deadline on or after `from` or none yet (a stopped clock resumes on days not yet known), at an
+/// agency under `agency_path` (None: everywhere). A day after a case's final deadline cannot move it.
+pub fn open_case_ids_in_window(
+    conn: &mut DbConnection,
+    agency_path: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<String>, AppError> {
+    let mut query = cases::table
+        .inner_join(agencies::table)
+        .filter(cases::state.eq_any(CaseState::open()))
+        .filter(cases::received_on.le(to))
+        .filter(cases::final_due_on.is_null().or(cases::final_due_on.ge(from)))
+        .select(cases::id)
+        .order(cases::id.asc())
+        .into_boxed();
+    if let Some(path) = agency_path {
+        query = query.filter(agencies::path.like(format!("{path}%")));
+    }
+    Ok(query.load(conn)?)
 }
 
 /// The ids of open cases, in id order; only those whose final deadline is unknown (the clock

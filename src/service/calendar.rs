@@ -89,7 +89,17 @@ pub fn import_notice(
     }
     v.finish()?;
     let reason = format!("calendar: {} notice imported {via}", notice.year);
-    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
+    // The notice settles its whole year (deadlines counted into it stop being provisional), and may
+    // name days just outside it.
+    let year_start = NaiveDate::from_ymd_opt(notice.year, 1, 1)
+        .ok_or_else(|| AppError::validation("year", "is not a calendar year"))?;
+    let year_end = NaiveDate::from_ymd_opt(notice.year, 12, 31).expect("the year has a 31 December");
+    let window = ChangeWindow {
+        agency_path: None,
+        from: notice.days.iter().map(|d| d.date).min().map_or(year_start, |d| d.min(year_start)),
+        to: notice.days.iter().map(|d| d.date).max().map_or(year_end, |d| d.max(year_end)),
+    };
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, &window, |conn| {
         calendar::import_notice(conn, notice, via).map(|_| ())
     })
 }
@@ -123,18 +133,30 @@ fn calendar_scope(
     conn: &mut DbConnection,
     caller: Caller<'_>,
     agency: Option<&str>,
-) -> Result<(String, String), AppError> {
+) -> Result<CalendarScope, AppError> {
     match agency {
         None => {
             caller.require_global_admin("change the national calendar")?;
-            Ok((NATIONAL.to_owned(), "national calendar".to_owned()))
+            Ok(CalendarScope { storage: NATIONAL.to_owned(), label: "national calendar".to_owned(), agency_path: None })
         }
         Some(code) => {
             caller.require_admin("change calendars")?;
             let agency = in_scope(conn, caller, code, Named::InPath)?;
-            Ok((calendar::overlay_scope(&agency.code), format!("local calendar of {}", agency.code)))
+            Ok(CalendarScope {
+                storage: calendar::overlay_scope(&agency.code),
+                label: format!("local calendar of {}", agency.code),
+                agency_path: Some(agency.path),
+            })
         }
     }
+}
+
+/// A calendar a change is for: its storage scope, how messages name it, and the agencies it applies
+/// to (None: all).
+struct CalendarScope {
+    storage: String,
+    label: String,
+    agency_path: Option<String>,
 }
 
 /// Sets one day of the national calendar (`agency` None) or of an agency's overlay, which applies to
@@ -155,12 +177,13 @@ pub fn set_day(
         return Err(AppError::validation("date", "must be between 2000-01-01 and 2099-12-31"));
     }
     let day = DayException { date, is_off_day, name };
-    let (scope, label) = calendar_scope(conn, caller, agency)?;
+    let scope = calendar_scope(conn, caller, agency)?;
     let kind = if day.is_off_day { "day off" } else { "working day" };
-    let reason = format!("calendar: {label} sets {date} as a {kind} ({}) by {}", day.name, caller.name());
+    let reason = format!("calendar: {} sets {date} as a {kind} ({}) by {}", scope.label, day.name, caller.name());
     let origin = format!("edit by {}", caller.name());
-    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
-        calendar::set_day(conn, &scope, &day, &origin)
+    let window = ChangeWindow { agency_path: scope.agency_path.clone(), from: date, to: date };
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, &window, |conn| {
+        calendar::set_day(conn, &scope.storage, &day, &origin)
     })
 }
 
@@ -173,10 +196,12 @@ pub fn clear_day(
     agency: Option<&str>,
     date: NaiveDate,
 ) -> Result<CalendarChange, AppError> {
-    let (scope, label) = calendar_scope(conn, caller, agency)?;
+    let scope = calendar_scope(conn, caller, agency)?;
+    let label = scope.label.clone();
     let reason = format!("calendar: {label} clears its entry for {date} by {}", caller.name());
-    change_and_recompute(conn, calendars, caller.user_id(), &reason, |conn| {
-        if calendar::clear_day(conn, &scope, date)? {
+    let window = ChangeWindow { agency_path: scope.agency_path.clone(), from: date, to: date };
+    change_and_recompute(conn, calendars, caller.user_id(), &reason, &window, |conn| {
+        if calendar::clear_day(conn, &scope.storage, date)? {
             Ok(())
         } else {
             Err(AppError::NotFound(format!("the {label} has no entry for {date}")))
@@ -198,8 +223,19 @@ pub struct MovedDeadline {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CalendarChange {
     pub detail: String,
+    /// Open cases whose deadline the changed days could move (received by the last changed day, due
+    /// on or after the first, or with a stopped clock), all recomputed; the others were not read.
+    pub examined: usize,
     /// Open cases whose final deadline was recomputed to a different date or certainty.
     pub recomputed: Vec<MovedDeadline>,
+}
+
+/// The days a calendar change touches, and the agencies whose calendar it is (None: all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeWindow {
+    pub agency_path: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
 }
 
 fn moved(m: DeadlineMoved) -> MovedDeadline {
@@ -219,11 +255,14 @@ pub fn change_and_recompute(
     calendars: &CalendarCache,
     actor_id: Option<&str>,
     reason: &str,
+    window: &ChangeWindow,
     change: impl FnOnce(&mut DbConnection) -> Result<(), AppError>,
 ) -> Result<CalendarChange, AppError> {
     change(conn)?;
-    let recomputed = recompute_open_deadlines(conn, calendars, reason, actor_id)?.into_iter().map(moved).collect();
-    Ok(CalendarChange { detail: reason.to_owned(), recomputed })
+    let ids = cases::open_case_ids_in_window(conn, window.agency_path.as_deref(), window.from, window.to)?;
+    let examined = ids.len();
+    let recomputed = recompute_deadlines(conn, calendars, ids, reason, actor_id)?.into_iter().map(moved).collect();
+    Ok(CalendarChange { detail: reason.to_owned(), examined, recomputed })
 }
 
 /// A deadline that a recomputation changed.
@@ -234,26 +273,39 @@ pub struct DeadlineMoved {
     pub after: DeadlineSummary,
 }
 
-/// Recomputes the deadline of every open case (after a calendar or regime change) and records each
-/// change as a `deadline_set` event with the old and new dates and `reason`. Each case is updated in
-/// its own transaction, guarded by its chain head so a concurrent change is never overwritten.
-pub fn recompute_open_deadlines(
+/// Recomputes the deadline of the cases `ids` (after a calendar change) and records each change as a
+/// `deadline_set` event with the old and new dates and `reason`. Each case is updated in its own
+/// transaction, guarded by its chain head so a concurrent change is never overwritten. Progress is
+/// logged every thousand cases.
+pub fn recompute_deadlines(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
+    ids: Vec<String>,
     reason: &str,
     actor_id: Option<&str>,
 ) -> Result<Vec<DeadlineMoved>, AppError> {
     use crate::domain::events::DeadlineChange;
-    let ids = cases::open_case_ids(conn, false)?;
     let today = crate::domain::china_date(chrono::Utc::now());
+    let total = ids.len();
     let mut moved = Vec::new();
-    for id in ids {
-        let Some(record) = cases::find(conn, &id)? else { continue };
-        let rules = calendars.rules(conn, Some(&record.agency_path))?;
-        let regime = super::cases::regime(&rules, &record)?;
-        let clock = cases::clock_events(conn, &id)?;
-        let deadline =
-            match crate::domain::deadline::compute(regime, &rules.calendar, record.row.received_on, &clock, today) {
+    let mut done = 0;
+    // Read a page of cases and their clock events in two queries; only a case whose deadline changed
+    // is written, in its own transaction.
+    for page in ids.chunks(RECOMPUTE_PAGE) {
+        for (record, clock) in cases::find_many_with_clocks(conn, page)? {
+            done += 1;
+            if done % 1000 == 0 {
+                tracing::info!(done, total, moved = moved.len(), "recomputing deadlines after a calendar change");
+            }
+            let rules = calendars.rules(conn, Some(&record.agency_path))?;
+            let regime = super::cases::regime(&rules, &record)?;
+            let deadline = match crate::domain::deadline::compute(
+                regime,
+                &rules.calendar,
+                record.row.received_on,
+                &clock,
+                today,
+            ) {
                 Ok(deadline) => deadline,
                 // A history recorded before a rule tightened (an Art. 35 delay on a 2008 case, say)
                 // keeps its stored deadline: one such case must not stop every other recomputation.
@@ -262,25 +314,31 @@ pub fn recompute_open_deadlines(
                     continue;
                 }
             };
-        let view = record.view()?;
-        let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
-        let after = DeadlineSummary::of(&deadline, &timeliness);
-        if after == view.deadline {
-            continue;
-        }
-        let change = CaseEvent::DeadlineSet(DeadlineChange {
-            deadline: after.clone(),
-            previous: Some(view.deadline.clone()),
-            reason: reason.to_owned(),
-        });
-        // A case changed meanwhile by someone else keeps its (newer) deadline.
-        match cases::append(conn, &record, &[change], &Author { user_id: actor_id, lock_override: None }) {
-            Ok(_) => {
-                moved.push(DeadlineMoved { tracking_number: record.row.tracking_number, before: view.deadline, after })
+            let view = record.view()?;
+            let timeliness = deadline.timeliness(&rules.calendar, today).map_err(AppError::internal)?;
+            let after = DeadlineSummary::of(&deadline, &timeliness);
+            if after == view.deadline {
+                continue;
             }
-            Err(AppError::PreconditionFailed(_)) => {}
-            Err(e) => return Err(e),
+            let change = CaseEvent::DeadlineSet(DeadlineChange {
+                deadline: after.clone(),
+                previous: Some(view.deadline.clone()),
+                reason: reason.to_owned(),
+            });
+            // A case changed meanwhile by someone else keeps its (newer) deadline.
+            match cases::append(conn, &record, &[change], &Author { user_id: actor_id, lock_override: None }) {
+                Ok(_) => moved.push(DeadlineMoved {
+                    tracking_number: record.row.tracking_number,
+                    before: view.deadline,
+                    after,
+                }),
+                Err(AppError::PreconditionFailed(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(moved)
 }
+
+/// How many cases a recomputation reads at a time.
+const RECOMPUTE_PAGE: usize = 500;

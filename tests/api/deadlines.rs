@@ -15,6 +15,7 @@ crate::on_both_backends!(
     registration_sets_the_deadline_and_the_case_explains_it,
     overdue_and_due_before_filters,
     a_national_day_edit_recomputes_open_cases_and_records_why,
+    a_calendar_change_reads_only_the_open_cases_its_days_can_move,
     a_local_overlay_moves_only_its_subtree,
     unloaded_year_is_provisional_until_its_notice_is_imported,
     calendar_changes_need_the_right_role,
@@ -180,6 +181,38 @@ async fn a_national_day_edit_recomputes_open_cases_and_records_why(app: TestApp)
     let res =
         app.client.delete(app.url("/api/v1/calendar/days/2015-09-07")).bearer_auth(&app.admin).send().await.unwrap();
     assert_problem(res, 404, "not-found").await;
+}
+
+async fn a_calendar_change_reads_only_the_open_cases_its_days_can_move(app: TestApp) {
+    app.seed_city();
+    // Due 2015-09-23 and 2015-03-23; one more in September at the district, one answered.
+    for (agency, arrived) in
+        [("PJ", "2015-09-01"), ("PJ", "2015-03-02"), ("PJ-XLT", "2015-09-01"), ("PJ", "2015-09-02")]
+    {
+        let mut body = intake(agency);
+        body["arrived_at"] = json!(format!("{arrived}T10:00:00+08:00"));
+        assert_eq!(app.post_case(&app.admin, &body).await.status(), 201);
+    }
+    let answered = app.get_json(&app.admin, "/api/v1/cases/by-number/PJ-2015-00003").await;
+    app.reply(answered["id"].as_str().unwrap(), "PJ", "2015-09-10", json!({"kind": "disclosed"})).await;
+    let change = |path: &'static str, date: &'static str| {
+        let app = &app;
+        async move {
+            let res =
+                put_day(app, &app.admin, &format!("{path}/{date}"), json!({"is_off_day": true, "name": "测试"})).await;
+            assert_eq!(res.status(), 200);
+            let change: Value = res.json().await.unwrap();
+            (change["examined"].as_u64().unwrap(), change["recomputed"].as_array().unwrap().len())
+        }
+    };
+    // A September day: the two open September cases (city and district), not March's, not the answered one.
+    assert_eq!(change("/api/v1/calendar/days", "2015-09-07").await, (2, 2));
+    // Before every receipt, or after every deadline: nothing is read.
+    assert_eq!(change("/api/v1/calendar/days", "2015-02-10").await, (0, 0));
+    assert_eq!(change("/api/v1/calendar/days", "2030-01-02").await, (0, 0));
+    // The district's overlay: its own case only.
+    assert_eq!(change("/api/v1/agencies/PJ-XLT/calendar/days", "2015-09-08").await, (1, 1));
+    assert_eq!(change("/api/v1/agencies/PJ-DW/calendar/days", "2015-09-08").await, (0, 0));
 }
 
 async fn a_local_overlay_moves_only_its_subtree(app: TestApp) {
