@@ -56,8 +56,8 @@ fn created(req: &HttpRequest, row: FeedRow, secret: &str) -> CreatedFeed {
     }
 }
 
-async fn show(db: web::Data<Db>, user: crate::domain::role::Principal, whose: Owned) -> Result<HttpResponse, AppError> {
-    let row = db.run(move |conn| feeds::get(conn, Caller::User(&user), whose.as_whose())).await?;
+async fn show(db: web::Data<Db>, user: crate::domain::role::Principal, whose: Whose) -> Result<HttpResponse, AppError> {
+    let row = db.run(move |conn| feeds::get(conn, Caller::User(&user), &whose)).await?;
     Ok(HttpResponse::Ok().json(feed_response(row)))
 }
 
@@ -65,34 +65,19 @@ async fn rotate(
     req: HttpRequest,
     db: web::Data<Db>,
     user: crate::domain::role::Principal,
-    whose: Owned,
+    whose: Whose,
 ) -> Result<HttpResponse, AppError> {
-    let (row, secret) = db.run(move |conn| feeds::rotate(conn, Caller::User(&user), whose.as_whose())).await?;
+    let (row, secret) = db.run(move |conn| feeds::rotate(conn, Caller::User(&user), &whose)).await?;
     Ok(HttpResponse::Created().insert_header((header::CACHE_CONTROL, "no-store")).json(created(&req, row, &secret)))
 }
 
 async fn remove(
     db: web::Data<Db>,
     user: crate::domain::role::Principal,
-    whose: Owned,
+    whose: Whose,
 ) -> Result<HttpResponse, AppError> {
-    db.run(move |conn| feeds::remove(conn, Caller::User(&user), whose.as_whose())).await?;
+    db.run(move |conn| feeds::remove(conn, Caller::User(&user), &whose)).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `Whose`, owned, to cross into the blocking pool.
-enum Owned {
-    User(String),
-    Agency(String),
-}
-
-impl Owned {
-    fn as_whose(&self) -> Whose<'_> {
-        match self {
-            Owned::User(id) => Whose::User(id),
-            Owned::Agency(code) => Whose::Agency(code),
-        }
-    }
 }
 
 /// A user's deadline feed (the user, or an administrator of their subtree).
@@ -110,7 +95,7 @@ impl Owned {
     security(("bearer" = []), ("session" = []))
 )]
 pub async fn user_feed(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    show(db, user, Owned::User(path.into_inner())).await
+    show(db, user, Whose::User(path.into_inner())).await
 }
 
 /// Make a user's deadline feed, or replace its address (the old one stops at once). The feed shows
@@ -135,7 +120,7 @@ pub async fn rotate_user_feed(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    rotate(req, db, user, Owned::User(path.into_inner())).await
+    rotate(req, db, user, Whose::User(path.into_inner())).await
 }
 
 /// Remove a user's deadline feed: its address stops working.
@@ -157,7 +142,7 @@ pub async fn remove_user_feed(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    remove(db, user, Owned::User(path.into_inner())).await
+    remove(db, user, Whose::User(path.into_inner())).await
 }
 
 /// An agency's deadline feed (its administrators and office heads).
@@ -179,7 +164,7 @@ pub async fn agency_feed(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    show(db, user, Owned::Agency(path.into_inner())).await
+    show(db, user, Whose::Agency(path.into_inner())).await
 }
 
 /// Make an agency's deadline feed, or replace its address: the reply deadlines of every open case of
@@ -203,7 +188,7 @@ pub async fn rotate_agency_feed(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    rotate(req, db, user, Owned::Agency(path.into_inner())).await
+    rotate(req, db, user, Whose::Agency(path.into_inner())).await
 }
 
 /// Remove an agency's deadline feed.
@@ -225,7 +210,7 @@ pub async fn remove_agency_feed(
     Auth(user): Auth,
     db: web::Data<Db>,
 ) -> Result<HttpResponse, AppError> {
-    remove(db, user, Owned::Agency(path.into_inner())).await
+    remove(db, user, Whose::Agency(path.into_inner())).await
 }
 
 /// The feed itself, for calendar programs: no token; the secret address is the credential. One

@@ -56,11 +56,16 @@ pub enum TokenCheck {
     Deactivated,
 }
 
-/// A fresh random token: `foi_` and 32 random bytes in URL-safe base64.
-fn new_token() -> String {
+/// 32 random bytes in URL-safe base64: the secret of a token, a session cookie or a feed address.
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("foi_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A fresh random token: `foi_` and a random secret.
+fn new_token() -> String {
+    format!("foi_{}", random_secret())
 }
 
 pub fn hash_token(token: &str) -> String {

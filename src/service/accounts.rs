@@ -6,8 +6,6 @@ use std::sync::OnceLock;
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use base64::Engine;
-use rand::RngCore;
 
 use super::directory::{managed_user, UserEntry};
 use super::Caller;
@@ -60,17 +58,7 @@ fn verify_password(hash: &str, password: &str) -> bool {
 /// so that a wrong name takes as long to refuse as a wrong password.
 fn decoy_hash() -> &'static str {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let mut bytes = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        hash_password(&hex::encode(bytes)).unwrap_or_default()
-    })
-}
-
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    DECOY.get_or_init(|| hash_password(&users::random_secret()).unwrap_or_default())
 }
 
 /// Who is signing in, and from where.
@@ -117,13 +105,13 @@ pub fn sign_in(conn: &mut DbConnection, attempt: &SignIn) -> Result<OpenedSessio
     }
     let (user, _) = found.expect("a user whose password matched");
     let (user, agency) = users::find(conn, &user.id)?.ok_or_else(wrong_credentials)?;
-    let cookie = random_secret();
+    let cookie = users::random_secret();
     let at = now();
     let session = SessionRow {
         id: uuid::Uuid::now_v7().to_string(),
         token_hash: hash_token(&cookie),
         user_id: user.id.clone(),
-        csrf_token: random_secret(),
+        csrf_token: users::random_secret(),
         created_at: at,
         last_seen_at: at,
         ended_at: None,

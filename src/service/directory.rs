@@ -174,10 +174,10 @@ pub fn add_user(
     }
     v.finish()?;
     let login = match login {
-        Some(login) if sessions::login_taken(conn, &login, None)? => {
-            return Err(AppError::Conflict(format!("another user signs in as `{login}`; choose another login")))
+        Some(login) => {
+            login_free(conn, &login, None)?;
+            Some(login)
         }
-        Some(login) => Some(login),
         // By default one signs in with one's name, when it is a single word nobody else uses.
         None if login_problem(&name).is_none() && !sessions::login_taken(conn, &name, None)? => Some(name.clone()),
         None => None,
@@ -207,6 +207,14 @@ pub fn add_user(
         accounts::record(conn, SecurityEventKind::UserCreated, Some(&user.id), caller, None, detail)?;
         Ok((user, token))
     })
+}
+
+/// A login nobody else (but `user_id`) signs in with, or 409.
+fn login_free(conn: &mut DbConnection, login: &str, user_id: Option<&str>) -> Result<(), AppError> {
+    if sessions::login_taken(conn, login, user_id)? {
+        return Err(AppError::Conflict(format!("another user signs in as `{login}`; choose another login")));
+    }
+    Ok(())
 }
 
 /// Sets (or, with None, clears) a user's e-mail address, where reminders reach them.
@@ -338,9 +346,7 @@ pub fn change_user(
     }
     v.finish()?;
     if let Some(login) = user.login.as_deref().filter(|l| Some(*l) != old_login.as_deref()) {
-        if sessions::login_taken(conn, login, Some(&user.id))? {
-            return Err(AppError::Conflict(format!("another user signs in as `{login}`; choose another login")));
-        }
+        login_free(conn, login, Some(&user.id))?;
     }
     if let Some(Some(email)) = &change.email {
         checked_email(Some(email))?;

@@ -4,9 +4,7 @@
 //! stable UID, and a SEQUENCE that grows whenever the case changes, so a moved deadline moves the
 //! event instead of adding one. The applicant is masked: calendars leave the office's systems.
 
-use base64::Engine;
 use icalendar::{Calendar, Class, Component, EventLike, Property};
-use rand::RngCore;
 
 use super::directory::{in_scope, own_or_managed, Named};
 use super::{accounts, Caller};
@@ -21,12 +19,6 @@ use crate::error::AppError;
 /// The URL path of a feed, given its secret.
 pub fn path(secret: &str) -> String {
     format!("/api/v1/deadline-feeds/{secret}.ics")
-}
-
-fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A user's feed: theirs, or an administrator's for the users of their subtree.
@@ -46,14 +38,14 @@ fn agency_owner(conn: &mut DbConnection, caller: Caller<'_>, code: &str) -> Resu
     Ok(FeedOwner::Agency(agency.id))
 }
 
-/// Which feed a route names.
-#[derive(Debug, Clone, Copy)]
-pub enum Whose<'a> {
-    User(&'a str),
-    Agency(&'a str),
+/// Which feed a route names: a user's (by id) or an agency's (by code).
+#[derive(Debug, Clone)]
+pub enum Whose {
+    User(String),
+    Agency(String),
 }
 
-fn owner(conn: &mut DbConnection, caller: Caller<'_>, whose: Whose<'_>) -> Result<FeedOwner, AppError> {
+fn owner(conn: &mut DbConnection, caller: Caller<'_>, whose: &Whose) -> Result<FeedOwner, AppError> {
     match whose {
         Whose::User(id) => user_owner(conn, caller, id),
         Whose::Agency(code) => agency_owner(conn, caller, code),
@@ -68,16 +60,16 @@ fn subject(owner: &FeedOwner) -> Option<&str> {
 }
 
 /// The feed, if it exists (never its secret).
-pub fn get(conn: &mut DbConnection, caller: Caller<'_>, whose: Whose<'_>) -> Result<FeedRow, AppError> {
+pub fn get(conn: &mut DbConnection, caller: Caller<'_>, whose: &Whose) -> Result<FeedRow, AppError> {
     let owner = owner(conn, caller, whose)?;
     feeds::find(conn, &owner)?.ok_or_else(|| AppError::NotFound("no deadline feed yet: create one with POST".into()))
 }
 
 /// Makes the feed, or replaces its secret (the old URL stops at once): the row and the new secret,
 /// shown this once.
-pub fn rotate(conn: &mut DbConnection, caller: Caller<'_>, whose: Whose<'_>) -> Result<(FeedRow, String), AppError> {
+pub fn rotate(conn: &mut DbConnection, caller: Caller<'_>, whose: &Whose) -> Result<(FeedRow, String), AppError> {
     let owner = owner(conn, caller, whose)?;
-    let secret = new_secret();
+    let secret = users::random_secret();
     crate::db::atomically(conn, |conn| {
         let row = feeds::rotate(conn, &owner, &secret, caller.user_id())?;
         let detail = serde_json::json!({ "feed": row.id, "agency_id": row.agency_id });
@@ -87,7 +79,7 @@ pub fn rotate(conn: &mut DbConnection, caller: Caller<'_>, whose: Whose<'_>) -> 
 }
 
 /// Removes the feed: its URL stops working.
-pub fn remove(conn: &mut DbConnection, caller: Caller<'_>, whose: Whose<'_>) -> Result<(), AppError> {
+pub fn remove(conn: &mut DbConnection, caller: Caller<'_>, whose: &Whose) -> Result<(), AppError> {
     let owner = owner(conn, caller, whose)?;
     crate::db::atomically(conn, |conn| {
         if !feeds::delete(conn, &owner)? {

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::case::Case;
 use super::intake::{
-    looks_like_email, Applicant, ApplicantInput, Channel, DeliveryForm, ReceiptBasis, MAX_ADDRESS_CHARS,
-    MAX_DESCRIPTION_CHARS, MAX_EVIDENCE_CHARS, MAX_NAME_CHARS, MAX_SHORT_CHARS,
+    Applicant, ApplicantInput, Channel, DeliveryForm, ReceiptBasis, MAX_DESCRIPTION_CHARS, MAX_EVIDENCE_CHARS,
+    MAX_SHORT_CHARS,
 };
 use super::role::Role;
 use super::validation::{FieldError, Validator};
@@ -113,24 +113,7 @@ pub fn amend(
         return Err(AmendmentRefusal::NotTheOfficeHead);
     }
     let mut v = Validator::new();
-    let applicant = input.applicant.map(|a| {
-        let applicant = Applicant {
-            kind: a.kind,
-            name: v.text("action.applicant.name", &a.name, MAX_NAME_CHARS),
-            id_number: v.optional_text("action.applicant.id_number", a.id_number.as_deref(), MAX_SHORT_CHARS),
-            phone: v.optional_text("action.applicant.phone", a.phone.as_deref(), MAX_SHORT_CHARS),
-            email: v.optional_text("action.applicant.email", a.email.as_deref(), MAX_NAME_CHARS),
-            address: v.optional_text("action.applicant.address", a.address.as_deref(), MAX_ADDRESS_CHARS),
-        };
-        if applicant.email.as_deref().is_some_and(|e| !looks_like_email(e)) {
-            v.error("action.applicant.email", "must be an email address");
-        }
-        // Art. 29 (一): the applicant's contact details are part of a valid request.
-        if applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
-            v.error("action.applicant", "at least one of phone, email or address is needed to reply");
-        }
-        applicant
-    });
+    let applicant = input.applicant.map(|a| a.check(&mut v, "action.applicant"));
     let description = input.description.map(|d| v.text("action.description", &d, MAX_DESCRIPTION_CHARS));
     let topic = input.topic.map(|t| v.text("action.topic", &t, MAX_SHORT_CHARS));
     let receipt_evidence =

@@ -128,6 +128,29 @@ pub struct ApplicantInput {
     pub address: Option<String>,
 }
 
+impl ApplicantInput {
+    /// The applicant as stored, its fields checked into `v` under the path `at` (e.g. `applicant`):
+    /// texts within their lengths, a real e-mail address, and a way to reply.
+    pub fn check(&self, v: &mut Validator, at: &str) -> Applicant {
+        let applicant = Applicant {
+            kind: self.kind,
+            name: v.text(&format!("{at}.name"), &self.name, MAX_NAME_CHARS),
+            id_number: v.optional_text(&format!("{at}.id_number"), self.id_number.as_deref(), MAX_SHORT_CHARS),
+            phone: v.optional_text(&format!("{at}.phone"), self.phone.as_deref(), MAX_SHORT_CHARS),
+            email: v.optional_text(&format!("{at}.email"), self.email.as_deref(), MAX_NAME_CHARS),
+            address: v.optional_text(&format!("{at}.address"), self.address.as_deref(), MAX_ADDRESS_CHARS),
+        };
+        if applicant.email.as_deref().is_some_and(|e| !looks_like_email(e)) {
+            v.error(&format!("{at}.email"), "must be an email address");
+        }
+        // Art. 29 (一): the applicant's contact details are part of a valid request.
+        if applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
+            v.error(at, "at least one of phone, email or address is needed to reply");
+        }
+        applicant
+    }
+}
+
 /// The body of `POST /api/v1/cases`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -228,24 +251,7 @@ impl IntakeInput {
         let receipt_evidence =
             v.optional_text("receipt_evidence", self.receipt_evidence.as_deref(), MAX_EVIDENCE_CHARS);
 
-        let a = &self.applicant;
-        let applicant = Applicant {
-            kind: a.kind,
-            name: v.text("applicant.name", &a.name, MAX_NAME_CHARS),
-            id_number: v.optional_text("applicant.id_number", a.id_number.as_deref(), MAX_SHORT_CHARS),
-            phone: v.optional_text("applicant.phone", a.phone.as_deref(), MAX_SHORT_CHARS),
-            email: v.optional_text("applicant.email", a.email.as_deref(), MAX_NAME_CHARS),
-            address: v.optional_text("applicant.address", a.address.as_deref(), MAX_ADDRESS_CHARS),
-        };
-        if let Some(email) = &applicant.email {
-            if !looks_like_email(email) {
-                v.error("applicant.email", "must be an email address");
-            }
-        }
-        // Art. 29 (一): the applicant's contact details are part of a valid request.
-        if applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
-            v.error("applicant", "at least one of phone, email or address is needed to reply");
-        }
+        let applicant = self.applicant.check(&mut v, "applicant");
 
         let description = v.text("description", &self.description, MAX_DESCRIPTION_CHARS);
         let topic = v.optional_text("topic", self.topic.as_deref(), MAX_SHORT_CHARS);
