@@ -1,8 +1,9 @@
 //! Cases: registration (numbering, event log, idempotent retries), reads and keyset listing.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::{Bool, Integer, Text};
 
 use super::agencies::AgencyRow;
 use super::corrupt;
@@ -21,6 +22,7 @@ use crate::domain::intake::{
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
+use crate::domain::search::{index_terms, query_terms};
 use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, ServiceMethod, WorkflowEvent};
 use crate::error::AppError;
@@ -254,6 +256,11 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         applicant_phone_key: case.applicant.phone.as_deref().and_then(phone_key),
         applicant_email_key: case.applicant.email.as_deref().and_then(email_key),
         applicant_id_number_key: case.applicant.id_number.as_deref().and_then(id_number_key),
+        search_terms: index_terms([
+            case.description.as_str(),
+            case.applicant.name.as_str(),
+            registration.tracking_number.as_str(),
+        ]),
     })
 }
 
@@ -823,6 +830,29 @@ pub fn backfill_search_keys(conn: &mut DbConnection) -> Result<usize, AppError> 
     }
 }
 
+/// Fills the free-text search terms of cases registered before they existed (after migration
+/// 000011), from each row's own texts, a page at a time; returns how many rows it filled.
+pub fn backfill_search_terms(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let mut filled = 0;
+    let mut after = String::new();
+    loop {
+        let page: Vec<(String, String, String, String)> = cases::table
+            .filter(cases::id.gt(&after))
+            .filter(cases::search_terms.eq(""))
+            .order(cases::id.asc())
+            .select((cases::id, cases::description, cases::applicant_name, cases::tracking_number))
+            .limit(1000)
+            .load(conn)?;
+        let Some((last, ..)) = page.last() else { return Ok(filled) };
+        after = last.clone();
+        for (id, description, name, number) in page {
+            let terms = index_terms([description.as_str(), name.as_str(), number.as_str()]);
+            diesel::update(cases::table.find(&id)).set(cases::search_terms.eq(terms)).execute(conn)?;
+            filled += 1;
+        }
+    }
+}
+
 /// The clock events recorded on a case, in order. (Registration records none: the clock starts on
 /// the receipt date.)
 pub fn clock_events(conn: &mut DbConnection, case_id: &str) -> Result<Vec<ClockEvent>, AppError> {
@@ -977,8 +1007,30 @@ type Backend = <DbConnection as diesel::Connection>::Backend;
 type FilteredCases =
     diesel::helper_types::IntoBoxed<'static, diesel::helper_types::InnerJoin<cases::table, agencies::table>, Backend>;
 
+/// Which index serves a text search (see migration 000011).
+#[derive(Debug, Clone, Copy)]
+enum SearchBackend {
+    Postgres,
+    Sqlite,
+}
+
+impl SearchBackend {
+    fn of(conn: &DbConnection) -> SearchBackend {
+        match conn {
+            DbConnection::Postgres(_) => SearchBackend::Postgres,
+            DbConnection::Sqlite(_) => SearchBackend::Sqlite,
+        }
+    }
+}
+
+/// An FTS5 query that every term must match. Terms are letters and digits only, so quoting each
+/// is enough to keep it one literal token.
+fn fts_query(terms: &[String]) -> String {
+    terms.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" ")
+}
+
 /// The cases (joined with their agency) that `filter` selects, in no order.
-fn filtered(filter: &CaseFilter) -> FilteredCases {
+fn filtered(filter: &CaseFilter, backend: SearchBackend) -> FilteredCases {
     let mut query = cases::table.inner_join(agencies::table).into_boxed();
     if let Some(path) = &filter.agency_path {
         query = query.filter(agencies::path.like(format!("{path}%")));
@@ -1018,6 +1070,25 @@ fn filtered(filter: &CaseFilter) -> FilteredCases {
         query = query.filter(cases::closed_on.le(to));
     }
     if let Some(text) = &filter.text {
+        // The index narrows the cases to those holding every term of the query; LIKE then keeps
+        // those holding the exact text.
+        if let Some(terms) = query_terms(text) {
+            query = match backend {
+                SearchBackend::Postgres => query.filter(
+                    sql::<Bool>("string_to_array(cases.search_terms, ' ') @> string_to_array(")
+                        .bind::<Text, _>(terms.join(" "))
+                        .sql(", ' ')"),
+                ),
+                SearchBackend::Sqlite => query.filter(
+                    sql::<Bool>(
+                        "cases.id IN (SELECT r.case_id FROM case_search \
+                         JOIN case_search_rows r ON r.rowid = case_search.rowid WHERE case_search MATCH ",
+                    )
+                    .bind::<Text, _>(fts_query(&terms))
+                    .sql(")"),
+                ),
+            };
+        }
         let pattern = like_pattern(text);
         query = query.filter(
             lower(cases::description)
@@ -1061,7 +1132,9 @@ pub fn list(
     order: &CaseOrder,
     limit: i64,
 ) -> Result<Vec<CaseRecord>, AppError> {
-    let mut query = filtered(filter).select((CaseRow::as_select(), agencies::code, agencies::path)).limit(limit);
+    let mut query = filtered(filter, SearchBackend::of(conn))
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .limit(limit);
     query = match order {
         CaseOrder::Newest { after_id } => {
             let mut q = query.order(cases::id.desc());
@@ -1109,7 +1182,7 @@ pub fn list(
 
 /// How many cases `filter` selects (for a list's optional total).
 pub fn count(conn: &mut DbConnection, filter: &CaseFilter) -> Result<i64, AppError> {
-    Ok(filtered(filter).count().get_result(conn)?)
+    Ok(filtered(filter, SearchBackend::of(conn)).count().get_result(conn)?)
 }
 
 /// The case with this tracking number, if any.

@@ -316,6 +316,11 @@ impl Db {
             if filled > 0 {
                 tracing::info!(cases = filled, "filled the applicant search keys of earlier cases");
             }
+            let indexed = cases::backfill_search_terms(conn)
+                .map_err(|e| anyhow::anyhow!("filling the free-text search terms failed: {e}"))?;
+            if indexed > 0 {
+                tracing::info!(cases = indexed, "filled the free-text search terms of earlier cases");
+            }
             let loaded = calendar::ensure_shipped(conn)
                 .map_err(|e| anyhow::anyhow!("loading the shipped calendar failed: {e}"))?;
             if !loaded.is_empty() {

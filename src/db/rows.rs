@@ -73,6 +73,9 @@ pub struct CaseRow {
     pub applicant_phone_key: Option<String>,
     pub applicant_email_key: Option<String>,
     pub applicant_id_number_key: Option<String>,
+    /// The free-text search terms of the description, applicant's name and tracking number
+    /// (`search::index_terms`).
+    pub search_terms: String,
 }
 
 /// One reconsideration, lawsuit or complaint, as its row (the projection of the case's events).

@@ -153,6 +153,7 @@ diesel::table! {
         applicant_phone_key -> Nullable<Text>,
         applicant_email_key -> Nullable<Text>,
         applicant_id_number_key -> Nullable<Text>,
+        search_terms -> Text,
     }
 }
 

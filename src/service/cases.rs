@@ -262,6 +262,12 @@ pub fn list(
         if q.chars().count() > 200 || q.contains('\0') {
             return Err(AppError::validation("q", "must be at most 200 characters, without NUL"));
         }
+        if crate::domain::search::query_terms(q).is_none() {
+            return Err(AppError::validation(
+                "q",
+                "needs two letters or digits in a row, or one Chinese character, to search for",
+            ));
+        }
     }
     let identity = [&query.phone, &query.email, &query.id_number];
     if identity.iter().any(|v| v.is_some()) && !user.role.sees_personal_data() {

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     filters_select_states_topics_kinds_closings_and_near_deadlines_with_a_total,
     every_order_pages_through_all_cases_once,
     search_keys_of_earlier_cases_are_filled_by_migrate,
+    text_search_finds_chinese_substrings_and_follows_amendments,
     the_case_ledger_exports_every_selected_case_as_csv_and_xlsx,
 );
 
@@ -169,11 +170,17 @@ async fn search_keys_of_earlier_cases_are_filled_by_migrate(app: TestApp) {
     {
         let mut conn = app.db.conn().unwrap();
         diesel::update(cases::table)
-            .set((cases::applicant_phone_key.eq(None::<String>), cases::applicant_id_number_key.eq(None::<String>)))
+            .set((
+                cases::applicant_phone_key.eq(None::<String>),
+                cases::applicant_id_number_key.eq(None::<String>),
+                cases::search_terms.eq(""),
+            ))
             .execute(&mut *conn)
             .unwrap();
     }
     assert!(numbers(&app.get_json(&app.admin, "/api/v1/cases?phone=15704271234").await).is_empty());
+    let by_text = "/api/v1/cases?q=%E9%81%93%E8%B7%AF"; // 道路, in the description
+    assert!(numbers(&app.get_json(&app.admin, by_text).await).is_empty(), "no terms, not found");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
         .arg("migrate")
         .env("FOI__DATABASE__URL", &app.database_url)
@@ -183,6 +190,7 @@ async fn search_keys_of_earlier_cases_are_filled_by_migrate(app: TestApp) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let found = app.get_json(&app.admin, "/api/v1/cases?phone=15704271234").await;
     assert_eq!(numbers(&found), [case["tracking_number"].as_str().unwrap()]);
+    assert_eq!(numbers(&app.get_json(&app.admin, by_text).await), [case["tracking_number"].as_str().unwrap()]);
     let audit = app.get_json(&app.admin, "/api/v1/audit/verify").await;
     assert_eq!(audit["broken"], json!([]), "the filled row is its events' projection");
 }
@@ -240,4 +248,55 @@ async fn the_case_ledger_exports_every_selected_case_as_csv_and_xlsx(app: TestAp
         assert!(sheet.contains(&format!("PJ-2024-0000{n}")), "PJ-2024-0000{n} in the sheet");
     }
     assert!(sheet.contains("受理编号") && sheet.contains("李*") && !sheet.contains("李四"));
+}
+
+/// Free text is found through the search index (bigrams, single Chinese characters), then matched
+/// exactly: any substring of two characters or more, a surname alone, never characters merely
+/// present in another order; an amended description is found by its new words only.
+async fn text_search_finds_chinese_substrings_and_follows_amendments(app: TestApp) {
+    app.seed_city();
+    let road = case_on(&app, "2024-03-01", |b| {
+        b["description"] = json!("申请公开2023年中山路道路改造工程的环评报告");
+        b["applicant"]["name"] = json!("吉祥");
+    })
+    .await;
+    let other = case_on(&app, "2024-03-02", |b| {
+        b["description"] = json!("造道路线图"); // 道路 and 改造's 造, but not 路改 or 改造
+        b["applicant"]["name"] = json!("王五");
+    })
+    .await;
+    let road_number = road["tracking_number"].as_str().unwrap().to_owned();
+    let other_number = other["tracking_number"].as_str().unwrap().to_owned();
+    let find = |q: &str| {
+        let path = format!("/api/v1/cases?sort=tracking_number&q={}", urlencoding(q));
+        let app = &app;
+        async move { numbers(&app.get_json(&app.admin, &path).await) }
+    };
+    assert_eq!(find("环评").await, [road_number.as_str()]);
+    assert_eq!(find("道路").await, [road_number.as_str(), other_number.as_str()]);
+    assert_eq!(find("路改造").await, [road_number.as_str()]);
+    assert_eq!(find("道路改造工程").await, [road_number.as_str()]);
+    assert!(find("改道").await.is_empty(), "both characters present, never adjacent");
+    assert!(find("造路").await.is_empty());
+    assert_eq!(find("吉").await, [road_number.as_str()], "a surname alone");
+    assert_eq!(find("2023").await, [road_number.as_str()]);
+    assert_eq!(find(&road_number.to_lowercase()[3..]).await, [road_number.as_str()]);
+    assert!(find("审计").await.is_empty());
+
+    // An amended description is found by its new words, no longer by the old ones.
+    let clerk = app.token(Role::Clerk, "PJ");
+    let amend = json!({"action": {"type": "amend_registration", "description": "申请公开征地补偿方案"},
+        "reason": "申请内容录入错误"});
+    let res = app.act(&clerk, road["id"].as_str().unwrap(), amend).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(find("征地").await, [road_number.as_str()]);
+    assert!(find("环评").await.is_empty());
+    assert_eq!(find("道路").await, [other_number.as_str()]);
+}
+
+/// Percent-encodes a query value.
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }

@@ -79,6 +79,7 @@ pub mod outcome;
 pub mod reminders;
 pub mod report;
 pub mod role;
+pub mod search;
 pub mod validation;
 pub mod workflow;
 

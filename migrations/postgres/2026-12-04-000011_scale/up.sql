@@ -1,0 +1,14 @@
+-- Free-text search: the terms of each case's description, applicant name and tracking number (the
+-- letter/digit pairs and single Chinese characters of foi-domain's `search` module), kept by the
+-- projection; `foi-tracker migrate` fills them for earlier cases. A GIN index over the term array
+-- finds the cases holding every term of a query, whatever its language.
+ALTER TABLE cases ADD COLUMN search_terms TEXT NOT NULL DEFAULT '';
+CREATE INDEX cases_search_terms ON cases USING gin (string_to_array(search_terms, ' '));
+
+-- Reports read one agency's cases received or closed in one year: (agency, date) ranges.
+CREATE INDEX cases_agency_received ON cases (agency_id, received_on);
+CREATE INDEX cases_agency_closed ON cases (agency_id, closed_on);
+-- Cases open at a year's start (carried in) were received in the year before, or are among the few
+-- that stay open (or stayed open) longer than a year: this index holds only those.
+CREATE INDEX cases_agency_long_open ON cases (agency_id, received_on)
+    WHERE closed_on IS NULL OR closed_on > received_on + 366;

@@ -1,0 +1,9 @@
+DROP INDEX cases_agency_long_open;
+DROP INDEX cases_agency_closed;
+DROP INDEX cases_agency_received;
+DROP TRIGGER cases_search_delete;
+DROP TRIGGER cases_search_update;
+DROP TRIGGER cases_search_insert;
+DROP TABLE case_search;
+DROP TABLE case_search_rows;
+ALTER TABLE cases DROP COLUMN search_terms;

@@ -1,0 +1,35 @@
+-- Free-text search: the terms of each case's description, applicant name and tracking number (the
+-- letter/digit pairs and single Chinese characters of foi-domain's `search` module), kept by the
+-- projection; `foi-tracker migrate` fills them for earlier cases.
+ALTER TABLE cases ADD COLUMN search_terms TEXT NOT NULL DEFAULT '';
+-- An FTS5 index of those terms (the `ascii` tokenizer keeps each term whole). Its rows are numbered by
+-- case_search_rows, whose INTEGER PRIMARY KEY survives VACUUM (a case's implicit rowid would not).
+CREATE TABLE case_search_rows (
+    rowid INTEGER PRIMARY KEY,
+    case_id TEXT NOT NULL UNIQUE REFERENCES cases (id) ON DELETE CASCADE
+);
+CREATE VIRTUAL TABLE case_search USING fts5 (terms, content = '', contentless_delete = 1, tokenize = 'ascii');
+INSERT INTO case_search_rows (case_id) SELECT id FROM cases;
+CREATE TRIGGER cases_search_insert AFTER INSERT ON cases BEGIN
+    INSERT INTO case_search_rows (case_id) VALUES (new.id);
+    INSERT INTO case_search (rowid, terms)
+        SELECT rowid, new.search_terms FROM case_search_rows WHERE case_id = new.id;
+END;
+CREATE TRIGGER cases_search_update AFTER UPDATE OF search_terms ON cases
+WHEN old.search_terms IS NOT new.search_terms BEGIN
+    DELETE FROM case_search WHERE rowid = (SELECT rowid FROM case_search_rows WHERE case_id = new.id);
+    INSERT INTO case_search (rowid, terms)
+        SELECT rowid, new.search_terms FROM case_search_rows WHERE case_id = new.id;
+END;
+CREATE TRIGGER cases_search_delete AFTER DELETE ON cases BEGIN
+    DELETE FROM case_search WHERE rowid = (SELECT rowid FROM case_search_rows WHERE case_id = old.id);
+    DELETE FROM case_search_rows WHERE case_id = old.id;
+END;
+
+-- Reports read one agency's cases received or closed in one year: (agency, date) ranges.
+CREATE INDEX cases_agency_received ON cases (agency_id, received_on);
+CREATE INDEX cases_agency_closed ON cases (agency_id, closed_on);
+-- Cases open at a year's start (carried in) were received in the year before, or are among the few
+-- that stay open (or stayed open) longer than a year: this index holds only those.
+CREATE INDEX cases_agency_long_open ON cases (agency_id, received_on)
+    WHERE closed_on IS NULL OR closed_on > date(received_on, '+366 days');
