@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool};
 
 use super::corrupt;
 use super::schema::{agencies, case_appeals, cases, topics};
@@ -37,7 +37,95 @@ impl ReportScope {
     }
 }
 
-/// Aggregates everything the year's report needs. `calendar` counts working days to reply.
+/// The cases of a report: the agencies in scope (a handful of ids, resolved first so every statement
+/// reads the `(agency, date)` indexes), voided duplicates left out.
+macro_rules! in_scope {
+    ($ids:expr) => {
+        cases::table.filter(cases::agency_id.eq_any($ids)).filter(cases::state.ne(CaseState::Voided))
+    };
+}
+
+/// The long-lived cases: still open, or closed more than 366 days after receipt. Spelled exactly as
+/// the partial index `cases_agency_long_open` is (migration 000011) so each planner uses it.
+fn long_lived(conn: &DbConnection) -> diesel::expression::SqlLiteral<Bool> {
+    sql::<Bool>(match conn {
+        DbConnection::Postgres(_) => "(cases.closed_on IS NULL OR cases.closed_on > cases.received_on + 366)",
+        DbConnection::Sqlite(_) => {
+            "(cases.closed_on IS NULL OR cases.closed_on > date(cases.received_on, '+366 days'))"
+        }
+    })
+}
+
+/// The cases in scope open at the start of `day` (received before it, not closed before it) by
+/// applicant type. Read in two bounded parts: those received in the 366 days before `day`, by the
+/// `(agency, received)` index, and older ones, which are long-lived and so in the small partial index.
+fn open_at(conn: &mut DbConnection, ids: &[String], day: NaiveDate) -> Result<BTreeMap<ApplicantKind, i64>, AppError> {
+    let year_before = day - chrono::Duration::days(366);
+    let recent: Vec<(ApplicantKind, i64)> = in_scope!(ids)
+        .filter(cases::received_on.ge(year_before))
+        .filter(cases::received_on.lt(day))
+        .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
+        .group_by(cases::applicant_kind)
+        .select((cases::applicant_kind, count_star()))
+        .load(conn)?;
+    let older: Vec<(ApplicantKind, i64)> = in_scope!(ids)
+        .filter(long_lived(conn))
+        .filter(cases::received_on.lt(year_before))
+        .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
+        .group_by(cases::applicant_kind)
+        .select((cases::applicant_kind, count_star()))
+        .load(conn)?;
+    let mut open = BTreeMap::new();
+    for (kind, n) in recent.into_iter().chain(older) {
+        *open.entry(kind).or_default() += n;
+    }
+    Ok(open)
+}
+
+/// The ten cases in scope received longest ago of those still open at the end of `end`.
+fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Result<Vec<OpenCase>, AppError> {
+    let day = end + chrono::Duration::days(1);
+    let year_before = day - chrono::Duration::days(366);
+    type Row = (String, String, NaiveDate, CaseState, Option<NaiveDate>, String);
+    let select =
+        (cases::tracking_number, agencies::code, cases::received_on, cases::state, cases::final_due_on, cases::id);
+    let mut rows: Vec<Row> = in_scope!(ids)
+        .inner_join(agencies::table)
+        .filter(long_lived(conn))
+        .filter(cases::received_on.lt(year_before))
+        .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
+        .order((cases::received_on.asc(), cases::id.asc()))
+        .limit(10)
+        .select(select)
+        .load(conn)?;
+    if rows.len() < 10 {
+        rows.extend(
+            in_scope!(ids)
+                .inner_join(agencies::table)
+                .filter(cases::received_on.ge(year_before))
+                .filter(cases::received_on.lt(day))
+                .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
+                .order((cases::received_on.asc(), cases::id.asc()))
+                .limit(10 - rows.len() as i64)
+                .select(select)
+                .load::<Row>(conn)?,
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(tracking_number, agency, received_on, state, final_due_on, _)| OpenCase {
+            tracking_number,
+            agency,
+            received_on,
+            state,
+            final_due_on,
+        })
+        .collect())
+}
+
+/// Aggregates everything the year's report needs. `calendar` counts working days to reply. Every
+/// statement reads only the scope's cases received, closed or open in the year (by the `(agency,
+/// date)` indexes), so a report costs what its agencies' year holds, however large the table.
 pub fn tallies(
     conn: &mut DbConnection,
     scope: &ReportScope,
@@ -47,45 +135,21 @@ pub fn tallies(
     let start = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(|| AppError::validation("year", "out of range"))?;
     let end = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(|| AppError::validation("year", "out of range"))?;
     let mut t = Tallies::default();
-    let pattern = scope.pattern();
+    let ids: Vec<String> =
+        agencies::table.filter(agencies::path.like(scope.pattern())).select(agencies::id).load(conn)?;
+    let ids = ids.as_slice();
 
-    let received: Vec<(Channel, ApplicantKind, i64)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let received: Vec<(Channel, ApplicantKind, i64)> = in_scope!(ids)
         .filter(cases::received_on.between(start, end))
         .group_by((cases::channel, cases::applicant_kind))
         .select((cases::channel, cases::applicant_kind, count_star()))
         .load(conn)?;
     t.received = received.into_iter().map(|(channel, applicant, n)| ((channel, applicant), n)).collect();
-
-    let carried_in: Vec<(ApplicantKind, i64)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
-        .filter(cases::received_on.lt(start))
-        .filter(cases::closed_on.is_null().or(cases::closed_on.ge(start)))
-        .group_by(cases::applicant_kind)
-        .select((cases::applicant_kind, count_star()))
-        .load(conn)?;
-    t.carried_in = carried_in.into_iter().collect();
-
-    let carried_forward: Vec<(ApplicantKind, i64)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
-        .filter(cases::received_on.le(end))
-        .filter(cases::closed_on.is_null().or(cases::closed_on.gt(end)))
-        .group_by(cases::applicant_kind)
-        .select((cases::applicant_kind, count_star()))
-        .load(conn)?;
-    t.carried_forward = carried_forward.into_iter().collect();
+    t.carried_in = open_at(conn, ids, start)?;
+    t.carried_forward = open_at(conn, ids, end + chrono::Duration::days(1))?;
 
     type ClosedGroup = (ApplicantKind, Option<OutcomeKind>, Option<String>, bool, Option<Closing>, i64);
-    let closed: Vec<ClosedGroup> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let closed: Vec<ClosedGroup> = in_scope!(ids)
         .filter(cases::closed_on.between(start, end))
         .group_by((
             cases::applicant_kind,
@@ -113,33 +177,21 @@ pub fn tallies(
     }
 
     // Fees count in the year they were paid; waivers in the year they were decided.
-    let (collected_fen, requests_charged): (i64, i64) = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let (collected_fen, requests_charged): (i64, i64) = in_scope!(ids)
         .filter(cases::fee_paid_on.between(start, end))
         .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_paid_fen), 0) AS BIGINT)"), count_star()))
         .first(conn)?;
-    let (waived_fen, requests_waived): (i64, i64) = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let (waived_fen, requests_waived): (i64, i64) = in_scope!(ids)
         .filter(cases::fee_waived_on.between(start, end))
         .select((sql::<BigInt>("CAST(COALESCE(SUM(cases.fee_waived_fen), 0) AS BIGINT)"), count_star()))
         .first(conn)?;
     t.fees = FeeTally { collected_fen, requests_charged, waived_fen, requests_waived };
-    t.re_replies_issued = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
-        .filter(cases::re_replied_on.between(start, end))
-        .count()
-        .get_result(conn)?;
+    t.re_replies_issued = in_scope!(ids).filter(cases::re_replied_on.between(start, end)).count().get_result(conn)?;
 
     let appeals: Vec<(AppealKind, AppealOutcome, Option<NaiveDate>, i64)> = case_appeals::table
-        .inner_join(cases::table.inner_join(agencies::table))
+        .inner_join(cases::table)
         .filter(case_appeals::filed_on.between(start, end))
-        .filter(agencies::path.like(&pattern))
+        .filter(cases::agency_id.eq_any(ids))
         .filter(cases::state.ne(CaseState::Voided))
         .group_by((case_appeals::kind, case_appeals::outcome, case_appeals::decided_on))
         .select((case_appeals::kind, case_appeals::outcome, case_appeals::decided_on, count_star()))
@@ -153,10 +205,7 @@ pub fn tallies(
     t.appeals =
         appeal_counts.into_iter().map(|((kind, outcome), count)| AppealTally { kind, outcome, count }).collect();
 
-    let by_topic: Vec<(Option<String>, i64)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let by_topic: Vec<(Option<String>, i64)> = in_scope!(ids)
         .filter(cases::received_on.between(start, end))
         .group_by(cases::topic)
         .select((cases::topic, count_star()))
@@ -174,10 +223,7 @@ pub fn tallies(
     t.topics =
         by_topic.into_iter().map(|(code, n)| (code.clone(), code.and_then(|c| labels.get(&c).cloned()), n)).collect();
 
-    let replies: Vec<(NaiveDate, Option<NaiveDate>, i64)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
+    let replies: Vec<(NaiveDate, Option<NaiveDate>, i64)> = in_scope!(ids)
         .filter(cases::closed_on.between(start, end))
         .filter(cases::closed_as.eq_any(Closing::REPLIES))
         .group_by((cases::received_on, cases::closed_on))
@@ -191,25 +237,6 @@ pub fn tallies(
     }
     t.reply_days = days.into_iter().collect();
 
-    let oldest: Vec<(String, String, NaiveDate, CaseState, Option<NaiveDate>)> = cases::table
-        .inner_join(agencies::table)
-        .filter(agencies::path.like(&pattern))
-        .filter(cases::state.ne(CaseState::Voided))
-        .filter(cases::received_on.le(end))
-        .filter(cases::closed_on.is_null().or(cases::closed_on.gt(end)))
-        .order((cases::received_on.asc(), cases::id.asc()))
-        .limit(10)
-        .select((cases::tracking_number, agencies::code, cases::received_on, cases::state, cases::final_due_on))
-        .load(conn)?;
-    t.oldest_open = oldest
-        .into_iter()
-        .map(|(tracking_number, agency, received_on, state, final_due_on)| OpenCase {
-            tracking_number,
-            agency,
-            received_on,
-            state,
-            final_due_on,
-        })
-        .collect();
+    t.oldest_open = oldest_open(conn, ids, end)?;
     Ok(t)
 }

@@ -10,6 +10,7 @@ crate::on_both_backends!(
     the_seed_reports_statistics_table_is_reproduced_from_case_records,
     reports_check_their_input,
     a_locked_year_keeps_its_published_numbers,
+    carry_over_counts_long_open_cases_at_every_years_boundary,
 );
 
 /// The seed's table as published: (label, unit, value) per row.
@@ -316,4 +317,54 @@ async fn a_locked_year_keeps_its_published_numbers(app: TestApp) {
     let xlsx_file = dir.path().join("pj.xlsx");
     cli_report(&app, &["--format", "y2019", "--year", "2016", "--agency", "PJ"], &xlsx_file);
     assert!(std::fs::read(&xlsx_file).unwrap().starts_with(b"PK"));
+}
+
+/// Carried in and forward across several years: a case still open after two years, one closed 455
+/// days after receipt (both read through the long-lived index), one crossing a single New Year and
+/// one opened and closed within a year.
+async fn carry_over_counts_long_open_cases_at_every_years_boundary(app: TestApp) {
+    app.seed_city();
+    let register = |arrived: &'static str| {
+        let app = &app;
+        async move {
+            let mut body = intake("PJ-XLT");
+            body["arrived_at"] = json!(format!("{arrived}T10:00:00+08:00"));
+            let res = app.post_case(&app.admin, &body).await;
+            assert_eq!(res.status(), 201);
+            res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let disclosed = json!({"kind": "disclosed"});
+    register("2019-06-03").await; // never answered
+    let long_lived = register("2019-06-04").await;
+    app.reply(&long_lived, "PJ-XLT", "2020-09-01", disclosed.clone()).await;
+    let new_year = register("2020-12-28").await;
+    app.reply(&new_year, "PJ-XLT", "2021-01-05", disclosed.clone()).await;
+    let within = register("2021-03-01").await;
+    app.reply(&within, "PJ-XLT", "2021-03-05", disclosed).await;
+
+    let statistician = app.token(Role::Statistician, "PJ-XLT");
+    let mut numbers = Vec::new();
+    for year in [2019, 2020, 2021, 2022] {
+        let r = app.get_json(&statistician, &format!("/api/v1/reports/y2021/{year}?agency=PJ-XLT")).await;
+        let rows = r["tables"][0]["rows"].as_array().unwrap();
+        let row = |code: &str| rows.iter().find(|r| r["code"] == code).unwrap()["values"][6].as_i64().unwrap();
+        let oldest: Vec<String> = r["extras"]["oldest_open"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["tracking_number"].as_str().unwrap().to_owned())
+            .collect();
+        numbers.push((year, row("received"), row("carried_in"), row("carried_forward"), oldest));
+    }
+    let n = |seq: &str| format!("PJ-XLT-{seq}");
+    assert_eq!(
+        numbers,
+        [
+            (2019, 2, 0, 2, vec![n("2019-00001"), n("2019-00002")]),
+            (2020, 1, 2, 2, vec![n("2019-00001"), n("2020-00001")]),
+            (2021, 1, 2, 1, vec![n("2019-00001")]),
+            (2022, 0, 1, 1, vec![n("2019-00001")]),
+        ]
+    );
 }
