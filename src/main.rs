@@ -115,15 +115,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DevCommand {
-    /// Add synthetic cases under agency BENCH for benchmarks (PostgreSQL only; rows without event
+    /// Add synthetic cases under agency BENCH for benchmarks, on either backend (rows without event
     /// logs, which the audit reports as broken: never on a production database).
     Seed {
-        /// How many cases to add.
+        /// How many cases to add (BENCH must have none yet).
         #[arg(long)]
         cases: i64,
-        /// The share of them left open, in percent.
+        /// Leave this share of all cases open, in percent (default: the last 30 days' receipts and
+        /// one in 500 older cases, as in an office).
+        #[arg(long)]
+        open_percent: Option<u32>,
+        /// Receipts spread over this many years.
         #[arg(long, default_value_t = 10)]
-        open_percent: i32,
+        years: i32,
+        /// The last receipt date (default: today in China).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
     },
 }
 
@@ -515,12 +522,15 @@ fn run() -> anyhow::Result<()> {
             println!("wrote {} ({} check(s) failing)", output.display(), failing);
             Ok(())
         }
-        Command::Dev { command: DevCommand::Seed { cases, open_percent } } => {
+        Command::Dev { command: DevCommand::Seed { cases, open_percent, years, until } } => {
             anyhow::ensure!((1..=100_000_000).contains(&cases), "--cases must be between 1 and 100,000,000");
-            anyhow::ensure!((0..=100).contains(&open_percent), "--open-percent must be between 0 and 100");
+            anyhow::ensure!(open_percent.is_none_or(|p| p <= 100), "--open-percent must be between 0 and 100");
+            anyhow::ensure!((1..=30).contains(&years), "--years must be between 1 and 30");
             let (_db, mut conn) = connect(&settings)?;
+            let until = until.unwrap_or_else(|| foi_tracker::domain::china_date(chrono::Utc::now()));
+            let plan = service::seed::SeedPlan { cases, years, until, open_percent };
             let started = std::time::Instant::now();
-            let total = service::seed::seed(&mut conn, cases, open_percent, |done| {
+            let total = service::seed::seed(&mut conn, &plan, |done| {
                 eprintln!("{done} case(s) added ({:.1} s)", started.elapsed().as_secs_f64())
             })
             .map_err(explain)?;

@@ -616,7 +616,7 @@ pub fn append(
     });
     let appeal_rows: Vec<AppealRow> = case.appeals.iter().map(|a| AppealRow::of(&id, a)).collect();
     let kinds = event_kinds(new);
-    let result = conn.transaction::<_, TxError, _>(|conn| {
+    let result = super::transaction(conn, |conn| {
         let updated =
             diesel::update(cases::table.find(&id).filter(cases::last_event_seq.eq(record.row.last_event_seq)))
                 .set(&row)

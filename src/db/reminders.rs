@@ -39,15 +39,30 @@ type CandidateRow = (
     Option<String>,
 );
 
-/// Open cases whose final deadline or stopped-clock end falls on or before `horizon` (indexed on both
-/// dates), with their agency's office mailbox and the assigned handler's address.
-pub fn candidates(conn: &mut DbConnection, horizon: NaiveDate) -> Result<Vec<Candidate>, AppError> {
+/// One page of the open cases whose final deadline or stopped-clock end falls on or before
+/// `horizon`, in case-id order after `after`, with their agency's office mailbox and the assigned
+/// handler's address. Read from the partial index of open cases (`closed_on IS NULL`, migration
+/// 000011): each page costs its own rows, not the table's.
+pub fn candidates_page(
+    conn: &mut DbConnection,
+    horizon: NaiveDate,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Candidate>, AppError> {
     let open = CaseState::open();
-    let rows: Vec<CandidateRow> = cases::table
+    let mut query = cases::table
         .inner_join(agencies::table)
         .left_join(users::table.on(users::id.nullable().eq(cases::handler_id)))
+        .filter(cases::closed_on.is_null())
         .filter(cases::state.eq_any(open))
         .filter(cases::final_due_on.le(horizon).or(cases::stop_ends_on.le(horizon)))
+        .order(cases::id.asc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(cases::id.gt(after.to_owned()));
+    }
+    let rows: Vec<CandidateRow> = query
         .select((
             cases::id,
             cases::agency_id,
@@ -113,18 +128,41 @@ pub struct OutboxRow {
     pub digest_id: Option<String>,
 }
 
-/// Records a reminder unless the same (dedup key, recipient) already exists; true when it was new.
-pub fn record(conn: &mut DbConnection, row: &OutboxRow) -> Result<bool, AppError> {
-    let insert = diesel::insert_into(reminder_outbox::table)
-        .values(row)
-        .on_conflict((reminder_outbox::dedup_key, reminder_outbox::recipient))
-        .do_nothing();
-    // ON CONFLICT is backend SQL: run it on the concrete connection.
-    let inserted = match conn {
-        DbConnection::Postgres(c) => insert.execute(c)?,
-        DbConnection::Sqlite(c) => insert.execute(c)?,
-    };
-    Ok(inserted == 1)
+/// Reminders recorded per INSERT statement on PostgreSQL (19 columns each: under its parameter limit).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Records the reminders that are new, skipping those whose (dedup key, recipient) exists already,
+/// many to a statement and all in one transaction; how many were new.
+pub fn record_many(conn: &mut DbConnection, rows: &[OutboxRow]) -> Result<usize, AppError> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    super::atomically(conn, |conn| {
+        let mut inserted = 0;
+        // ON CONFLICT is backend SQL: run it on the concrete connection. Diesel writes it for one
+        // row at a time on SQLite, which costs nothing there (no round trips, one transaction).
+        match conn {
+            DbConnection::Postgres(c) => {
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    inserted += diesel::insert_into(reminder_outbox::table)
+                        .values(chunk)
+                        .on_conflict((reminder_outbox::dedup_key, reminder_outbox::recipient))
+                        .do_nothing()
+                        .execute(c)?;
+                }
+            }
+            DbConnection::Sqlite(c) => {
+                for row in rows {
+                    inserted += diesel::insert_into(reminder_outbox::table)
+                        .values(row)
+                        .on_conflict((reminder_outbox::dedup_key, reminder_outbox::recipient))
+                        .do_nothing()
+                        .execute(c)?;
+                }
+            }
+        }
+        Ok(inserted)
+    })
 }
 
 /// Reminders ready to go at `now`: new ones and failed ones whose retry time has come, and ones a

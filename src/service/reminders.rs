@@ -95,94 +95,114 @@ pub fn run_once(
     let horizon = national.calendar.add_working_days(today, furthest).map_err(AppError::internal)?.date
         + chrono::Duration::days(7);
     let mut report = RunReport::default();
-    let started = std::time::Instant::now();
-    let candidates = outbox::candidates(conn, horizon)?;
-    report.selection_ms = started.elapsed().as_millis();
-    report.selected = candidates.len();
     let mut calendars_by_path: HashMap<String, std::sync::Arc<WorkingDayIndex>> = HashMap::new();
     let mut approvers: HashMap<String, Vec<String>> = HashMap::new();
-    for case in candidates {
-        if !calendars_by_path.contains_key(&case.agency_path) {
-            let rules = calendars.rules(conn, Some(&case.agency_path))?;
-            calendars_by_path.insert(case.agency_path.clone(), rules.calendar.clone());
-        }
-        let cal = &calendars_by_path[&case.agency_path];
-        let left = |day: Option<NaiveDate>| -> Result<Option<(NaiveDate, i64)>, AppError> {
-            let Some(day) = day else { return Ok(None) };
-            let n = if day >= today {
-                cal.working_days_between(today, day)
-            } else {
-                cal.working_days_between(day, today).map(|n| -n)
-            };
-            Ok(Some((day, n.map_err(AppError::internal)?)))
-        };
-        // A stopped clock has no running reply deadline; its stop's end is what matters then.
-        let stopped = case.stop_ends_on.is_some();
-        let reply = if stopped { None } else { left(case.final_due_on)? };
-        let stop = left(case.stop_ends_on)?;
-        for due in due_reminders(reply, stop, thresholds) {
-            let recipients: Vec<(String, RecipientRole)> = match due.kind {
-                ReminderKind::Overdue => {
-                    if !approvers.contains_key(&case.agency_id) {
-                        approvers.insert(case.agency_id.clone(), outbox::approver_emails(conn, &case.agency_id)?);
-                    }
-                    let heads = &approvers[&case.agency_id];
-                    if heads.is_empty() {
-                        case.office_email.iter().map(|e| (e.clone(), RecipientRole::Office)).collect()
-                    } else {
-                        heads.iter().map(|e| (e.clone(), RecipientRole::Approver)).collect()
-                    }
-                }
-                ReminderKind::Due | ReminderKind::StopEnds => match (&case.handler_email, &case.office_email) {
-                    (Some(handler), _) => vec![(handler.clone(), RecipientRole::Handler)],
-                    (None, Some(office)) => vec![(office.clone(), RecipientRole::Office)],
-                    (None, None) => vec![],
-                },
-            };
-            if recipients.is_empty() {
-                report.unaddressed += 1;
+    // Candidates are read a page at a time (in case-id order, from the index of open cases) and each
+    // page's reminders recorded in one transaction, so memory stays flat however many cases are open.
+    let mut after: Option<String> = None;
+    loop {
+        let started = std::time::Instant::now();
+        let page = outbox::candidates_page(conn, horizon, after.as_deref(), CANDIDATES_PER_PAGE)?;
+        report.selection_ms += started.elapsed().as_millis();
+        let Some(last) = page.last() else { break };
+        after = Some(last.case_id.clone());
+        report.selected += page.len();
+        let mut rows = Vec::new();
+        for case in &page {
+            if !calendars_by_path.contains_key(&case.agency_path) {
+                let rules = calendars.rules(conn, Some(&case.agency_path))?;
+                calendars_by_path.insert(case.agency_path.clone(), rules.calendar.clone());
             }
-            let item = DigestItem {
-                tracking_number: case.tracking_number.clone(),
-                stage: case.state,
-                kind: due.kind,
-                due_on: due.on,
-                working_days_left: due.working_days_left,
-                applicant: mask_name(&case.applicant_name),
-            };
-            let details = serde_json::to_string(&item).map_err(AppError::internal)?;
-            for (recipient, role) in recipients {
-                let row = OutboxRow {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    dedup_key: dedup_key(&case.case_id, &due, today),
-                    recipient,
-                    recipient_role: role,
-                    case_id: case.case_id.clone(),
-                    agency_id: case.agency_id.clone(),
-                    kind: due.kind,
-                    due_on: due.on,
-                    working_days: due.working_days_left as i32,
-                    details: details.clone(),
-                    state: OutboxState::Pending,
-                    attempts: 0,
-                    next_attempt_at: now.naive_utc(),
-                    claimed_by: None,
-                    claimed_until: None,
-                    last_error: None,
-                    created_at: now.naive_utc(),
-                    sent_at: None,
-                    digest_id: None,
-                };
-                if outbox::record(conn, &row)? {
-                    report.recorded += 1;
-                }
+            if !approvers.contains_key(&case.agency_id) {
+                approvers.insert(case.agency_id.clone(), outbox::approver_emails(conn, &case.agency_id)?);
             }
+            let cal = &calendars_by_path[&case.agency_path];
+            reminders_for(case, cal, &approvers[&case.agency_id], thresholds, now, &mut rows, &mut report)?;
         }
+        report.recorded += outbox::record_many(conn, &rows)?;
     }
     if let Some(mailer) = mailer {
         deliver(conn, template, mailer, now, &mut report, stop)?;
     }
     Ok(report)
+}
+
+/// Candidates read per query by `run_once`.
+const CANDIDATES_PER_PAGE: i64 = 2_000;
+
+/// The reminders one case is due today (`now`), for whom: pushed onto `rows`.
+fn reminders_for(
+    case: &outbox::Candidate,
+    cal: &WorkingDayIndex,
+    heads: &[String],
+    thresholds: &[i64],
+    now: DateTime<Utc>,
+    rows: &mut Vec<OutboxRow>,
+    report: &mut RunReport,
+) -> Result<(), AppError> {
+    let today = crate::domain::china_date(now);
+    let left = |day: Option<NaiveDate>| -> Result<Option<(NaiveDate, i64)>, AppError> {
+        let Some(day) = day else { return Ok(None) };
+        let n = if day >= today {
+            cal.working_days_between(today, day)
+        } else {
+            cal.working_days_between(day, today).map(|n| -n)
+        };
+        Ok(Some((day, n.map_err(AppError::internal)?)))
+    };
+    // A stopped clock has no running reply deadline; its stop's end is what matters then.
+    let stopped = case.stop_ends_on.is_some();
+    let reply = if stopped { None } else { left(case.final_due_on)? };
+    let stop = left(case.stop_ends_on)?;
+    for due in due_reminders(reply, stop, thresholds) {
+        let recipients: Vec<(String, RecipientRole)> = match due.kind {
+            ReminderKind::Overdue if heads.is_empty() => {
+                case.office_email.iter().map(|e| (e.clone(), RecipientRole::Office)).collect()
+            }
+            ReminderKind::Overdue => heads.iter().map(|e| (e.clone(), RecipientRole::Approver)).collect(),
+            ReminderKind::Due | ReminderKind::StopEnds => match (&case.handler_email, &case.office_email) {
+                (Some(handler), _) => vec![(handler.clone(), RecipientRole::Handler)],
+                (None, Some(office)) => vec![(office.clone(), RecipientRole::Office)],
+                (None, None) => vec![],
+            },
+        };
+        if recipients.is_empty() {
+            report.unaddressed += 1;
+        }
+        let item = DigestItem {
+            tracking_number: case.tracking_number.clone(),
+            stage: case.state,
+            kind: due.kind,
+            due_on: due.on,
+            working_days_left: due.working_days_left,
+            applicant: mask_name(&case.applicant_name),
+        };
+        let details = serde_json::to_string(&item).map_err(AppError::internal)?;
+        for (recipient, role) in recipients {
+            rows.push(OutboxRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                dedup_key: dedup_key(&case.case_id, &due, today),
+                recipient,
+                recipient_role: role,
+                case_id: case.case_id.clone(),
+                agency_id: case.agency_id.clone(),
+                kind: due.kind,
+                due_on: due.on,
+                working_days: due.working_days_left as i32,
+                details: details.clone(),
+                state: OutboxState::Pending,
+                attempts: 0,
+                next_attempt_at: now.naive_utc(),
+                claimed_by: None,
+                claimed_until: None,
+                last_error: None,
+                created_at: now.naive_utc(),
+                sent_at: None,
+                digest_id: None,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Sends one digest per recipient with every reminder of theirs that is ready.

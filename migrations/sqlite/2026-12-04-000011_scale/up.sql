@@ -1,3 +1,4 @@
+-- differs: the search index is a GIN index over the term array on PostgreSQL and an FTS5 table on SQLite, and date arithmetic is spelled differently.
 -- Free-text search: the terms of each case's description, applicant name and tracking number (the
 -- letter/digit pairs and single Chinese characters of foi-domain's `search` module), kept by the
 -- projection; `foi-tracker migrate` fills them for earlier cases.
@@ -33,3 +34,7 @@ CREATE INDEX cases_agency_closed ON cases (agency_id, closed_on);
 -- that stay open (or stayed open) longer than a year: this index holds only those.
 CREATE INDEX cases_agency_long_open ON cases (agency_id, received_on)
     WHERE closed_on IS NULL OR closed_on > date(received_on, '+366 days');
+
+-- The open cases (an open case has no closing date), in id order: the reminder run pages through
+-- them, reading only its own candidates however many cases are closed.
+CREATE INDEX cases_open ON cases (id) WHERE closed_on IS NULL;
