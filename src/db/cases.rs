@@ -987,22 +987,6 @@ pub enum CaseOrder {
     TrackingNumber { after: Option<String> },
 }
 
-diesel::define_sql_function!(fn lower(x: Text) -> Text);
-
-/// Escapes LIKE's wildcards so user text matches literally (with `ESCAPE '\'`).
-fn like_pattern(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    escaped.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    escaped
-}
-
 type Backend = <DbConnection as diesel::Connection>::Backend;
 type FilteredCases =
     diesel::helper_types::IntoBoxed<'static, diesel::helper_types::InnerJoin<cases::table, agencies::table>, Backend>;
@@ -1089,13 +1073,19 @@ fn filtered(filter: &CaseFilter, backend: SearchBackend) -> FilteredCases {
                 ),
             };
         }
-        let pattern = like_pattern(text);
+        // The exact text, by position rather than LIKE: the planner estimates LIKE '%…%' as very
+        // selective and, for a frequent word, would then sort every match instead of reading the
+        // newest cases until a page is full.
+        let needle = text.to_lowercase();
+        let position = match backend {
+            SearchBackend::Postgres => "strpos",
+            SearchBackend::Sqlite => "instr",
+        };
+        let found_in = |column: &str| {
+            sql::<Bool>(&format!("{position}(lower({column}), ")).bind::<Text, _>(needle.clone()).sql(") > 0")
+        };
         query = query.filter(
-            lower(cases::description)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(cases::applicant_name).like(pattern.clone()).escape('\\'))
-                .or(lower(cases::tracking_number).like(pattern).escape('\\')),
+            found_in("cases.description").or(found_in("cases.applicant_name")).or(found_in("cases.tracking_number")),
         );
     }
     if let Some(key) = &filter.phone_key {
@@ -1201,8 +1191,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn like_patterns_match_wildcards_literally() {
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
-        assert_eq!(like_pattern("Road"), "%road%");
+    fn fts_queries_quote_every_term_so_all_must_match() {
+        assert_eq!(fts_query(&["道路".into(), "ab".into()]), "\"道路\" \"ab\"");
     }
 }

@@ -89,15 +89,17 @@ fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Resul
     type Row = (String, String, NaiveDate, CaseState, Option<NaiveDate>, String);
     let select =
         (cases::tracking_number, agencies::code, cases::received_on, cases::state, cases::final_due_on, cases::id);
+    // The long-lived ones are few: read them all and sort here. (Asked for in order with a limit,
+    // the planner may walk the whole receipt-date index looking for them.)
     let mut rows: Vec<Row> = in_scope!(ids)
         .inner_join(agencies::table)
         .filter(long_lived(conn))
         .filter(cases::received_on.lt(year_before))
         .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
-        .order((cases::received_on.asc(), cases::id.asc()))
-        .limit(10)
         .select(select)
         .load(conn)?;
+    rows.sort_by(|a, b| (a.2, &a.5).cmp(&(b.2, &b.5)));
+    rows.truncate(10);
     if rows.len() < 10 {
         rows.extend(
             in_scope!(ids)
@@ -139,12 +141,17 @@ pub fn tallies(
         agencies::table.filter(agencies::path.like(scope.pattern())).select(agencies::id).load(conn)?;
     let ids = ids.as_slice();
 
-    let received: Vec<(Channel, ApplicantKind, i64)> = in_scope!(ids)
+    // Receipts by channel, applicant type and topic: the first two tables and the topic table.
+    let received: Vec<(Channel, ApplicantKind, Option<String>, i64)> = in_scope!(ids)
         .filter(cases::received_on.between(start, end))
-        .group_by((cases::channel, cases::applicant_kind))
-        .select((cases::channel, cases::applicant_kind, count_star()))
+        .group_by((cases::channel, cases::applicant_kind, cases::topic))
+        .select((cases::channel, cases::applicant_kind, cases::topic, count_star()))
         .load(conn)?;
-    t.received = received.into_iter().map(|(channel, applicant, n)| ((channel, applicant), n)).collect();
+    let mut by_topic: BTreeMap<Option<String>, i64> = BTreeMap::new();
+    for (channel, applicant, topic, n) in received {
+        *t.received.entry((channel, applicant)).or_default() += n;
+        *by_topic.entry(topic).or_default() += n;
+    }
     t.carried_in = open_at(conn, ids, start)?;
     t.carried_forward = open_at(conn, ids, end + chrono::Duration::days(1))?;
 
@@ -205,12 +212,6 @@ pub fn tallies(
     t.appeals =
         appeal_counts.into_iter().map(|((kind, outcome), count)| AppealTally { kind, outcome, count }).collect();
 
-    let by_topic: Vec<(Option<String>, i64)> = in_scope!(ids)
-        .filter(cases::received_on.between(start, end))
-        .group_by(cases::topic)
-        .select((cases::topic, count_star()))
-        .order(cases::topic.asc())
-        .load(conn)?;
     let labels: HashMap<String, String> = topics::table
         .inner_join(agencies::table)
         .select((topics::code, topics::label, agencies::path))
