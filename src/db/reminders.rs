@@ -128,8 +128,25 @@ pub struct OutboxRow {
     pub digest_id: Option<String>,
 }
 
-/// Reminders recorded per INSERT statement on PostgreSQL (19 columns each: under its parameter limit).
-const ROWS_PER_STATEMENT: usize = 500;
+/// Of these dedup keys, the (dedup key, recipient) pairs the outbox holds already.
+pub fn existing(
+    conn: &mut DbConnection,
+    keys: &[&str],
+) -> Result<std::collections::HashSet<(String, String)>, AppError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
+        let pairs: Vec<(String, String)> = reminder_outbox::table
+            .filter(reminder_outbox::dedup_key.eq_any(chunk))
+            .select((reminder_outbox::dedup_key, reminder_outbox::recipient))
+            .load(conn)?;
+        found.extend(pairs);
+    }
+    Ok(found)
+}
+
+/// Reminders recorded per INSERT statement on PostgreSQL (19 columns each: 38,000 parameters, under its
+/// limit of 65,535).
+const ROWS_PER_STATEMENT: usize = 2_000;
 
 /// Records the reminders that are new, skipping those whose (dedup key, recipient) exists already,
 /// many to a statement and all in one transaction; how many were new.

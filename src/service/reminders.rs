@@ -119,6 +119,11 @@ pub fn run_once(
             let cal = &calendars_by_path[&case.agency_path];
             reminders_for(case, cal, &approvers[&case.agency_id], thresholds, now, &mut rows, &mut report)?;
         }
+        // A rerun finds every reminder recorded already: ask for the page's keys in one query, and
+        // send only the new rows.
+        let keys: Vec<&str> = rows.iter().map(|r| r.dedup_key.as_str()).collect();
+        let existing = outbox::existing(conn, &keys)?;
+        rows.retain(|r| !existing.contains(&(r.dedup_key.clone(), r.recipient.clone())));
         report.recorded += outbox::record_many(conn, &rows)?;
     }
     if let Some(mailer) = mailer {
@@ -128,7 +133,7 @@ pub fn run_once(
 }
 
 /// Candidates read per query by `run_once`.
-const CANDIDATES_PER_PAGE: i64 = 2_000;
+const CANDIDATES_PER_PAGE: i64 = 5_000;
 
 /// The reminders one case is due today (`now`), for whom: pushed onto `rows`.
 fn reminders_for(
