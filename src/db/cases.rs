@@ -22,7 +22,7 @@ use crate::domain::intake::{
 };
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
-use crate::domain::search::{index_terms, query_terms};
+use crate::domain::search::{case_terms, query_terms};
 use crate::domain::workflow::CaseState;
 use crate::domain::workflow::{Action, ServiceMethod, WorkflowEvent};
 use crate::error::AppError;
@@ -256,11 +256,7 @@ fn project_row(case: &Case, book: Bookkeeping, head: &EventRow) -> Result<CaseRo
         applicant_phone_key: case.applicant.phone.as_deref().and_then(phone_key),
         applicant_email_key: case.applicant.email.as_deref().and_then(email_key),
         applicant_id_number_key: case.applicant.id_number.as_deref().and_then(id_number_key),
-        search_terms: index_terms([
-            case.description.as_str(),
-            case.applicant.name.as_str(),
-            registration.tracking_number.as_str(),
-        ]),
+        search_terms: case_terms(&case.description, &case.applicant.name, &registration.tracking_number),
     })
 }
 
@@ -846,7 +842,7 @@ pub fn backfill_search_terms(conn: &mut DbConnection) -> Result<usize, AppError>
         let Some((last, ..)) = page.last() else { return Ok(filled) };
         after = last.clone();
         for (id, description, name, number) in page {
-            let terms = index_terms([description.as_str(), name.as_str(), number.as_str()]);
+            let terms = case_terms(&description, &name, &number);
             diesel::update(cases::table.find(&id)).set(cases::search_terms.eq(terms)).execute(conn)?;
             filled += 1;
         }
@@ -1054,8 +1050,8 @@ fn filtered(filter: &CaseFilter, backend: SearchBackend) -> FilteredCases {
         query = query.filter(cases::closed_on.le(to));
     }
     if let Some(text) = &filter.text {
-        // The index narrows the cases to those holding every term of the query; LIKE then keeps
-        // those holding the exact text.
+        // The index narrows the cases to those holding every term of the query; the position
+        // test below then keeps those holding the exact text.
         if let Some(terms) = query_terms(text) {
             query = match backend {
                 SearchBackend::Postgres => query.filter(

@@ -128,13 +128,16 @@ pub struct OutboxRow {
     pub digest_id: Option<String>,
 }
 
+/// Dedup keys asked about per query (SQLite binds each one: under its limit of 32,766 parameters).
+const KEYS_PER_QUERY: usize = 10_000;
+
 /// Of these dedup keys, the (dedup key, recipient) pairs the outbox holds already.
 pub fn existing(
     conn: &mut DbConnection,
     keys: &[&str],
 ) -> Result<std::collections::HashSet<(String, String)>, AppError> {
     let mut found = std::collections::HashSet::new();
-    for chunk in keys.chunks(ROWS_PER_STATEMENT * 4) {
+    for chunk in keys.chunks(KEYS_PER_QUERY) {
         let pairs: Vec<(String, String)> = reminder_outbox::table
             .filter(reminder_outbox::dedup_key.eq_any(chunk))
             .select((reminder_outbox::dedup_key, reminder_outbox::recipient))

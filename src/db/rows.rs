@@ -74,7 +74,7 @@ pub struct CaseRow {
     pub applicant_email_key: Option<String>,
     pub applicant_id_number_key: Option<String>,
     /// The free-text search terms of the description, applicant's name and tracking number
-    /// (`search::index_terms`).
+    /// (`search::case_terms`).
     pub search_terms: String,
 }
 

@@ -119,8 +119,8 @@ pub fn run_once(
             let cal = &calendars_by_path[&case.agency_path];
             reminders_for(case, cal, &approvers[&case.agency_id], thresholds, now, &mut rows, &mut report)?;
         }
-        // A rerun finds every reminder recorded already: ask for the page's keys in one query, and
-        // send only the new rows.
+        // A rerun finds every reminder recorded already: ask for the page's keys in one query and
+        // send only the new rows (ON CONFLICT still keeps a concurrent run's rows single).
         let keys: Vec<&str> = rows.iter().map(|r| r.dedup_key.as_str()).collect();
         let existing = outbox::existing(conn, &keys)?;
         rows.retain(|r| !existing.contains(&(r.dedup_key.clone(), r.recipient.clone())));

@@ -22,7 +22,7 @@ use crate::domain::events::Closing;
 use crate::domain::intake::{email_key, id_number_key, phone_key, ApplicantKind, Channel, DeliveryForm, ReceiptBasis};
 use crate::domain::outcome::{OtherReason, Outcome, OutcomeKind};
 use crate::domain::role::Role;
-use crate::domain::search::index_terms;
+use crate::domain::search::case_terms;
 use crate::domain::workflow::{AppealKind, AppealOutcome, CaseState, ServiceMethod};
 use crate::error::AppError;
 use crate::service::directory::{add_agency, add_user, put_topic, NewAgency};
@@ -96,7 +96,7 @@ fn make_tree(conn: &mut DbConnection) -> Result<(), AppError> {
         let department = agency(format!("{ROOT}-{i:02}"), format!("基准测试部门{i}"), Some(ROOT));
         add_agency(conn, Caller::Operator, &department)?;
     }
-    for (code, label) in TOPICS {
+    for ((code, label), _) in TOPICS {
         put_topic(conn, Caller::Operator, ROOT, code, label)?;
     }
     add_user(conn, Caller::Operator, "bench", Role::Admin, Some(ROOT), Some("bench@bench.example.cn"), None)?;
@@ -104,14 +104,14 @@ fn make_tree(conn: &mut DbConnection) -> Result<(), AppError> {
 }
 
 /// Topic codes and labels with their weights below.
-const TOPICS: [(&str, &str); 5] = [
-    ("urban", "城建环保类"),
-    ("farming", "农林水类"),
-    ("livelihood", "民本民生类"),
-    ("labour", "劳动人事类"),
-    ("other", "其他类"),
+/// Topic codes and labels, with their weights.
+const TOPICS: [((&str, &str), u32); 5] = [
+    (("urban", "城建环保类"), 35),
+    (("farming", "农林水类"), 12),
+    (("livelihood", "民本民生类"), 30),
+    (("labour", "劳动人事类"), 13),
+    (("other", "其他类"), 10),
 ];
-const TOPIC_WEIGHTS: [(usize, u32); 5] = [(0, 35), (1, 12), (2, 30), (3, 13), (4, 10)];
 const CHANNELS: [(Channel, u32); 5] =
     [(Channel::Web, 45), (Channel::Letter, 25), (Channel::InPerson, 15), (Channel::Email, 10), (Channel::Fax, 5)];
 const APPLICANTS: [(ApplicantKind, u32); 6] = [
@@ -265,7 +265,7 @@ impl<'a> Generator<'a> {
         let tracking_number = format!("{}-{year}-{:05}", self.agencies[agency].1, seq);
         let tracking_seq = *seq;
         let applicant_kind = pick(rng, &APPLICANTS);
-        let topic_index = pick(rng, &TOPIC_WEIGHTS);
+        let (topic, _) = pick(rng, &TOPICS);
         let subject = pick(rng, &SUBJECTS);
         let place = PLACES[rng.gen_range(0..PLACES.len())];
         let document = DOCUMENTS[rng.gen_range(0..DOCUMENTS.len())];
@@ -287,7 +287,7 @@ impl<'a> Generator<'a> {
         let mut row = CaseRow {
             id,
             agency_id: self.agencies[agency].0.clone(),
-            search_terms: index_terms([description.as_str(), applicant_name.as_str(), tracking_number.as_str()]),
+            search_terms: case_terms(&description, &applicant_name, &tracking_number),
             tracking_number,
             tracking_year: year,
             tracking_seq,
@@ -314,7 +314,7 @@ impl<'a> Generator<'a> {
             applicant_address: None,
             description,
             delivery_form: DeliveryForm::Paper,
-            topic: Some(TOPICS[topic_index].0.to_owned()),
+            topic: Some(topic.to_owned()),
             created_by: self.user.clone(),
             created_at: arrived_at,
             updated_at: arrived_at,

@@ -41,9 +41,14 @@ fn terms_of(text: &str, into: &mut BTreeSet<String>) {
     }
 }
 
-/// The index terms of a case's searchable texts (description, applicant's name, tracking number),
-/// each field on its own so no term spans two fields; distinct, sorted, separated by single spaces.
-pub fn index_terms<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+/// The index terms of a case: those of its searchable texts, the ones `q=` matches.
+pub fn case_terms(description: &str, applicant_name: &str, tracking_number: &str) -> String {
+    index_terms([description, applicant_name, tracking_number])
+}
+
+/// The index terms of some texts, each field on its own so no term spans two fields; distinct,
+/// sorted, separated by single spaces.
+fn index_terms<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
     let mut terms = BTreeSet::new();
     for field in fields {
         terms_of(field, &mut terms);
