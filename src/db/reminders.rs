@@ -128,21 +128,53 @@ pub struct OutboxRow {
     pub digest_id: Option<String>,
 }
 
-/// Dedup keys asked about per query (SQLite binds each one: under its limit of 32,766 parameters).
+/// Reminders asked about per query (SQLite binds each key: under its limit of 32,766 parameters).
 const KEYS_PER_QUERY: usize = 10_000;
 
-/// Of these dedup keys, the (dedup key, recipient) pairs the outbox holds already.
-pub fn existing(
-    conn: &mut DbConnection,
-    keys: &[&str],
-) -> Result<std::collections::HashSet<(String, String)>, AppError> {
+/// Of these (dedup key, recipient) pairs, the positions of those the outbox holds already.
+pub fn existing(conn: &mut DbConnection, pairs: &[(&str, &str)]) -> Result<std::collections::HashSet<usize>, AppError> {
     let mut found = std::collections::HashSet::new();
-    for chunk in keys.chunks(KEYS_PER_QUERY) {
-        let pairs: Vec<(String, String)> = reminder_outbox::table
-            .filter(reminder_outbox::dedup_key.eq_any(chunk))
-            .select((reminder_outbox::dedup_key, reminder_outbox::recipient))
-            .load(conn)?;
-        found.extend(pairs);
+    for (chunk_index, chunk) in pairs.chunks(KEYS_PER_QUERY).enumerate() {
+        let offset = chunk_index * KEYS_PER_QUERY;
+        match conn {
+            // Two array parameters, one index probe per pair, and only the positions come back: a
+            // same-day rerun asks about every reminder and finds them all.
+            DbConnection::Postgres(c) => {
+                use diesel::sql_types::{Array, Integer, Text};
+                #[derive(QueryableByName)]
+                struct Position {
+                    #[diesel(sql_type = Integer)]
+                    n: i32,
+                }
+                let (keys, recipients): (Vec<&str>, Vec<&str>) = chunk.iter().copied().unzip();
+                let positions: Vec<Position> = diesel::sql_query(
+                    "SELECT (k.n - 1)::integer AS n \
+                     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (dedup_key, recipient, n) \
+                     WHERE EXISTS (SELECT 1 FROM reminder_outbox o \
+                                   WHERE o.dedup_key = k.dedup_key AND o.recipient = k.recipient)",
+                )
+                .bind::<Array<Text>, _>(keys)
+                .bind::<Array<Text>, _>(recipients)
+                .load(c)?;
+                found.extend(positions.into_iter().map(|p| offset + p.n as usize));
+            }
+            DbConnection::Sqlite(c) => {
+                let keys: Vec<&str> = chunk.iter().map(|(key, _)| *key).collect();
+                let held: std::collections::HashSet<(String, String)> = reminder_outbox::table
+                    .filter(reminder_outbox::dedup_key.eq_any(keys))
+                    .select((reminder_outbox::dedup_key, reminder_outbox::recipient))
+                    .load::<(String, String)>(c)?
+                    .into_iter()
+                    .collect();
+                found.extend(
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (key, recipient))| held.contains(&((*key).to_owned(), (*recipient).to_owned())))
+                        .map(|(i, _)| offset + i),
+                );
+            }
+        }
     }
     Ok(found)
 }

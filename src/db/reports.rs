@@ -45,24 +45,27 @@ macro_rules! in_scope {
     };
 }
 
-/// The long-lived cases: still open, or closed more than 366 days after receipt. Spelled exactly as
-/// the partial index `cases_agency_long_open` is (migration 000011) so each planner uses it.
+/// How long after receipt a case counts as long-lived: replies are due in 20 working days, 40 when
+/// extended (Art. 33), so nearly every case is closed within this many days.
+const LONG_LIVED_DAYS: i64 = 90;
+
+/// The long-lived cases: still open, or closed more than `LONG_LIVED_DAYS` after receipt. Spelled
+/// exactly as the partial index `cases_agency_long_open` is (migration 000012) so each planner uses it.
 fn long_lived(conn: &DbConnection) -> diesel::expression::SqlLiteral<Bool> {
     sql::<Bool>(match conn {
-        DbConnection::Postgres(_) => "(cases.closed_on IS NULL OR cases.closed_on > cases.received_on + 366)",
-        DbConnection::Sqlite(_) => {
-            "(cases.closed_on IS NULL OR cases.closed_on > date(cases.received_on, '+366 days'))"
-        }
+        DbConnection::Postgres(_) => "(cases.closed_on IS NULL OR cases.closed_on > cases.received_on + 90)",
+        DbConnection::Sqlite(_) => "(cases.closed_on IS NULL OR cases.closed_on > date(cases.received_on, '+90 days'))",
     })
 }
 
 /// The cases in scope open at the start of `day` (received before it, not closed before it) by
-/// applicant type. Read in two bounded parts: those received in the 366 days before `day`, by the
-/// `(agency, received)` index, and older ones, which are long-lived and so in the small partial index.
+/// applicant type. Read in two bounded parts: those received in the `LONG_LIVED_DAYS` before `day`, by
+/// the `(agency, received)` index, and older ones, which are long-lived and so in the small partial
+/// index.
 fn open_at(conn: &mut DbConnection, ids: &[String], day: NaiveDate) -> Result<BTreeMap<ApplicantKind, i64>, AppError> {
-    let year_before = day - chrono::Duration::days(366);
+    let recent_from = day - chrono::Duration::days(LONG_LIVED_DAYS);
     let recent: Vec<(ApplicantKind, i64)> = in_scope!(ids)
-        .filter(cases::received_on.ge(year_before))
+        .filter(cases::received_on.ge(recent_from))
         .filter(cases::received_on.lt(day))
         .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
         .group_by(cases::applicant_kind)
@@ -70,7 +73,7 @@ fn open_at(conn: &mut DbConnection, ids: &[String], day: NaiveDate) -> Result<BT
         .load(conn)?;
     let older: Vec<(ApplicantKind, i64)> = in_scope!(ids)
         .filter(long_lived(conn))
-        .filter(cases::received_on.lt(year_before))
+        .filter(cases::received_on.lt(recent_from))
         .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
         .group_by(cases::applicant_kind)
         .select((cases::applicant_kind, count_star()))
@@ -85,7 +88,7 @@ fn open_at(conn: &mut DbConnection, ids: &[String], day: NaiveDate) -> Result<BT
 /// The ten cases in scope received longest ago of those still open at the end of `end`.
 fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Result<Vec<OpenCase>, AppError> {
     let day = end + chrono::Duration::days(1);
-    let year_before = day - chrono::Duration::days(366);
+    let recent_from = day - chrono::Duration::days(LONG_LIVED_DAYS);
     type Row = (String, String, NaiveDate, CaseState, Option<NaiveDate>, String);
     let select =
         (cases::tracking_number, agencies::code, cases::received_on, cases::state, cases::final_due_on, cases::id);
@@ -94,7 +97,7 @@ fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Resul
     let mut rows: Vec<Row> = in_scope!(ids)
         .inner_join(agencies::table)
         .filter(long_lived(conn))
-        .filter(cases::received_on.lt(year_before))
+        .filter(cases::received_on.lt(recent_from))
         .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
         .select(select)
         .load(conn)?;
@@ -104,7 +107,7 @@ fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Resul
         rows.extend(
             in_scope!(ids)
                 .inner_join(agencies::table)
-                .filter(cases::received_on.ge(year_before))
+                .filter(cases::received_on.ge(recent_from))
                 .filter(cases::received_on.lt(day))
                 .filter(cases::closed_on.is_null().or(cases::closed_on.ge(day)))
                 .order((cases::received_on.asc(), cases::id.asc()))
@@ -125,10 +128,88 @@ fn oldest_open(conn: &mut DbConnection, ids: &[String], end: NaiveDate) -> Resul
         .collect())
 }
 
+/// The year's closings, one row per applicant type, outcome, reason and closing.
+type ClosedGroup = (ApplicantKind, Option<OutcomeKind>, Option<String>, bool, Option<Closing>, i64);
+
+/// Replies by working days taken: (days, replies).
+type ReplyDays = Vec<(i64, i64)>;
+
+/// The scope's closings in [start, end] grouped for the tables, and its replies by working days taken
+/// (as `calendar` counts them), ascending. (Counting the working days in the statement, from an array
+/// of the calendar's day ranks, would save one pass; PostgreSQL's array subscripts made it 4 times
+/// slower.)
+fn closings(
+    conn: &mut DbConnection,
+    ids: &[String],
+    start: NaiveDate,
+    end: NaiveDate,
+    calendar: &WorkingDayIndex,
+) -> Result<(Vec<ClosedGroup>, ReplyDays), AppError> {
+    let mut days: BTreeMap<i64, i64> = BTreeMap::new();
+    let replies: Vec<(NaiveDate, Option<NaiveDate>, i64)> = in_scope!(ids)
+        .filter(cases::closed_on.between(start, end))
+        .filter(cases::closed_as.eq_any(Closing::REPLIES))
+        .group_by((cases::received_on, cases::closed_on))
+        .select((cases::received_on, cases::closed_on, count_star()))
+        .load(conn)?;
+    for (received_on, closed_on, n) in replies {
+        let Some(closed_on) = closed_on else { continue };
+        let d = calendar.working_days_between(received_on, closed_on).map_err(AppError::internal)?;
+        *days.entry(d).or_default() += n;
+    }
+    let groups: Vec<ClosedGroup> = in_scope!(ids)
+        .filter(cases::closed_on.between(start, end))
+        .group_by((
+            cases::applicant_kind,
+            cases::outcome,
+            cases::outcome_reason,
+            cases::already_public,
+            cases::closed_as,
+        ))
+        .select((
+            cases::applicant_kind,
+            cases::outcome,
+            cases::outcome_reason,
+            cases::already_public,
+            cases::closed_as,
+            count_star(),
+        ))
+        .load(conn)?;
+    Ok((groups, days.into_iter().collect()))
+}
+
 /// Aggregates everything the year's report needs. `calendar` counts working days to reply. Every
 /// statement reads only the scope's cases received, closed or open in the year (by the `(agency,
 /// date)` indexes), so a report costs what its agencies' year holds, however large the table.
+///
+/// The statements share one read-only snapshot, so a case registered or closed meanwhile cannot be
+/// counted by one table and missed by another. On PostgreSQL a report may use 32 MB per sort or hash:
+/// a whole city's year is a few hundred thousand index entries per statement, which the default
+/// sorted on disk. (Cheaper parallel plans were tried: they slowed a department's report on two
+/// cores more than they sped up the city's.)
 pub fn tallies(
+    conn: &mut DbConnection,
+    scope: &ReportScope,
+    year: i32,
+    calendar: &WorkingDayIndex,
+) -> Result<Tallies, AppError> {
+    use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+    conn.transaction(|conn| {
+        if let DbConnection::Postgres(pg) = conn {
+            // Only a transaction of its own can be set up so (inside another, it is a savepoint).
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(pg).transaction_depth()?;
+            if depth.map(|d| d.get()) == Some(1) {
+                pg.batch_execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; \
+                     SET LOCAL work_mem = '32MB';",
+                )?;
+            }
+        }
+        tallies_in_snapshot(conn, scope, year, calendar)
+    })
+}
+
+fn tallies_in_snapshot(
     conn: &mut DbConnection,
     scope: &ReportScope,
     year: i32,
@@ -155,25 +236,7 @@ pub fn tallies(
     t.carried_in = open_at(conn, ids, start)?;
     t.carried_forward = open_at(conn, ids, end + chrono::Duration::days(1))?;
 
-    type ClosedGroup = (ApplicantKind, Option<OutcomeKind>, Option<String>, bool, Option<Closing>, i64);
-    let closed: Vec<ClosedGroup> = in_scope!(ids)
-        .filter(cases::closed_on.between(start, end))
-        .group_by((
-            cases::applicant_kind,
-            cases::outcome,
-            cases::outcome_reason,
-            cases::already_public,
-            cases::closed_as,
-        ))
-        .select((
-            cases::applicant_kind,
-            cases::outcome,
-            cases::outcome_reason,
-            cases::already_public,
-            cases::closed_as,
-            count_star(),
-        ))
-        .load(conn)?;
+    let (closed, reply_days) = closings(conn, ids, start, end, calendar)?;
     for (applicant, outcome, reason, already_public, closed_as, cases) in closed {
         let reason = reason.as_deref();
         let outcome = outcome
@@ -224,19 +287,7 @@ pub fn tallies(
     t.topics =
         by_topic.into_iter().map(|(code, n)| (code.clone(), code.and_then(|c| labels.get(&c).cloned()), n)).collect();
 
-    let replies: Vec<(NaiveDate, Option<NaiveDate>, i64)> = in_scope!(ids)
-        .filter(cases::closed_on.between(start, end))
-        .filter(cases::closed_as.eq_any(Closing::REPLIES))
-        .group_by((cases::received_on, cases::closed_on))
-        .select((cases::received_on, cases::closed_on, count_star()))
-        .load(conn)?;
-    let mut days: BTreeMap<i64, i64> = BTreeMap::new();
-    for (received_on, closed_on, n) in replies {
-        let Some(closed_on) = closed_on else { continue };
-        let d = calendar.working_days_between(received_on, closed_on).map_err(AppError::internal)?;
-        *days.entry(d).or_default() += n;
-    }
-    t.reply_days = days.into_iter().collect();
+    t.reply_days = reply_days;
 
     t.oldest_open = oldest_open(conn, ids, end)?;
     Ok(t)

@@ -15,7 +15,7 @@ use crate::db::DbConnection;
 use crate::domain::calendar::WorkingDayIndex;
 use crate::domain::masking::mask_name;
 use crate::domain::reminders::{
-    dedup_key, digest_message_id, due_reminders, next_wake, DigestItem, OutboxState, RecipientRole, ReminderKind,
+    dedup_key, digest_message_id, due_reminders, next_wake, DigestItem, Due, OutboxState, RecipientRole, ReminderKind,
     Template, Wake,
 };
 use crate::error::AppError;
@@ -107,7 +107,7 @@ pub fn run_once(
         let Some(last) = page.last() else { break };
         after = Some(last.case_id.clone());
         report.selected += page.len();
-        let mut rows = Vec::new();
+        let mut due = Vec::new();
         for case in &page {
             if !calendars_by_path.contains_key(&case.agency_path) {
                 let rules = calendars.rules(conn, Some(&case.agency_path))?;
@@ -117,13 +117,19 @@ pub fn run_once(
                 approvers.insert(case.agency_id.clone(), outbox::approver_emails(conn, &case.agency_id)?);
             }
             let cal = &calendars_by_path[&case.agency_path];
-            reminders_for(case, cal, &approvers[&case.agency_id], thresholds, now, &mut rows, &mut report)?;
+            reminders_for(case, cal, &approvers[&case.agency_id], thresholds, today, &mut due, &mut report)?;
         }
-        // A rerun finds every reminder recorded already: ask for the page's keys in one query and
-        // send only the new rows (ON CONFLICT still keeps a concurrent run's rows single).
-        let keys: Vec<&str> = rows.iter().map(|r| r.dedup_key.as_str()).collect();
-        let existing = outbox::existing(conn, &keys)?;
-        rows.retain(|r| !existing.contains(&(r.dedup_key.clone(), r.recipient.clone())));
+        // A rerun finds every reminder recorded already: ask about the page's reminders in one query
+        // and build rows only for the new ones (ON CONFLICT still keeps a concurrent run's rows single).
+        let pairs: Vec<(&str, &str)> = due.iter().map(|d| (d.key.as_str(), d.recipient.as_str())).collect();
+        let existing = outbox::existing(conn, &pairs)?;
+        drop(pairs);
+        let rows = due
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !existing.contains(i))
+            .map(|(_, d)| d.into_row(now))
+            .collect::<Result<Vec<_>, _>>()?;
         report.recorded += outbox::record_many(conn, &rows)?;
     }
     if let Some(mailer) = mailer {
@@ -135,17 +141,60 @@ pub fn run_once(
 /// Candidates read per query by `run_once`.
 const CANDIDATES_PER_PAGE: i64 = 5_000;
 
-/// The reminders one case is due today (`now`), for whom: pushed onto `rows`.
-fn reminders_for(
-    case: &outbox::Candidate,
+/// One reminder due to one recipient, before it is known whether the outbox holds it already.
+struct DueReminder<'a> {
+    case: &'a outbox::Candidate,
+    due: Due,
+    key: String,
+    recipient: String,
+    role: RecipientRole,
+}
+
+impl DueReminder<'_> {
+    /// The outbox row recording this reminder as of `now`.
+    fn into_row(self, now: DateTime<Utc>) -> Result<OutboxRow, AppError> {
+        let item = DigestItem {
+            tracking_number: self.case.tracking_number.clone(),
+            stage: self.case.state,
+            kind: self.due.kind,
+            due_on: self.due.on,
+            working_days_left: self.due.working_days_left,
+            applicant: mask_name(&self.case.applicant_name),
+        };
+        Ok(OutboxRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            dedup_key: self.key,
+            recipient: self.recipient,
+            recipient_role: self.role,
+            case_id: self.case.case_id.clone(),
+            agency_id: self.case.agency_id.clone(),
+            kind: self.due.kind,
+            due_on: self.due.on,
+            working_days: self.due.working_days_left as i32,
+            details: serde_json::to_string(&item).map_err(AppError::internal)?,
+            state: OutboxState::Pending,
+            attempts: 0,
+            next_attempt_at: now.naive_utc(),
+            claimed_by: None,
+            claimed_until: None,
+            last_error: None,
+            created_at: now.naive_utc(),
+            sent_at: None,
+            digest_id: None,
+        })
+    }
+}
+
+/// The reminders one case is due `today`, one per recipient: pushed onto `out`.
+fn reminders_for<'a>(
+    case: &'a outbox::Candidate,
     cal: &WorkingDayIndex,
     heads: &[String],
     thresholds: &[i64],
-    now: DateTime<Utc>,
-    rows: &mut Vec<OutboxRow>,
+    today: NaiveDate,
+    out: &mut Vec<DueReminder<'a>>,
     report: &mut RunReport,
 ) -> Result<(), AppError> {
-    let today = crate::domain::china_date(now);
     let left = |day: Option<NaiveDate>| -> Result<Option<(NaiveDate, i64)>, AppError> {
         let Some(day) = day else { return Ok(None) };
         let n = if day >= today {
@@ -174,37 +223,9 @@ fn reminders_for(
         if recipients.is_empty() {
             report.unaddressed += 1;
         }
-        let item = DigestItem {
-            tracking_number: case.tracking_number.clone(),
-            stage: case.state,
-            kind: due.kind,
-            due_on: due.on,
-            working_days_left: due.working_days_left,
-            applicant: mask_name(&case.applicant_name),
-        };
-        let details = serde_json::to_string(&item).map_err(AppError::internal)?;
+        let key = dedup_key(&case.case_id, &due, today);
         for (recipient, role) in recipients {
-            rows.push(OutboxRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                dedup_key: dedup_key(&case.case_id, &due, today),
-                recipient,
-                recipient_role: role,
-                case_id: case.case_id.clone(),
-                agency_id: case.agency_id.clone(),
-                kind: due.kind,
-                due_on: due.on,
-                working_days: due.working_days_left as i32,
-                details: details.clone(),
-                state: OutboxState::Pending,
-                attempts: 0,
-                next_attempt_at: now.naive_utc(),
-                claimed_by: None,
-                claimed_until: None,
-                last_error: None,
-                created_at: now.naive_utc(),
-                sent_at: None,
-                digest_id: None,
-            });
+            out.push(DueReminder { case, due: due.clone(), key: key.clone(), recipient, role });
         }
     }
     Ok(())

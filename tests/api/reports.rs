@@ -341,7 +341,13 @@ async fn carry_over_counts_long_open_cases_at_every_years_boundary(app: TestApp)
     let new_year = register("2020-12-28").await;
     app.reply(&new_year, "PJ-XLT", "2021-01-05", disclosed.clone()).await;
     let within = register("2021-03-01").await;
-    app.reply(&within, "PJ-XLT", "2021-03-05", disclosed).await;
+    app.reply(&within, "PJ-XLT", "2021-03-05", disclosed.clone()).await;
+    // Open at New Year 2022: one received more than 90 days before (read from the long-lived
+    // index), one received within them (read from the receipts).
+    let slow = register("2021-09-01").await;
+    app.reply(&slow, "PJ-XLT", "2022-02-08", disclosed.clone()).await;
+    let late_autumn = register("2021-11-01").await;
+    app.reply(&late_autumn, "PJ-XLT", "2022-01-20", disclosed).await;
 
     let statistician = app.token(Role::Statistician, "PJ-XLT");
     let mut numbers = Vec::new();
@@ -363,8 +369,8 @@ async fn carry_over_counts_long_open_cases_at_every_years_boundary(app: TestApp)
         [
             (2019, 2, 0, 2, vec![n("2019-00001"), n("2019-00002")]),
             (2020, 1, 2, 2, vec![n("2019-00001"), n("2020-00001")]),
-            (2021, 1, 2, 1, vec![n("2019-00001")]),
-            (2022, 0, 1, 1, vec![n("2019-00001")]),
+            (2021, 3, 2, 3, vec![n("2019-00001"), n("2021-00002"), n("2021-00003")]),
+            (2022, 0, 3, 1, vec![n("2019-00001")]),
         ]
     );
 }
