@@ -50,11 +50,16 @@ macro_rules! in_scope {
 const LONG_LIVED_DAYS: i64 = 90;
 
 /// The long-lived cases: still open, or closed more than `LONG_LIVED_DAYS` after receipt. Spelled
-/// exactly as the partial index `cases_agency_long_open` is (migration 000012) so each planner uses it.
+/// exactly as the partial index `cases_agency_long_open` is (migration 000012, which must say the
+/// same number of days) so each planner uses it.
 fn long_lived(conn: &DbConnection) -> diesel::expression::SqlLiteral<Bool> {
-    sql::<Bool>(match conn {
-        DbConnection::Postgres(_) => "(cases.closed_on IS NULL OR cases.closed_on > cases.received_on + 90)",
-        DbConnection::Sqlite(_) => "(cases.closed_on IS NULL OR cases.closed_on > date(cases.received_on, '+90 days'))",
+    sql::<Bool>(&match conn {
+        DbConnection::Postgres(_) => {
+            format!("(cases.closed_on IS NULL OR cases.closed_on > cases.received_on + {LONG_LIVED_DAYS})")
+        }
+        DbConnection::Sqlite(_) => {
+            format!("(cases.closed_on IS NULL OR cases.closed_on > date(cases.received_on, '+{LONG_LIVED_DAYS} days'))")
+        }
     })
 }
 
