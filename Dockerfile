@@ -18,6 +18,9 @@ RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
  && rm -rf src
 COPY src src
 COPY migrations migrations
+# The console's templates and files, compiled into the binary.
+COPY templates templates
+COPY static static
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim AS runtime

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod config;
+pub mod console;
 pub mod db;
 /// The rules, pure: the `foi-domain` crate.
 pub use foi_domain as domain;
@@ -68,6 +69,7 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(api::routes)
+            .configure(console::routes)
             .default_service(web::to(api::not_found))
             .wrap(from_fn(api::extract::reject_nul_in_url))
             .wrap(cors)

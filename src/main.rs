@@ -512,10 +512,13 @@ fn run() -> anyhow::Result<()> {
                     foi_tracker::domain::report::choices(endings.iter().map(String::as_str))
                 )
             })?;
-            let (_db, mut conn) = connect(&settings)?;
+            let (db, mut conn) = connect(&settings)?;
+            let mut helper = db.helper();
             let request = service::reports::ReportRequest { agency, subtree, format, year, live: false };
-            let report = service::reports::report(&mut conn, &CalendarCache::default(), Caller::Operator, &request)
-                .map_err(explain)?;
+            let caller = Caller::Operator;
+            let report =
+                service::reports::report(&mut conn, helper.as_deref_mut(), &CalendarCache::default(), caller, &request)
+                    .map_err(explain)?;
             let bytes = written.render(&report).map_err(explain)?;
             std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
             let failing = report.body.checks.iter().filter(|c| !c.holds).count();

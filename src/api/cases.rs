@@ -157,7 +157,7 @@ pub fn stored_timeliness(
 }
 
 impl CaseResponse {
-    fn from_record(
+    pub(crate) fn from_record(
         record: &CaseRecord,
         show_personal_data: bool,
         calendar: &WorkingDayIndex,
@@ -508,6 +508,7 @@ fn case_query(params: ListParams) -> Result<CaseQuery, AppError> {
         due_within: params.due_within,
         sort: params.sort.unwrap_or_default(),
         count: params.count.unwrap_or(false),
+        count_cap: None,
         channel: params.channel,
         received_from: params.received_from,
         received_to: params.received_to,
@@ -639,7 +640,7 @@ pub struct EventResponse {
     pub hash: String,
 }
 
-fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventResponse, AppError> {
+pub(crate) fn event_response(row: EventRow, show_personal_data: bool) -> Result<EventResponse, AppError> {
     let payload = match CaseEvent::from_stored(&row.kind, &row.payload).map_err(AppError::internal)? {
         CaseEvent::Received(mut intake) if !show_personal_data => {
             intake.applicant = mask_applicant(&intake.applicant);

@@ -139,8 +139,10 @@ fn problem_for_status(status: StatusCode) -> AppError {
 /// Middleware hook (ErrorHandlers::default_handler): rewrites any error response that is not yet
 /// a problem into one, keeping its status.
 pub fn ensure_problem<B: MessageBody + 'static>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    // Problems pass as they are, and so do the console's HTML error pages (`crate::console`).
+    let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes());
     let is_problem =
-        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        content_type.is_some_and(|v| v.starts_with(PROBLEM_JSON.as_bytes()) || v.starts_with(b"text/html"));
     if is_problem {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }

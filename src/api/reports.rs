@@ -72,7 +72,9 @@ pub async fn get(
     };
     let subtree = params.subtree.unwrap_or(false);
     let request = ReportRequest { agency: params.agency, subtree, format, year, live: params.live.unwrap_or(false) };
-    let report = db.run(move |conn| reports::report(conn, &calendars, Caller::User(&user), &request)).await?;
+    let report = db
+        .run_with_helper(move |conn, helper| reports::report(conn, helper, &calendars, Caller::User(&user), &request))
+        .await?;
     let stem = format!("{}-{}-{}{}", report.agency, report.body.format, year, if subtree { "-subtree" } else { "" });
     Ok(match output {
         Output::Json => HttpResponse::Ok().json(report),
@@ -137,8 +139,11 @@ pub async fn lock(
         return Err(AppError::Forbidden(format!("the {} role cannot lock reports", user.role)));
     }
     let input: LockRequest = super::extract::json_body(&req, &body)?;
-    let (agency, lock) =
-        db.run(move |conn| reports::lock(conn, &calendars, &user, &input.agency, input.year, input.subtree)).await?;
+    let (agency, lock) = db
+        .run_with_helper(move |conn, helper| {
+            reports::lock(conn, helper, &calendars, &user, &input.agency, input.year, input.subtree)
+        })
+        .await?;
     let response = LockResponse {
         agency,
         year: lock.year,

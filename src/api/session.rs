@@ -67,7 +67,7 @@ fn session_response(principal: &Principal, session: &SessionRow, settings: &Sess
 
 /// Whether the cookie gets `Secure`: by setting, or when the request came over TLS (behind a
 /// trusted proxy, as it reports).
-fn secure(req: &HttpRequest, settings: &SessionSettings, limits: &Limits) -> bool {
+pub(crate) fn secure(req: &HttpRequest, settings: &SessionSettings, limits: &Limits) -> bool {
     match settings.secure_cookie {
         SecureCookie::Always => true,
         SecureCookie::Never => false,
@@ -76,7 +76,7 @@ fn secure(req: &HttpRequest, settings: &SessionSettings, limits: &Limits) -> boo
     }
 }
 
-fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+pub(crate) fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, value).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).finish()
 }
 
@@ -104,7 +104,25 @@ pub async fn sign_in(
     settings: web::Data<SessionSettings>,
 ) -> Result<HttpResponse, AppError> {
     let credentials: Credentials = json_body(&req, &body)?;
-    let client = limits.client(&req);
+    let opened = open_session(&req, &db, &limits, credentials).await?;
+    let body = session_response(&opened.principal, &opened.session, &settings);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(session_cookie(opened.cookie, secure(&req, &settings, &limits)))
+        .json(body))
+}
+
+/// Signs in with `credentials` under the sign-in limits (shared by the API and the console's login
+/// form): a wrong name and a wrong password get the same 401, after a delay; failures are counted per
+/// login name and per address, and past either limit the answer is 429 with Retry-After. The caller
+/// sets the cookie (`session_cookie`).
+pub(crate) async fn open_session(
+    req: &HttpRequest,
+    db: &Db,
+    limits: &Limits,
+    credentials: Credentials,
+) -> Result<accounts::OpenedSession, AppError> {
+    let client = limits.client(req);
     let login = credentials.name.trim().to_owned();
     if login.is_empty() || login.chars().count() > 64 {
         return Err(AppError::validation("name", "must be a login name of 1 to 64 characters"));
@@ -125,13 +143,7 @@ pub async fn sign_in(
         user_agent,
     };
     match db.run(move |conn| accounts::sign_in(conn, &attempt)).await {
-        Ok(opened) => {
-            let body = session_response(&opened.principal, &opened.session, &settings);
-            Ok(HttpResponse::Ok()
-                .insert_header((header::CACHE_CONTROL, "no-store"))
-                .cookie(session_cookie(opened.cookie, secure(&req, &settings, &limits)))
-                .json(body))
-        }
+        Ok(opened) => Ok(opened),
         Err(refused @ AppError::Unauthorized(_)) => {
             let limited = limits.failed_login(&login, client);
             if limited.name || limited.address {
@@ -155,6 +167,23 @@ pub async fn sign_in(
         }
         Err(other) => Err(other),
     }
+}
+
+/// Ends `session` on the server and returns the cookie that clears it in the browser.
+pub(crate) async fn close_session(
+    req: &HttpRequest,
+    db: &Db,
+    limits: &Limits,
+    settings: &SessionSettings,
+    principal: Principal,
+    session: SessionRow,
+) -> Result<Cookie<'static>, AppError> {
+    let address = limits.client(req).map(|ip| ip.to_string());
+    db.run(move |conn| accounts::sign_out(conn, &principal, &session, address.as_deref())).await?;
+    let mut gone = session_cookie(String::new(), secure(req, settings, limits));
+    gone.set_max_age(time::Duration::ZERO);
+    gone.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+    Ok(gone)
 }
 
 fn no_browser_session() -> AppError {
@@ -205,10 +234,6 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, AppError> {
     let Authenticated { principal, session } = who;
     let session = session.ok_or_else(no_browser_session)?;
-    let address = limits.client(&req).map(|ip| ip.to_string());
-    db.run(move |conn| accounts::sign_out(conn, &principal, &session, address.as_deref())).await?;
-    let mut gone = session_cookie(String::new(), secure(&req, &settings, &limits));
-    gone.set_max_age(time::Duration::ZERO);
-    gone.set_expires(time::OffsetDateTime::UNIX_EPOCH);
+    let gone = close_session(&req, &db, &limits, &settings, principal, session).await?;
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }

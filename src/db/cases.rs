@@ -1171,6 +1171,13 @@ pub fn count(conn: &mut DbConnection, filter: &CaseFilter) -> Result<i64, AppErr
     Ok(filtered(filter, SearchBackend::of(conn)).count().get_result(conn)?)
 }
 
+/// How many cases `filter` selects, counted no further than `cap + 1` (more than `cap`): a frequent
+/// word can match a third of the table, which an exact count would read in full.
+pub fn count_up_to(conn: &mut DbConnection, filter: &CaseFilter, cap: i64) -> Result<i64, AppError> {
+    let ids: Vec<String> = filtered(filter, SearchBackend::of(conn)).select(cases::id).limit(cap + 1).load(conn)?;
+    Ok(ids.len() as i64)
+}
+
 /// The case with this tracking number, if any.
 pub fn find_by_number(conn: &mut DbConnection, number: &str) -> Result<Option<CaseRecord>, AppError> {
     let found: Option<(CaseRow, String, String)> = cases::table

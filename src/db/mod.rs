@@ -302,6 +302,28 @@ impl Db {
         .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
     }
 
+    /// `run`, with a second connection when the database is PostgreSQL and one is idle in the pool,
+    /// for work that can read in two halves at once (a report). Never waits for the second one.
+    pub async fn run_with_helper<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, Option<&mut DbConnection>) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (pool, postgres) = (self.pool.clone(), matches!(self.target, Target::Postgres { .. }));
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            let mut helper = if postgres { pool.try_get() } else { None };
+            work(&mut conn, helper.as_deref_mut())
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// A second connection for `conn`'s work, as `run_with_helper` takes one.
+    pub fn helper(&self) -> Option<PooledConn> {
+        matches!(self.target, Target::Postgres { .. }).then(|| self.pool.try_get()).flatten()
+    }
+
     /// Applies every pending migration of this backend and loads the shipped calendar notices the
     /// database lacks; returns how many migrations ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {

@@ -51,6 +51,22 @@ pub fn insert_batch(conn: &mut DbConnection, batch: &[CaseRow], appeals: &[Appea
     })
 }
 
+/// Brings the tracking-number counters up to the seeded numbers, so a case registered afterwards in a
+/// seeded agency gets the next number instead of one the seed already used.
+pub fn sync_tracking_counters(conn: &mut DbConnection) -> Result<(), AppError> {
+    let higher = match conn {
+        DbConnection::Postgres(_) => "GREATEST(tracking_counters.last_value, excluded.last_value)",
+        DbConnection::Sqlite(_) => "max(tracking_counters.last_value, excluded.last_value)",
+    };
+    let statement = format!(
+        "INSERT INTO tracking_counters (agency_id, year, last_value) \
+         SELECT agency_id, tracking_year, MAX(tracking_seq) FROM cases GROUP BY agency_id, tracking_year \
+         ON CONFLICT (agency_id, year) DO UPDATE SET last_value = {higher}"
+    );
+    diesel::sql_query(statement).execute(conn)?;
+    Ok(())
+}
+
 /// Refreshes the planner's statistics after a bulk load.
 pub fn analyze(conn: &mut DbConnection) -> Result<(), AppError> {
     match conn {

@@ -179,6 +179,8 @@ pub struct CaseQuery {
     pub limit: i64,
     /// Also count every case the filters select.
     pub count: bool,
+    /// With `count`: count no further than this (a total over it means "more than this").
+    pub count_cap: Option<i64>,
 }
 
 /// A page of cases, each with the working-day calendar of its agency (for its timeliness).
@@ -238,13 +240,13 @@ fn order(sort: CaseSort, after: Option<&str>) -> Result<CaseOrder, AppError> {
     })
 }
 
-/// The cases in `user`'s scope that match `query`, one page in its order.
-pub fn list(
+/// What `query` selects in `user`'s scope, checked: the storage filter and the list's order.
+fn selection(
     conn: &mut DbConnection,
     calendars: &CalendarCache,
     user: &Principal,
-    query: CaseQuery,
-) -> Result<CasePage, AppError> {
+    query: &CaseQuery,
+) -> Result<(CaseFilter, CaseOrder), AppError> {
     if !(1..=200).contains(&query.limit) {
         return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
@@ -285,11 +287,11 @@ pub fn list(
     let order = order(query.sort, query.after.as_deref())?;
     let today = crate::domain::china_date(Utc::now());
     let mut filter = CaseFilter {
-        states: query.states,
+        states: query.states.clone(),
         open: query.open,
         channel: query.channel,
         applicant_kind: query.applicant_kind,
-        topic: query.topic,
+        topic: query.topic.clone(),
         received_from: query.received_from,
         received_to: query.received_to,
         closed_from: query.closed_from,
@@ -300,7 +302,7 @@ pub fn list(
         id_number_key: key(&query.id_number, id_number_key, "id_number")?,
         overdue_on: query.overdue.map(|o| (o, today)),
         due_on_or_before: query.due_on_or_before,
-        handler_id: query.handler_id,
+        handler_id: query.handler_id.clone(),
         ..CaseFilter::default()
     };
     match &query.agency {
@@ -325,7 +327,37 @@ pub fn list(
         filter.open = Some(true);
         filter.due_on_or_before = Some(filter.due_on_or_before.map_or(last, |d| d.min(last)));
     }
-    let total = if query.count { Some(cases::count(conn, &filter)?) } else { None };
+    Ok((filter, order))
+}
+
+/// How many cases in `user`'s scope match `query` (its page size and order aside), counted no further
+/// than `query.count_cap` when set.
+pub fn count(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    user: &Principal,
+    query: &CaseQuery,
+) -> Result<i64, AppError> {
+    let (filter, _) = selection(conn, calendars, user, query)?;
+    match query.count_cap {
+        None => cases::count(conn, &filter),
+        Some(cap) => cases::count_up_to(conn, &filter, cap),
+    }
+}
+
+/// The cases in `user`'s scope that match `query`, one page in its order.
+pub fn list(
+    conn: &mut DbConnection,
+    calendars: &CalendarCache,
+    user: &Principal,
+    query: CaseQuery,
+) -> Result<CasePage, AppError> {
+    let (filter, order) = selection(conn, calendars, user, &query)?;
+    let total = match (query.count, query.count_cap) {
+        (false, _) => None,
+        (true, None) => Some(cases::count(conn, &filter)?),
+        (true, Some(cap)) => Some(cases::count_up_to(conn, &filter, cap)?),
+    };
     let mut records = cases::list(conn, &filter, &order, query.limit + 1)?;
     let more = records.len() as i64 > query.limit;
     records.truncate(query.limit as usize);

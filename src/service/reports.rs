@@ -21,9 +21,11 @@ use crate::service::Caller;
 pub const YEARS: std::ops::RangeInclusive<i32> = 2008..=2100;
 
 /// Computes the report of `format` for `year` over `agency` (and, with `subtree`, every agency below
-/// it), an agency already checked against the caller's scope.
+/// it), an agency already checked against the caller's scope. A `helper` connection lets the
+/// database work run in two halves at once (`db::reports::tallies`).
 fn produce(
     conn: &mut DbConnection,
+    helper: Option<&mut DbConnection>,
     calendars: &CalendarCache,
     agency: &AgencyRow,
     subtree: bool,
@@ -32,7 +34,7 @@ fn produce(
 ) -> Result<Report, AppError> {
     let rules = calendars.rules(conn, Some(&agency.path))?;
     let scope = crate::db::reports::ReportScope { agency_path: agency.path.clone(), subtree };
-    let tallies = crate::db::reports::tallies(conn, &scope, year, &rules.calendar)?;
+    let tallies = crate::db::reports::tallies(conn, helper, &scope, year, &rules.calendar)?;
     Ok(Report::new(&agency.code, &agency.name, subtree, format, year, &tallies))
 }
 
@@ -49,9 +51,10 @@ pub struct ReportRequest {
 
 /// The report as an office sees it (any role, for an agency in its scope): for a locked year the
 /// numbers as published (unless `live`), with the lock and its post-publication corrections;
-/// otherwise computed now.
+/// otherwise computed now. `helper`, a second connection if one is free, speeds up the computing.
 pub fn report(
     conn: &mut DbConnection,
+    helper: Option<&mut DbConnection>,
     calendars: &CalendarCache,
     caller: Caller<'_>,
     request: &ReportRequest,
@@ -62,7 +65,7 @@ pub fn report(
     }
     let agency = &in_scope(conn, caller, &request.agency, Named::InField("agency"))?;
     let Some(lock) = locks::find(conn, &agency.id, year, subtree)? else {
-        return produce(conn, calendars, agency, subtree, format, year);
+        return produce(conn, helper, calendars, agency, subtree, format, year);
     };
     let corrections = locks::corrections(conn, &agency.id, year, subtree)?
         .into_iter()
@@ -75,7 +78,7 @@ pub fn report(
         })
         .collect();
     let mut report = if live {
-        produce(conn, calendars, agency, subtree, format, year)?
+        produce(conn, helper, calendars, agency, subtree, format, year)?
     } else {
         let snapshot: serde_json::Value = serde_json::from_str(&lock.snapshot).map_err(AppError::internal)?;
         serde_json::from_value(snapshot[format.as_str()].clone()).map_err(AppError::internal)?
@@ -94,6 +97,7 @@ pub fn report(
 /// unless an administrator records it as a correction. The agency's code and the lock.
 pub fn lock(
     conn: &mut DbConnection,
+    helper: Option<&mut DbConnection>,
     calendars: &CalendarCache,
     user: &Principal,
     agency: &str,
@@ -111,7 +115,7 @@ pub fn lock(
         ));
     }
     let agency = in_scope(conn, Caller::User(user), agency, Named::InField("agency"))?;
-    let snapshot = snapshot(conn, calendars, &agency, subtree, year)?;
+    let snapshot = snapshot(conn, helper, calendars, &agency, subtree, year)?;
     let lock = locks::lock(conn, &agency.id, year, subtree, &user.user_id, snapshot)?;
     Ok((agency.code, lock))
 }
@@ -119,6 +123,7 @@ pub fn lock(
 /// Every format of the year's report, as a lock keeps them.
 fn snapshot(
     conn: &mut DbConnection,
+    mut helper: Option<&mut DbConnection>,
     calendars: &CalendarCache,
     agency: &AgencyRow,
     subtree: bool,
@@ -126,7 +131,7 @@ fn snapshot(
 ) -> Result<String, AppError> {
     let mut all = serde_json::Map::new();
     for &format in ReportFormat::ALL {
-        let report = produce(conn, calendars, agency, subtree, format, year)?;
+        let report = produce(conn, helper.as_deref_mut(), calendars, agency, subtree, format, year)?;
         all.insert(format.as_str().to_owned(), serde_json::to_value(report).map_err(AppError::internal)?);
     }
     serde_json::to_string(&all).map_err(AppError::internal)

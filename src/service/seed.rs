@@ -80,6 +80,7 @@ pub fn seed(conn: &mut DbConnection, plan: &SeedPlan, progress: impl Fn(i64)) ->
             progress(done);
         }
     }
+    crate::db::seed::sync_tracking_counters(conn)?;
     crate::db::seed::analyze(conn)?;
     seeded_cases(conn)
 }

@@ -172,7 +172,7 @@ async fn non_json_content_type_is_415(app: TestApp) {
 }
 
 async fn unknown_routes_and_wrong_methods_are_problems(app: TestApp) {
-    for path in ["/", "/api/v2/cases", "/api/v1/casez", "/api/v1/cases/x/y/z"] {
+    for path in ["/nothing-here", "/api/v2/cases", "/api/v1/casez", "/api/v1/cases/x/y/z"] {
         assert_problem(app.get(&app.admin, path).await, 404, "not-found").await;
     }
     let delete = app.client.delete(app.url("/api/v1/cases")).bearer_auth(&app.admin).send().await.unwrap();

@@ -8,6 +8,7 @@ mod audit;
 mod authz;
 mod cli;
 mod clock;
+mod console;
 mod deadlines;
 mod errors;
 mod feeds;

@@ -417,6 +417,16 @@ async fn a_run_over_many_seeded_cases_records_each_candidate_once_page_by_page(a
     };
     assert_eq!(outbox, recorded, "each reminder recorded once");
 
+    // A request registered now in a seeded agency takes the next number after the seeded ones.
+    let mut body = intake("BENCH-01");
+    body["arrived_at"] = json!("2026-11-30T09:00:00+08:00");
+    let res = app.post_case(&app.admin, &body).await;
+    let status = res.status();
+    let case: Value = res.json().await.unwrap();
+    assert_eq!(status, 201, "{case}");
+    let seq: i32 = case["tracking_number"].as_str().unwrap().rsplit('-').next().unwrap().parse().unwrap();
+    assert!(seq > 1, "{case}");
+
     let found = app.get_json(&app.admin, "/api/v1/cases?q=%E9%81%93%E8%B7%AF&limit=20").await; // 道路
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 20);

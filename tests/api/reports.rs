@@ -1,7 +1,11 @@
 //! Annual reports: the Panjin 2015 table reproduced from 103 cases entered through the API, and the
 //! national formats' conservation law.
 
+use foi_tracker::db::calendar::CalendarCache;
+use foi_tracker::domain::report::ReportFormat;
 use foi_tracker::domain::role::Role;
+use foi_tracker::service::reports::{self, ReportRequest};
+use foi_tracker::service::Caller;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, intake, TestApp};
@@ -164,6 +168,19 @@ async fn the_seed_reports_statistics_table_is_reproduced_from_case_records(app: 
     assert_eq!(row("carried_forward"), json!([0, 0, 0, 0, 0, 0, 0]));
     assert_eq!(national["tables"][1]["rows"][0]["values"].as_array().unwrap()[0..5], [3, 2, 0, 0, 5].map(|n| json!(n)));
     assert!(national["checks"].as_array().unwrap().iter().all(|c| c["holds"] == true));
+    // Read in one connection, or in two halves at once (PostgreSQL, with a second connection for
+    // the closings): the same report as the API's.
+    let request =
+        ReportRequest { agency: "PJ".to_owned(), subtree: true, format: ReportFormat::Y2021, year: 2015, live: false };
+    let calendars = CalendarCache::default();
+    let mut conn = app.db.conn().unwrap();
+    let mut helper = app.db.helper();
+    assert_eq!(helper.is_some(), app.db.backend_name() == "postgres");
+    let in_halves = reports::report(&mut conn, helper.as_deref_mut(), &calendars, Caller::Operator, &request).unwrap();
+    let in_one = reports::report(&mut conn, None, &calendars, Caller::Operator, &request).unwrap();
+    assert_eq!(in_halves, in_one);
+    assert_eq!(serde_json::to_value(&in_one).unwrap(), national);
+    drop((conn, helper));
     // One agency alone, and the spreadsheet.
     let alone = app.get_json(&statistician, "/api/v1/reports/pre2019/2015?agency=PJ").await;
     assert_eq!(alone["tables"][0]["rows"][1]["values"], json!([26]));

@@ -1,0 +1,269 @@
+"""The console in a real browser (Chromium through chromedriver): an office's day from registration to
+the statistics, a concurrent change between two sessions, and registration by keyboard alone.
+
+Usage: console.py BASE_URL ADMIN_TOKEN SCREENSHOT_DIR
+
+The service must be running at BASE_URL with agencies PJ and PJ-XLT (topic `urban` at PJ); the script
+adds its users through the API with ADMIN_TOKEN. Every page visited is checked for errors in the
+browser console; a screenshot of each main page goes to SCREENSHOT_DIR. Exits non-zero on the first
+failed check, naming it.
+"""
+
+import datetime
+import json
+import os
+import sys
+import time
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE, ADMIN_TOKEN, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+PASSWORD = "Lantern-River-2026"
+TODAY = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
+os.makedirs(SHOTS, exist_ok=True)
+
+
+def api(method, path, body=None):
+    request = urllib.request.Request(
+        BASE + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        text = response.read().decode()
+        return json.loads(text) if text else None
+
+
+def user(role, agency, name):
+    login = f"{role}-{uuid.uuid4().hex[:8]}"
+    created = api("POST", "/api/v1/users", {"name": name, "login": login, "role": role, "agency": agency})
+    api("PUT", f"/api/v1/users/{created['user']['id']}/password", {"password": PASSWORD})
+    return login, created["user"]["id"]
+
+
+def browser():
+    options = Options()
+    for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # The office's browsers ask for Chinese (headless Chromium would otherwise ask for English).
+    options.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+def check(condition, what):
+    if not condition:
+        raise AssertionError(what)
+    print(f"ok: {what}")
+
+
+def no_console_errors(driver, page, expected=None):
+    """No error in the browser console since the last look (`expected`: the one status a page is meant
+    to answer with, such as the 412 of a concurrent change)."""
+    errors = [
+        entry
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and not (expected and f"status of {expected} " in entry["message"])
+    ]
+    check(not errors, f"no console errors on {page}: {errors}")
+
+
+def shot(driver, name):
+    driver.execute_script("window.scrollTo(0, 0)")
+    driver.save_screenshot(os.path.join(SHOTS, f"{name}.png"))
+
+
+def visit(driver, path, name=None):
+    driver.get(BASE + path)
+    no_console_errors(driver, path)
+    if name:
+        shot(driver, name)
+
+
+def sign_in(driver, login):
+    visit(driver, "/", None)
+    check(driver.find_element(By.CSS_SELECTOR, "input[type=password]").is_displayed(), "the sign-in page asks for a password")
+    driver.find_element(By.ID, "name").send_keys(login)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "header.top nav"))
+    no_console_errors(driver, "/ after sign-in")
+
+
+def act(driver, action, fields=None, reason=None):
+    """Opens the action's form on the case page, fills it and confirms."""
+    details = driver.find_element(By.ID, f"action-{action}")
+    details.find_element(By.TAG_NAME, "summary").click()
+    form = details.find_element(By.TAG_NAME, "form")
+    for key, value in (fields or {}).items():
+        element = form.find_element(By.NAME, f"f.{key}")
+        if element.tag_name == "select":
+            select = Select(element)
+            match = [o for o in select.options if value in o.text or o.get_attribute("value") == value]
+            select.select_by_value(match[0].get_attribute("value"))
+        else:
+            element.clear()
+            element.send_keys(value)
+    if reason:
+        form.find_element(By.NAME, "reason").send_keys(reason)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def report_count(driver, code):
+    visit(driver, f"/statistics?agency=PJ&subtree=1&year={TODAY.year}&format=y2021")
+    row = driver.find_element(By.CSS_SELECTOR, f"tr[data-code='{code}']")
+    return int(row.find_elements(By.TAG_NAME, "td")[-1].text)
+
+
+def main():
+    clerk, _ = user("clerk", "PJ-XLT", "李登记")
+    handler, handler_id = user("handler", "PJ-XLT", "王承办")
+    approver, _ = user("approver", "PJ-XLT", "赵负责")
+    statistician, _ = user("statistician", "PJ", "钱统计")
+
+    # The statistician's count before.
+    stats = browser()
+    sign_in(stats, statistician)
+    before = report_count(stats, "partly_disclosed")
+
+    # A clerk registers a letter.
+    b = browser()
+    sign_in(b, clerk)
+    shot(b, "queue-clerk")
+    visit(b, "/cases/new")
+    Select(b.find_element(By.ID, "agency")).select_by_value("PJ-XLT")
+    Select(b.find_element(By.ID, "channel")).select_by_value("letter")
+    arrived = b.find_element(By.ID, "arrived_at")
+    b.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))", arrived, f"{TODAY}T09:30")
+    WebDriverWait(b, 10).until(lambda d: "答复期限" in d.find_element(By.ID, "preview").text)
+    check(str(TODAY) in b.find_element(By.ID, "preview").text, "the receipt date is shown before submitting")
+    b.find_element(By.ID, "applicant.name").send_keys("张三")
+    b.find_element(By.ID, "applicant.phone").send_keys("15704271234")
+    b.find_element(By.ID, "description").send_keys("<script>alert('x')</script>2025年城区道路改造工程的招标文件")
+    shot(b, "register")
+    b.find_element(By.ID, "register-submit").click()
+    WebDriverWait(b, 10).until(lambda d: "/cases/" in d.current_url and "/new" not in d.current_url)
+    no_console_errors(b, "the new case")
+    check("<script>alert('x')</script>" in b.find_element(By.ID, "description").text, "user text shows as text")
+    case_path = b.current_url.replace(BASE, "").split("?")[0]
+    case_id = case_path.rsplit("/", 1)[1]
+    number = b.find_element(By.TAG_NAME, "h1").text.split()[0]
+    check(number.startswith("PJ-XLT-"), f"registered as {number}")
+
+    # The office head assigns it to the handler.
+    head = browser()
+    sign_in(head, approver)
+    visit(head, case_path)
+    act(head, "assign", {"handler_id": handler_id})
+    WebDriverWait(head, 10).until(lambda d: "done=1" in d.current_url)
+
+    # Two sessions of the handler open the case; the first drafts a partial disclosure, the second's
+    # form is now stale and gets the "someone changed this case" page.
+    h1, h2 = browser(), browser()
+    sign_in(h1, handler)
+    shot(h1, "queue-handler")
+    check(number in h1.find_element(By.ID, "main").text, "the handler's queue lists the case")
+    sign_in(h2, handler)
+    visit(h1, case_path, "case-page")
+    visit(h2, case_path)
+    act(h1, "draft_reply", {"outcome": "部分公开"}, reason="涉及第三方信息，区分处理")
+    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    act(h2, "draft_reply", {"outcome": "予以公开"})
+    WebDriverWait(h2, 10).until(lambda d: d.find_elements(By.ID, "notice"))
+    check("有人刚刚修改了这个案件" in h2.find_element(By.ID, "notice").text, "a concurrent change is reported, not overwritten")
+    no_console_errors(h2, "the conflict page", expected=412)
+    shot(h2, "conflict")
+    check("部分公开" in h2.find_element(By.ID, "draft-outcome").text, "the first draft stands")
+
+    # The office head approves; the handler serves it by post.
+    visit(head, "/")
+    check(number in head.find_element(By.ID, "main").text, "the approver's queue lists the draft")
+    shot(head, "queue-approver")
+    visit(head, case_path)
+    act(head, "approve_reply")
+    WebDriverWait(head, 10).until(lambda d: "done=1" in d.current_url)
+    visit(h1, case_path)
+    # The date field is today by default (the posting date).
+    act(h1, "serve", {"method": "post"})
+    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    check("已答复" in h1.find_element(By.TAG_NAME, "h1").text, "the reply is served")
+    shot(h1, "case-replied")
+
+    # The statistician sees the count move and downloads the spreadsheet.
+    after = report_count(stats, "partly_disclosed")
+    check(after == before + 1, f"the 2021 table's 部分公开 row moved from {before} to {after}")
+    check(all("check-ok" in li.get_attribute("class") for li in stats.find_elements(By.CSS_SELECTOR, "ul.checks li")), "every cross-check holds")
+    shot(stats, "statistics")
+    link = stats.find_element(By.PARTIAL_LINK_TEXT, "Excel").get_attribute("href")
+    cookie = stats.get_cookie("foi_session")["value"]
+    request = urllib.request.Request(link, headers={"Cookie": f"foi_session={cookie}"})
+    with urllib.request.urlopen(request) as response:
+        body = response.read()
+        check(response.headers["Content-Type"].startswith("application/vnd.openxmlformats") and body[:2] == b"PK", "the XLSX downloads")
+    visit(stats, f"/search?q={number}")
+    visit(stats, "/search?q=%E9%81%93%E8%B7%AF", "search")
+
+    # Registration by keyboard alone: Tab to each field, type, Enter to submit.
+    k = browser()
+    sign_in(k, clerk)
+    visit(k, "/cases/new")
+    k.find_element(By.TAG_NAME, "body").click()
+    typed = {
+        "applicant.name": "键盘用户",
+        "applicant.phone": "13900001111",
+        "description": "仅用键盘登记的申请",
+    }
+    seen = set()
+    for _ in range(60):
+        ActionTab(k)
+        active = k.switch_to.active_element
+        field = active.get_attribute("id")
+        if field in typed and field not in seen:
+            active.send_keys(typed[field])
+            seen.add(field)
+        if active.get_attribute("id") == "register-submit":
+            break
+    check(seen == set(typed), f"every field is reachable by Tab: {sorted(seen)}")
+    k.switch_to.active_element.send_keys(Keys.ENTER)
+    WebDriverWait(k, 10).until(lambda d: "done=1" in d.current_url)
+    check("仅用键盘登记的申请" in k.find_element(By.ID, "description").text, "registered by keyboard alone")
+
+    # An administrator's pages: users and the year's calendar.
+    admin_login, _ = user("admin", "PJ", "孙管理")
+    a = browser()
+    sign_in(a, admin_login)
+    visit(a, "/admin/users", "admin-users")
+    visit(a, f"/admin/calendar?year={TODAY.year}", "admin-calendar")
+    check("国庆节" in a.page_source, "the calendar names the holidays")
+
+    # At 200% zoom (a 640-pixel-wide window drawn at twice the scale) the page reflows: nothing but a
+    # wide table's own box scrolls sideways.
+    h1.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 900, "deviceScaleFactor": 2, "mobile": False})
+    for path, name in [("/", "zoom-queue"), (case_path, "zoom-case")]:
+        visit(h1, path, name)
+        overflow = h1.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        check(overflow <= 1, f"{path} fits a 640-pixel window without scrolling sideways ({overflow} px over)")
+
+    for driver in [stats, b, head, h1, h2, k, a]:
+        no_console_errors(driver, "the last page")
+        driver.quit()
+    print("console end-to-end: all checks passed")
+
+
+def ActionTab(driver):
+    webdriver.ActionChains(driver).send_keys(Keys.TAB).perform()
+    time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    main()
