@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The console in a real browser (.ci/e2e/console.py): Chromium and chromedriver from Debian, Selenium
-# in a virtualenv. Serves a fresh database with the built binary and saves the screenshots.
-# Usage: .ci/console-e2e.sh BINARY DATABASE_URL SCREENSHOT_DIR [PORT]
+# The console in a real browser (.ci/e2e/console.py): Chromium and chromedriver from Debian, or with
+# E2E_BROWSER=firefox Firefox ESR from Debian and geckodriver built from crates.io (Debian has none),
+# Selenium in a virtualenv. Serves a fresh database with the built binary and saves the screenshots.
+# Usage: [E2E_BROWSER=firefox] .ci/console-e2e.sh BINARY DATABASE_URL SCREENSHOT_DIR [PORT]
 set -euo pipefail
 bin=$(realpath "$1")
 db_url=$2
@@ -11,7 +12,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 venv=${E2E_VENV:-.venv/e2e}
 
 # Chinese fonts, so the screenshots show the console as an office sees it.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+if [ "${E2E_BROWSER:-chromium}" = firefox ]; then
+  if ! command -v firefox-esr >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q firefox-esr fonts-noto-cjk
+  fi
+  tools=$(cd "$here/.." && pwd)/target/e2e-tools
+  if [ ! -x "$tools/bin/geckodriver" ]; then
+    cargo install --quiet --locked geckodriver --version 0.37.1 --root "$tools"
+  fi
+  export GECKODRIVER=$tools/bin/geckodriver
+elif ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-noto-cjk
 fi

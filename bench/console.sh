@@ -84,7 +84,8 @@ printf '| search by phone | %s |\n' "$(page "bench-admin-$$" "/search?contact=13
 printf '| search by tracking number (redirect to the case) | %s |\n' \
   "$(curl -fsS -o /dev/null -b "$work/bench-admin-$$.jar" -w '%{time_total}\n' "$site/search?q=$number" | awk '{printf "%.1f (one request)", $1 * 1000}')"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-css=$(curl -fsS "$site/static/console-1.css" | wc -c)
+stylesheet=$(curl -fsS "$site/" | grep -o '/static/console-[0-9a-f]*\.css' | head -n 1)
+css=$(curl -fsS "$site$stylesheet" | wc -c)
 js=$(curl -fsS "$site/static/htmx-2.0.11.min.js" | wc -c)
 for path in / "/cases/$case_id" "/search?q=%E9%81%93%E8%B7%AF"; do
   html=$(weight "bench-admin-$$" "$path")

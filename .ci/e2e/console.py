@@ -1,5 +1,7 @@
-"""The console in a real browser (Chromium through chromedriver): an office's day from registration to
-the statistics, a concurrent change between two sessions, and registration by keyboard alone.
+"""The console in a real browser (Chromium through chromedriver, or Firefox ESR through geckodriver with
+E2E_BROWSER=firefox): an office's day from registration to the statistics and the year's lock, a
+correction of the registration, a session that times out in the middle of a form, a concurrent change
+between two sessions, registration by keyboard alone, and the pages at 200% zoom.
 
 Usage: console.py BASE_URL ADMIN_TOKEN SCREENSHOT_DIR
 
@@ -20,11 +22,14 @@ import uuid
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.firefox.options import Options as FirefoxOptions
+from selenium.webdriver.firefox.service import Service as FirefoxService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, ADMIN_TOKEN, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3]
+FIREFOX = os.environ.get("E2E_BROWSER", "chromium") == "firefox"
 PASSWORD = "Lantern-River-2026"
 TODAY = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=8)).date()
 os.makedirs(SHOTS, exist_ok=True)
@@ -49,7 +54,10 @@ def user(role, agency, name):
     return login, created["user"]["id"]
 
 
-def browser():
+def browser(zoom=False):
+    """A headless browser asking for Chinese, 1280x900 (`zoom`: Firefox drawn at 200%)."""
+    if FIREFOX:
+        return firefox(zoom)
     options = Options()
     for flag in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"]:
         options.add_argument(flag)
@@ -62,6 +70,28 @@ def browser():
     return driver
 
 
+def firefox(zoom):
+    options = FirefoxOptions()
+    # Headless Firefox sizes its window in CSS pixels: 200% zoom of a 1280-pixel screen is a
+    # 640-pixel window drawn at two device pixels per CSS pixel.
+    for flag in ["-headless", f"--width={640 if zoom else 1280}", "--height=900"]:
+        options.add_argument(flag)
+    options.set_preference("intl.accept_languages", "zh-CN, zh")
+    if zoom:
+        options.set_preference("layout.css.devPixelsPerPx", "2.0")
+    # Console errors arrive over WebDriver BiDi (geckodriver has no log endpoint).
+    options.enable_bidi = True
+    options.binary_location = os.environ.get("FIREFOX_BIN", "/usr/bin/firefox-esr")
+    driver = webdriver.Firefox(service=FirefoxService(os.environ.get("GECKODRIVER", "geckodriver")), options=options)
+    driver.set_page_load_timeout(30)
+    driver.errors = []
+    driver.script.add_javascript_error_handler(lambda entry: driver.errors.append(str(entry)))
+    driver.script.add_console_message_handler(
+        lambda entry: getattr(entry, "level", "") == "error" and driver.errors.append(str(entry))
+    )
+    return driver
+
+
 def check(condition, what):
     if not condition:
         raise AssertionError(what)
@@ -71,11 +101,15 @@ def check(condition, what):
 def no_console_errors(driver, page, expected=None):
     """No error in the browser console since the last look (`expected`: the one status a page is meant
     to answer with, such as the 412 of a concurrent change)."""
-    errors = [
-        entry
-        for entry in driver.get_log("browser")
-        if entry["level"] == "SEVERE" and not (expected and f"status of {expected} " in entry["message"])
-    ]
+    if FIREFOX:
+        time.sleep(0.1)  # BiDi events arrive asynchronously.
+        errors, driver.errors = list(driver.errors), []
+    else:
+        errors = [
+            entry
+            for entry in driver.get_log("browser")
+            if entry["level"] == "SEVERE" and not (expected and f"status of {expected} " in entry["message"])
+        ]
     check(not errors, f"no console errors on {page}: {errors}")
 
 
@@ -102,6 +136,11 @@ def sign_in(driver, login):
 
 def act(driver, action, fields=None, reason=None):
     """Opens the action's form on the case page, fills it and confirms."""
+    fill(driver, action, fields, reason).find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def fill(driver, action, fields=None, reason=None):
+    """Opens the action's form on the case page and fills it; the form."""
     details = driver.find_element(By.ID, f"action-{action}")
     details.find_element(By.TAG_NAME, "summary").click()
     form = details.find_element(By.TAG_NAME, "form")
@@ -116,7 +155,7 @@ def act(driver, action, fields=None, reason=None):
             element.send_keys(value)
     if reason:
         form.find_element(By.NAME, "reason").send_keys(reason)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    return form
 
 
 def report_count(driver, code):
@@ -166,6 +205,11 @@ def main():
     visit(head, case_path)
     act(head, "assign", {"handler_id": handler_id})
     WebDriverWait(head, 10).until(lambda d: "done=1" in d.current_url)
+    # The applicant calls with a new phone number: the registration is corrected, the rest kept.
+    act(head, "amend_registration", {"applicant.phone": "13904270000"}, reason="申请人来电更正联系电话")
+    WebDriverWait(head, 10).until(lambda d: "done=1" in d.current_url)
+    check("13904270000" in head.find_element(By.ID, "main").text, "the corrected phone shows")
+    check("张三" in head.find_element(By.ID, "main").text, "the applicant's name is kept")
 
     # Two sessions of the handler open the case; the first drafts a partial disclosure, the second's
     # form is now stale and gets the "someone changed this case" page.
@@ -190,7 +234,23 @@ def main():
     check(number in head.find_element(By.ID, "main").text, "the approver's queue lists the draft")
     shot(head, "queue-approver")
     visit(head, case_path)
-    act(head, "approve_reply")
+    # The office head's session times out while the approval form is open: signing in again brings
+    # the form back as it was, to confirm.
+    form = fill(head, "approve_reply", reason="同意部分公开")
+    head.delete_cookie("foi_session")
+    head.add_cookie({"name": "foi_session", "value": "an-ended-session", "path": "/"})
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(head, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "input[type=password]"))
+    no_console_errors(head, "the sign-in after the session ended", expected=401)
+    check("登录已过期" in head.find_element(By.ID, "main").text, "the sign-in page says the session ended")
+    head.find_element(By.ID, "name").send_keys(approver)
+    head.find_element(By.ID, "password").send_keys(PASSWORD + Keys.ENTER)
+    WebDriverWait(head, 10).until(lambda d: d.find_elements(By.ID, "notice"))
+    check("已恢复" in head.find_element(By.ID, "notice").text, "the form comes back after signing in")
+    again = head.find_element(By.ID, "action-approve_reply")
+    check(again.get_attribute("open") is not None, "the approval form is open")
+    check(again.find_element(By.NAME, "reason").get_attribute("value") == "同意部分公开", "with the comment typed")
+    again.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(head, 10).until(lambda d: "done=1" in d.current_url)
     visit(h1, case_path)
     # The date field is today by default (the posting date).
@@ -210,6 +270,13 @@ def main():
     with urllib.request.urlopen(request) as response:
         body = response.read()
         check(response.headers["Content-Type"].startswith("application/vnd.openxmlformats") and body[:2] == b"PK", "the XLSX downloads")
+    # Last year's report is published: the statistician locks it.
+    visit(stats, f"/statistics?agency=PJ&subtree=1&year={TODAY.year - 1}&format=y2021")
+    check(stats.find_elements(By.CSS_SELECTOR, "th[colspan='5']"), "the 2021 table's two-level header")
+    stats.find_element(By.ID, "lock-year").click()
+    WebDriverWait(stats, 10).until(lambda d: d.find_elements(By.ID, "lock-info"))
+    check("钱统计" in stats.find_element(By.ID, "lock-info").text, "the year is locked in the statistician's name")
+    shot(stats, "statistics-locked")
     visit(stats, f"/search?q={number}")
     visit(stats, "/search?q=%E9%81%93%E8%B7%AF", "search")
 
@@ -248,11 +315,20 @@ def main():
 
     # At 200% zoom (a 640-pixel-wide window drawn at twice the scale) the page reflows: nothing but a
     # wide table's own box scrolls sideways.
-    h1.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 900, "deviceScaleFactor": 2, "mobile": False})
+    if FIREFOX:
+        zoomed = browser(zoom=True)
+        sign_in(zoomed, handler)
+    else:
+        zoomed = h1
+        h1.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 640, "height": 900, "deviceScaleFactor": 2, "mobile": False})
+    width, ratio = zoomed.execute_script("return [window.innerWidth, window.devicePixelRatio]")
+    check(width <= 660 and ratio == 2, f"the window is 640 CSS pixels wide at twice the scale ({width} px, x{ratio})")
     for path, name in [("/", "zoom-queue"), (case_path, "zoom-case")]:
-        visit(h1, path, name)
-        overflow = h1.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        visit(zoomed, path, name)
+        overflow = zoomed.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         check(overflow <= 1, f"{path} fits a 640-pixel window without scrolling sideways ({overflow} px over)")
+    if zoomed is not h1:
+        zoomed.quit()
 
     for driver in [stats, b, head, h1, h2, k, a]:
         no_console_errors(driver, "the last page")

@@ -73,12 +73,21 @@ pub async fn login(
     match open_session(&req, &db, &limits, credentials).await {
         Ok(opened) => {
             let cookie = session_cookie(opened.cookie, secure(&req, &settings, &limits));
-            if next == "/cases/new" && !draft.is_empty() {
+            if !draft.is_empty() {
                 let me = super::Me { principal: opened.principal, session: opened.session };
-                let mut response =
-                    super::register::refill(&db, &calendars, tr, me, &form_fields(draft.as_bytes())).await?;
-                response.add_cookie(&cookie).map_err(AppError::internal)?;
-                return Ok(response);
+                let fields = form_fields(draft.as_bytes());
+                let case = next.strip_prefix("/cases/").filter(|id| uuid::Uuid::parse_str(id).is_ok());
+                let refilled = match (next.as_str(), case) {
+                    ("/cases/new", _) => Some(super::register::refill(&db, &calendars, tr, me, &fields).await?),
+                    (_, Some(id)) => {
+                        Some(super::case_page::refill(&db, &calendars, tr, me, id.to_owned(), &fields).await?)
+                    }
+                    _ => None,
+                };
+                if let Some(mut response) = refilled {
+                    response.add_cookie(&cookie).map_err(AppError::internal)?;
+                    return Ok(response);
+                }
             }
             Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, next)).cookie(cookie).finish())
         }

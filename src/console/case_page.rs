@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use super::queue::{nav, CaseLine};
@@ -17,27 +17,85 @@ use crate::db::users::UserFilter;
 use crate::db::{Db, DbConnection};
 use crate::domain::deadline::{Explanation, SkipReason};
 use crate::domain::fees::CostRates;
+use crate::domain::intake::{ApplicantKind, Channel, DeliveryForm, ReceiptBasis};
 use crate::domain::outcome::{y2021_outcome, Outcome};
-use crate::domain::role::Role;
+use crate::domain::role::{Principal, Role};
 use crate::domain::workflow::{Action, AppealKind, AppealOutcome, ServiceMethod};
 use crate::error::AppError;
+use crate::service::cases::CaseDetails;
+use crate::service::Caller;
 use crate::service::{actions, cases, clock};
 
 /// What a field of an action form holds.
 pub enum Input {
-    /// A date, today by default.
     Date,
-    Number,
+    Number {
+        min: i64,
+    },
     Text,
+    LongText,
     /// A choice: (value, label).
     Choice(Vec<(String, String)>),
 }
 
 pub struct FormField {
-    /// The key in the action's (or clock event's) JSON.
-    pub key: &'static str,
+    /// Where the value goes in the action's (or clock event's) JSON: `on`, `basis.pages`, ...
+    pub key: String,
+    /// A key of the console's words.
     pub label: &'static str,
     pub input: Input,
+    pub required: bool,
+    /// What the form shows first (today for a required date, the current value in an amendment).
+    pub value: String,
+    /// Sent only when another field (`key`) holds one of these values: the fields of one fee basis
+    /// or of one kind of period.
+    pub when: Option<(&'static str, &'static [&'static str])>,
+    /// Sent as a JSON number (a number input, or a choice of numbers).
+    pub numeric: bool,
+}
+
+impl FormField {
+    fn new(key: &str, label: &'static str, input: Input) -> FormField {
+        FormField {
+            key: key.to_owned(),
+            label,
+            input,
+            required: true,
+            value: String::new(),
+            when: None,
+            numeric: false,
+        }
+    }
+
+    fn optional(mut self) -> FormField {
+        self.required = false;
+        self
+    }
+
+    fn numeric(mut self) -> FormField {
+        self.numeric = true;
+        self
+    }
+
+    fn when(mut self, key: &'static str, values: &'static [&'static str]) -> FormField {
+        self.when = Some((key, values));
+        self
+    }
+
+    fn showing(mut self, value: impl Into<String>) -> FormField {
+        self.value = value.into();
+        self
+    }
+
+    /// The form field's HTML name.
+    pub fn name(&self) -> String {
+        format!("f.{}", self.key)
+    }
+
+    /// Its HTML id within the form of `action`.
+    pub fn id(&self, action: &Action) -> String {
+        format!("{}-{}", action.as_str(), self.key.replace('.', "-"))
+    }
 }
 
 /// An action the user may take now, with its form.
@@ -47,18 +105,41 @@ pub struct ActionForm {
     pub fields: Vec<FormField>,
     /// Whether the form asks for a reason (办理意见); `reason_required` when the law needs one.
     pub reason_required: bool,
-    /// Recorded through `clock-events` rather than `actions`.
-    pub clock: bool,
-    /// The console has no form for it yet: the API takes it.
-    pub api_only: bool,
+    /// The form shows the current values and sends only the ones changed (an amendment). Fields
+    /// under `applicant.` go together: the API replaces the applicant whole.
+    pub changes_only: bool,
+    /// A hint under the form's title.
+    pub hint: Option<&'static str>,
+    /// Opened and filled in again (the input of a post that found the session ended).
+    pub open: bool,
+    pub reason: String,
 }
 
-fn date(key: &'static str, label: &'static str) -> FormField {
-    FormField { key, label, input: Input::Date }
+/// What the forms need to know of the case and the office.
+struct FormContext<'a> {
+    today: String,
+    /// The agency's active handlers, for assigning.
+    handlers: Vec<(String, String)>,
+    /// The agency's topics, for an amendment.
+    topics: Vec<(String, String)>,
+    case: &'a CaseResponse,
+    role: Role,
 }
 
-fn choice(key: &'static str, label: &'static str, options: Vec<(String, String)>) -> FormField {
-    FormField { key, label, input: Input::Choice(options) }
+fn date(key: &str, label: &'static str, ctx: &FormContext) -> FormField {
+    FormField::new(key, label, Input::Date).showing(ctx.today.clone())
+}
+
+fn choice(key: &str, label: &'static str, options: Vec<(String, String)>) -> FormField {
+    FormField::new(key, label, Input::Choice(options))
+}
+
+fn number(key: &str, label: &'static str, min: i64) -> FormField {
+    FormField::new(key, label, Input::Number { min }).numeric()
+}
+
+fn text(key: &str, label: &'static str) -> FormField {
+    FormField::new(key, label, Input::Text)
 }
 
 /// Every reply outcome a handler may draft, each with the 2021 table's row it is counted in.
@@ -80,45 +161,22 @@ fn outcome_choices() -> Vec<(String, String)> {
         .collect()
 }
 
-fn service_methods() -> Vec<(String, String)> {
-    ServiceMethod::ALL
-        .iter()
-        .map(|m| {
-            let label = match m {
-                ServiceMethod::InPerson => "直接送达",
-                ServiceMethod::Post => "邮寄送达",
-                ServiceMethod::Email => "电子邮件",
-                ServiceMethod::Online => "网上平台",
-                ServiceMethod::Fax => "传真",
-                ServiceMethod::Entrusted => "委托送达",
-            };
-            (m.as_str().to_owned(), label.to_owned())
-        })
-        .collect()
+/// (value, label) for each of `all`, labelled in the user's language.
+fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: impl Fn(T) -> String) -> Vec<(String, String)> {
+    all.iter().map(|&v| (code(v).to_owned(), label(v))).collect()
 }
 
 /// Who a consultation asks (2019 Art. 32, 33).
-fn consulted_parties() -> Vec<(String, String)> {
+fn consulted_parties(tr: &Tr) -> Vec<(String, String)> {
     use crate::domain::deadline::ConsultedParty;
-    ConsultedParty::ALL
-        .iter()
-        .map(|p| {
-            let label = match p {
-                ConsultedParty::ThirdParty => "第三方",
-                ConsultedParty::OtherAgency => "其他机关",
-            };
-            (p.as_str().to_owned(), label.to_owned())
-        })
-        .collect()
+    options(ConsultedParty::ALL, ConsultedParty::as_str, |p| tr.code("party", p.as_str()))
 }
 
-/// The grounds for not processing a request, each with the 2021 table's row it is counted in. A repeat
-/// request names the answered request it repeats, which this form does not ask for: the API takes it.
+/// The grounds for not processing a request, each with the 2021 table's row it is counted in.
 fn not_processed_grounds() -> Vec<(String, String)> {
     use crate::domain::outcome::NotProcessedReason;
     NotProcessedReason::ALL
         .iter()
-        .filter(|&&r| r != NotProcessedReason::RepeatRequest)
         .map(|&reason| {
             let outcome = Outcome::NotProcessed { reason, repeat_of: None, repeat_of_earlier: None };
             (reason.as_str().to_owned(), y2021_outcome(&outcome).def().label.trim().to_owned())
@@ -126,75 +184,169 @@ fn not_processed_grounds() -> Vec<(String, String)> {
         .collect()
 }
 
-fn plain<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<(String, String)> {
-    all.iter().map(|&v| (code(v).to_owned(), code(v).replace('_', " "))).collect()
+/// The reconsiderations and lawsuits decided `corrected`: only their decisions order a new reply (a
+/// complaint's does not).
+fn correcting_appeals(case: &CaseResponse, tr: &Tr) -> Vec<(String, String)> {
+    case.appeals
+        .iter()
+        .flatten()
+        .filter(|a| a.outcome == AppealOutcome::Corrected && a.kind != AppealKind::Complaint)
+        .map(|a| {
+            let decided = a.decided_on.map(|d| tr.date(&d)).unwrap_or_default();
+            (a.number.to_string(), format!("#{} {} {decided}", a.number, tr.code("appeal_kind", a.kind.as_str())))
+        })
+        .collect()
 }
 
-/// The form for `action`. `handlers`: the agency's handlers for assigning.
-fn form_for(action: Action, tr: &Tr, handlers: &[(String, String)]) -> ActionForm {
+/// The amendment form: every field the user may correct, showing its current value. The receipt
+/// date and its basis are the office head's (Art. 31); personal data the user cannot see is not
+/// offered.
+fn amendment_fields(ctx: &FormContext, tr: &Tr) -> Vec<FormField> {
+    let case = ctx.case;
+    let mut fields = vec![];
+    if !case.personal_data_masked {
+        let a = &case.applicant;
+        let kinds = options(ApplicantKind::ALL, ApplicantKind::as_str, |k| tr.applicant_kind(&k));
+        fields.push(choice("applicant.kind", "applicant_kind", kinds).showing(a.kind.as_str()));
+        fields.push(text("applicant.name", "name").showing(a.name.clone()));
+        for (key, label, value) in [
+            ("applicant.id_number", "id_number", &a.id_number),
+            ("applicant.phone", "phone", &a.phone),
+            ("applicant.email", "email", &a.email),
+            ("applicant.address", "address", &a.address),
+        ] {
+            fields.push(text(key, label).optional().showing(value.clone().unwrap_or_default()));
+        }
+    }
+    let channels = options(Channel::ALL, Channel::as_str, |c| tr.channel(&c));
+    fields.push(choice("channel", "channel", channels).showing(case.channel.as_str()));
+    let deliveries = options(DeliveryForm::ALL, DeliveryForm::as_str, |d| tr.code("delivery", d.as_str()));
+    fields.push(choice("delivery_form", "delivery_form", deliveries).showing(case.delivery_form.as_str()));
+    fields.push(FormField::new("description", "description", Input::LongText).showing(case.description.clone()));
+    fields
+        .push(choice("topic", "topic", ctx.topics.clone()).optional().showing(case.topic.clone().unwrap_or_default()));
+    if ctx.role == Role::Approver {
+        fields.push(date("received_on", "received_on", ctx).showing(case.received_on.to_string()));
+        let bases =
+            options(ReceiptBasis::ALL, ReceiptBasis::as_str, |b| super::register::basis_label(tr, b).to_owned());
+        fields.push(choice("receipt_basis", "receipt_basis", bases).showing(case.receipt_basis.as_str()));
+        fields.push(
+            text("receipt_evidence", "receipt_evidence")
+                .optional()
+                .showing(case.receipt_evidence.clone().unwrap_or_default()),
+        );
+    }
+    fields
+}
+
+const REPEAT: &[&str] = &["repeat_request"];
+
+/// The form for `action`.
+fn form_for(action: Action, tr: &Tr, ctx: &FormContext) -> ActionForm {
     use Action as A;
-    let (fields, clock, api_only) = match action {
-        A::Assign => (vec![choice("handler_id", "handler_id", handlers.to_vec())], false, false),
-        A::DraftReply | A::AnswerOnTheSpot => (vec![choice("outcome", "outcome", outcome_choices())], false, false),
-        A::ReturnDraft | A::ApproveReply | A::Archive => (vec![], false, false),
-        A::Serve => (vec![choice("method", "service_method", service_methods()), date("on", "on_date")], false, false),
-        A::Withdraw => (vec![date("on", "on_date")], false, false),
-        A::FileAppeal => (
-            vec![choice("kind", "event", plain(AppealKind::ALL, AppealKind::as_str)), date("filed_on", "on_date")],
-            false,
-            false,
-        ),
-        A::DecideAppeal => (
+    let methods = || options(ServiceMethod::ALL, ServiceMethod::as_str, |m| tr.code("method", m.as_str()));
+    let mut hint = None;
+    let fields = match action {
+        A::Assign => vec![choice("handler_id", "handler_id", ctx.handlers.clone())],
+        A::DraftReply | A::AnswerOnTheSpot => vec![choice("outcome", "outcome", outcome_choices())],
+        A::ReturnDraft | A::ApproveReply | A::Archive => vec![],
+        A::Serve => vec![choice("method", "service_method", methods()), date("on", "on_date", ctx)],
+        A::Withdraw => vec![date("on", "on_date", ctx)],
+        A::FileAppeal => vec![
+            choice(
+                "kind",
+                "appeal_kind",
+                options(AppealKind::ALL, AppealKind::as_str, |k| tr.code("appeal_kind", k.as_str())),
+            ),
+            date("filed_on", "filed_on", ctx),
+            text("reference", "appeal_reference").optional(),
+        ],
+        A::DecideAppeal => vec![
+            number("number", "appeal_number", 1),
+            choice(
+                "outcome",
+                "appeal_outcome",
+                options(AppealOutcome::ALL, AppealOutcome::as_str, |o| tr.code("appeal_outcome", o.as_str())),
+            ),
+            date("decided_on", "decided_on", ctx),
+        ],
+        A::ReopenForNewReply => {
+            hint = Some("hint_new_reply");
             vec![
-                FormField { key: "number", label: "event", input: Input::Number },
-                choice("outcome", "outcome", plain(AppealOutcome::ALL, AppealOutcome::as_str)),
-                date("decided_on", "on_date"),
-            ],
-            false,
-            false,
-        ),
-        A::ExtensionApproved => (
+                choice("appeal_number", "appeal_number", correcting_appeals(ctx.case, tr)).numeric(),
+                date("on", "decision_effective_on", ctx),
+                choice(
+                    "period.kind",
+                    "new_reply_period",
+                    vec![
+                        ("working_days".into(), tr.t("period_working_days").into()),
+                        ("date".into(), tr.t("period_date").into()),
+                    ],
+                ),
+                date("period.from", "period_from", ctx).optional().when("period.kind", &["working_days"]),
+                number("period.days", "period_days", 1).optional().when("period.kind", &["working_days"]),
+                date("period.due_on", "period_due_on", ctx).optional().showing("").when("period.kind", &["date"]),
+            ]
+        }
+        A::AssessFee => {
+            hint = Some("hint_fee");
             vec![
-                date("on", "on_date"),
-                FormField { key: "days", label: "extension_days", input: Input::Number },
-                FormField { key: "reason", label: "reason", input: Input::Text },
-                date("applicant_notified_on", "on_date"),
-            ],
-            true,
-            false,
-        ),
+                choice(
+                    "basis.method",
+                    "fee_method",
+                    ["per_request", "per_page", "cost"].map(|m| (m.to_owned(), tr.code("fee_method", m))).to_vec(),
+                ),
+                number("basis.pages", "pages", 0).optional().when("basis.method", &["per_page", "cost"]),
+                number("basis.search_items", "search_items", 0).optional().when("basis.method", &["cost"]),
+                number("basis.postage_fen", "postage_fen", 0).optional().when("basis.method", &["cost"]),
+                number("waived_fen", "waived_fen", 0).optional(),
+                text("waiver_reason", "waiver_reason").optional(),
+            ]
+        }
+        A::AmendRegistration => amendment_fields(ctx, tr),
+        A::ExtensionApproved => vec![
+            date("on", "on_date", ctx),
+            number("days", "extension_days", 1),
+            text("reason", "reason"),
+            date("applicant_notified_on", "applicant_notified_on", ctx),
+        ],
         A::CorrectionReceived | A::ConsultationAnswered | A::CorrectionLapsed | A::FeeNoticeSent | A::FeeLapsed => {
-            (vec![date("on", "on_date")], true, false)
+            vec![date("on", "on_date", ctx)]
         }
-        A::CorrectionNoticeSent => (vec![date("on", "on_date"), date("respond_by", "respond_by")], true, false),
-        A::ConsultationSent => {
-            (vec![date("on", "on_date"), choice("party", "party", consulted_parties())], true, false)
-        }
-        A::DelaySet => (vec![date("on", "on_date"), date("until", "until")], true, false),
-        A::FeePaid => (
-            vec![
-                date("on", "on_date"),
-                FormField { key: "amount_fen", label: "amount_fen", input: Input::Number },
-                FormField { key: "receipt_number", label: "receipt_number", input: Input::Text },
-            ],
-            true,
-            false,
-        ),
+        A::CorrectionNoticeSent => vec![date("on", "on_date", ctx), date("respond_by", "respond_by", ctx)],
+        A::ConsultationSent => vec![date("on", "on_date", ctx), choice("party", "party", consulted_parties(tr))],
+        A::DelaySet => vec![date("on", "on_date", ctx), date("until", "until", ctx)],
+        A::FeePaid => vec![
+            date("on", "on_date", ctx),
+            number("amount_fen", "amount_fen", 0),
+            text("receipt_number", "receipt_number").optional(),
+        ],
         A::NotProcess => {
-            (vec![date("on", "on_date"), choice("ground", "ground", not_processed_grounds())], false, false)
+            hint = Some("hint_repeat");
+            vec![
+                date("on", "on_date", ctx),
+                choice("ground", "ground", not_processed_grounds()),
+                text("repeat_of", "repeat_of").optional().when("ground", REPEAT),
+                text("repeat_of_earlier.reference", "earlier_reference").optional().when("ground", REPEAT),
+                date("repeat_of_earlier.answered_on", "earlier_answered_on", ctx)
+                    .optional()
+                    .showing("")
+                    .when("ground", REPEAT),
+            ]
         }
-        A::Transfer => (
-            vec![date("on", "on_date"), FormField { key: "to_agency", label: "to_agency", input: Input::Text }],
-            false,
-            false,
-        ),
-        A::VoidDuplicate => {
-            (vec![FormField { key: "duplicate_of", label: "duplicate_of", input: Input::Text }], false, false)
-        }
-        // A fee's basis, an amendment's changes and a new reply's period have shapes of their own.
-        A::AssessFee | A::AmendRegistration | A::ReopenForNewReply => (vec![], false, true),
+        A::Transfer => vec![date("on", "on_date", ctx), text("to_agency", "to_agency")],
+        A::VoidDuplicate => vec![text("duplicate_of", "duplicate_of")],
     };
-    ActionForm { action, label: tr.action(&action), fields, reason_required: action.needs_reason(), clock, api_only }
+    ActionForm {
+        action,
+        label: tr.action(&action),
+        fields,
+        reason_required: action.needs_reason(),
+        changes_only: action == A::AmendRegistration,
+        hint,
+        open: false,
+        reason: String::new(),
+    }
 }
 
 /// A line of the timeline.
@@ -217,7 +369,6 @@ struct CasePage {
     made_up: Vec<(String, String)>,
     timeline: Vec<TimelineEntry>,
     forms: Vec<ActionForm>,
-    today: String,
     notice: Option<&'static str>,
     error: Option<String>,
     field_errors: Vec<(String, String)>,
@@ -232,28 +383,103 @@ impl CasePage {
             .appeals
             .iter()
             .flatten()
-            .map(|a| serde_json::to_value(a).map(|v| flatten(&v)).unwrap_or_default())
+            .map(|a| serde_json::to_value(a).map(|v| detail_text(&self.tr, &v)).unwrap_or_default())
             .collect()
     }
 }
 
-/// `key: value` pairs of a JSON object, nested objects inlined (for the timeline's details).
-fn flatten(value: &Value) -> String {
-    match value {
-        Value::Object(map) => map
-            .iter()
-            // The type is the timeline's label; ids mean nothing to a reader (names are beside them).
-            .filter(|(k, v)| !v.is_null() && *k != "type" && !k.ends_with("_id") && !k.starts_with("tracking_"))
-            .map(|(k, v)| match v {
-                Value::Object(_) => format!("{k}: {{{}}}", flatten(v)),
-                Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// The console's word for a key of an event's or appeal's JSON, where it is not a word itself.
+const DETAIL_WORDS: &[(&str, &str)] = &[
+    ("on", "on_date"),
+    ("method", "service_method"),
+    ("days", "extension_days"),
+    ("number", "appeal_number"),
+    ("kind", "appeal_kind"),
+    ("reference", "appeal_reference"),
+    ("due_on", "period_due_on"),
+    ("duplicate_of_number", "duplicate_of"),
+    ("handler_name", "handler"),
+    ("period", "new_reply_period"),
+];
+
+/// A `deadline_set` record in the user's words: the reply deadline now (provisional while a year's
+/// holiday notice is missing), how the case closed, and the deadline before if it moved.
+fn deadline_text(tr: &Tr, payload: &Value) -> Option<String> {
+    use crate::domain::events::DeadlineChange;
+    let change: DeadlineChange = serde_json::from_value(payload.clone()).ok()?;
+    let zh = tr.lang() == super::Lang::Zh;
+    let d = &change.deadline;
+    let mut text = match d.final_due_on {
+        Some(due) => format!("{}{}{}", tr.t("final_due_on"), if zh { "：" } else { ": " }, tr.date(&due)),
+        None => tr.t("stopped").to_owned(),
+    };
+    if d.provisional {
+        text.push_str(if zh { "（暂定）" } else { " (provisional)" });
     }
+    if let (Some(on), Some(closing)) = (d.closed_on, d.closed_as) {
+        let how =
+            if zh { crate::domain::labels::closing(closing).to_owned() } else { closing.as_str().replace('_', " ") };
+        text.push_str(&format!("{}{how} {}", if zh { "；" } else { "; " }, tr.date(&on)));
+    }
+    if let Some(before) = change.previous.as_ref().and_then(|p| p.final_due_on).filter(|b| Some(*b) != d.final_due_on) {
+        text.push_str(&format!("{}{}", if zh { "（原期限：" } else { " (was " }, tr.date(&before)));
+        text.push_str(if zh { "）" } else { ")" });
+    }
+    Some(text)
+}
+
+/// An event's or appeal's facts in the user's words: `日期：2026-12-04；送达方式：邮寄送达`, outcomes by
+/// their report row, codes by their labels, an amendment as `field: before → after`. Ids and the
+/// type (the timeline's own column) are left out.
+fn detail_text(tr: &Tr, value: &Value) -> String {
+    let (colon, semicolon, comma) = match tr.lang() {
+        super::Lang::Zh => ("：", "；", "，"),
+        super::Lang::En => (": ", "; ", ", "),
+    };
+    let label = |key: &str| -> String {
+        match DETAIL_WORDS.iter().find(|(k, _)| *k == key) {
+            Some((_, word)) => tr.t(word).to_owned(),
+            None if super::text::is_word(key) => tr.t(key).to_owned(),
+            None => key.replace('_', " "),
+        }
+    };
+    let text = |key: &str, v: &Value| -> String {
+        match (key, v) {
+            ("outcome", Value::Object(_)) => serde_json::from_value::<Outcome>(v.clone())
+                .map(|o| outcome_label(&o))
+                .unwrap_or_else(|_| v.to_string()),
+            ("outcome", Value::String(s)) => tr.code("appeal_outcome", s),
+            ("method", Value::String(s)) => tr.code("method", s),
+            // An applicant's kind, or an appeal's.
+            ("kind", Value::String(s)) => {
+                ApplicantKind::parse(s).map_or_else(|| tr.code("appeal_kind", s), |k| tr.applicant_kind(&k))
+            }
+            ("party", Value::String(s)) => tr.code("party", s),
+            ("channel", Value::String(s)) => Channel::parse(s).map_or(s.clone(), |c| tr.channel(&c)),
+            ("delivery_form", Value::String(s)) => tr.code("delivery", s),
+            (_, Value::String(s)) => s.clone(),
+            // A nested object (an applicant) reads as one item: its parts joined by commas.
+            (_, Value::Object(_)) => detail_text(tr, v).replace(semicolon, comma),
+            (_, other) => other.to_string(),
+        }
+    };
+    let Value::Object(map) = value else { return text("", value) };
+    map.iter()
+        .filter(|(k, v)| !v.is_null() && *k != "type" && !k.ends_with("_id") && !k.starts_with("tracking_"))
+        .map(|(k, v)| match (k.as_str(), v) {
+            ("changes", Value::Object(fields)) => fields
+                .iter()
+                .map(|(field, change)| {
+                    let side =
+                        |s: &str| change.get(s).filter(|v| !v.is_null()).map_or("—".to_owned(), |v| text(field, v));
+                    format!("{}{colon}{} → {}", label(field), side("old"), side("new"))
+                })
+                .collect::<Vec<_>>()
+                .join(semicolon),
+            _ => format!("{}{colon}{}", label(k), text(k, v)),
+        })
+        .collect::<Vec<_>>()
+        .join(semicolon)
 }
 
 fn outcome_label(outcome: &Outcome) -> String {
@@ -262,6 +488,40 @@ fn outcome_label(outcome: &Outcome) -> String {
         label.push_str(&format!(" ({reason})"));
     }
     label
+}
+
+/// The forms of `actions` on the case, with what they offer: the agency's handlers to assign, its
+/// topics for an amendment.
+fn forms_for(
+    conn: &mut DbConnection,
+    user: &Principal,
+    details: &CaseDetails,
+    case: &CaseResponse,
+    actions: &[Action],
+    tr: Tr,
+    today: NaiveDate,
+) -> Result<Vec<ActionForm>, AppError> {
+    let handlers: Vec<(String, String)> = if actions.contains(&Action::Assign) {
+        let filter = UserFilter {
+            agency_exact: Some(details.record.agency_path.clone()),
+            roles: vec![Role::Handler],
+            active: Some(true),
+            ..UserFilter::default()
+        };
+        crate::db::users::list_filtered(conn, &filter)?.into_iter().map(|(u, _)| (u.id, u.name)).collect()
+    } else {
+        vec![]
+    };
+    let topics = if actions.contains(&Action::AmendRegistration) {
+        crate::service::directory::topics(conn, Caller::User(user), &case.agency)?
+            .into_iter()
+            .map(|t| (t.code, t.label))
+            .collect()
+    } else {
+        vec![]
+    };
+    let ctx = FormContext { today: today.to_string(), handlers, topics, case, role: user.role };
+    Ok(actions.iter().map(|&a| form_for(a, &tr, &ctx)).collect())
 }
 
 /// Reads everything the case page shows, as `me` may see it.
@@ -330,22 +590,12 @@ fn read_page(
             .to_string();
         let details = match event.kind.as_str() {
             "received" => String::new(),
-            _ => flatten(event.payload.get("event").unwrap_or(&event.payload)),
+            "deadline_set" => deadline_text(&tr, &event.payload).unwrap_or_default(),
+            _ => detail_text(&tr, event.payload.get("event").unwrap_or(&event.payload)),
         };
         timeline.push(TimelineEntry { at, what: kind, actor, details });
     }
-    let handlers: Vec<(String, String)> = if details.allowed_actions.contains(&Action::Assign) {
-        let filter = UserFilter {
-            agency_exact: Some(details.record.agency_path.clone()),
-            roles: vec![Role::Handler],
-            active: Some(true),
-            ..UserFilter::default()
-        };
-        crate::db::users::list_filtered(conn, &filter)?.into_iter().map(|(u, _)| (u.id, u.name)).collect()
-    } else {
-        vec![]
-    };
-    let forms = details.allowed_actions.iter().map(|&a| form_for(a, &tr, &handlers)).collect();
+    let forms = forms_for(conn, user, &details, &case, &details.allowed_actions, tr, today)?;
     let draft_label = case.draft_outcome.as_ref().map(outcome_label);
     let outcome_label = case.outcome.as_ref().map(outcome_label);
     let nav = nav(conn, calendars, me, None)?;
@@ -359,7 +609,6 @@ fn read_page(
         made_up,
         timeline,
         forms,
-        today: today.to_string(),
         notice: None,
         error: None,
         field_errors: vec![],
@@ -386,27 +635,98 @@ pub async fn show(
     Ok(html(StatusCode::OK, &page))
 }
 
-/// The action's JSON from the form's `f.<key>` fields: numbers as numbers, an outcome as the JSON
-/// its choice holds, the rest as text.
-fn action_json(kind: &str, fields: &[(String, String)]) -> Value {
+/// The case page with the form a post carried through a sign-in (its session had ended) opened and
+/// filled in again, at the version the user had read: confirming it still meets a change made
+/// meanwhile (412). If the action is no longer open to the user, the page says the case changed.
+pub async fn refill(
+    db: &Db,
+    calendars: &web::Data<CalendarCache>,
+    tr: Tr,
+    me: Me,
+    id: String,
+    fields: &[(String, String)],
+) -> Result<HttpResponse, ConsoleError> {
+    let calendars = calendars.clone();
+    let mut page = db
+        .run(move |conn| read_page(conn, &calendars, tr, &me, &id))
+        .await
+        .map_err(|e| ConsoleError::from_app(e, tr.lang()))?;
+    let posted = field(fields, "action").and_then(Action::parse);
+    match page.forms.iter_mut().find(|f| Some(f.action) == posted) {
+        Some(form) => {
+            form.open = true;
+            for f in &mut form.fields {
+                if let Some((_, value)) = fields.iter().find(|(k, _)| *k == f.name()) {
+                    f.value = value.clone();
+                }
+            }
+            form.reason = fields.iter().find(|(k, _)| k == "reason").map(|(_, v)| v.clone()).unwrap_or_default();
+            if let Some(version) = field(fields, "version") {
+                page.version = version.to_owned();
+            }
+            page.notice = Some("form_refilled");
+        }
+        None => page.notice = Some("conflict"),
+    }
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// The action's JSON from the form's fields, as the form defines them: numbers as numbers, an
+/// outcome as the JSON its choice holds, dotted keys as nested objects, empty fields left out. An
+/// amendment sends only what changed from the values it showed (`o.<key>`), and the applicant
+/// whole if any of its fields changed.
+fn action_json(form: &ActionForm, fields: &[(String, String)]) -> Value {
+    let sent = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("");
+    let changed = |f: &FormField| sent(&f.name()) != sent(&format!("o.{}", f.key));
+    let applicant_changed = form.fields.iter().any(|f| f.key.starts_with("applicant.") && changed(f));
     let mut object = Map::new();
-    object.insert("type".into(), json!(kind));
-    for (name, value) in fields {
-        let Some(key) = name.strip_prefix("f.") else { continue };
-        let value = value.trim();
+    object.insert("type".into(), json!(form.action.as_str()));
+    for f in &form.fields {
+        if form.changes_only && !(if f.key.starts_with("applicant.") { applicant_changed } else { changed(f) }) {
+            continue;
+        }
+        if let Some((other, values)) = f.when {
+            if !values.contains(&sent(&format!("f.{other}"))) {
+                continue;
+            }
+        }
+        let value = sent(&f.name());
         if value.is_empty() {
             continue;
         }
-        let parsed = match key {
-            "number" | "days" | "appeal_number" => {
-                value.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(value))
-            }
-            "outcome" if value.starts_with('{') => serde_json::from_str(value).unwrap_or_else(|_| json!(value)),
+        let parsed = match &f.input {
+            _ if f.numeric => value.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(value)),
+            Input::Choice(_) if value.starts_with('{') => serde_json::from_str(value).unwrap_or_else(|_| json!(value)),
             _ => json!(value),
         };
-        object.insert(key.to_owned(), parsed);
+        insert_at(&mut object, &f.key, parsed);
     }
     Value::Object(object)
+}
+
+/// Puts `value` at the dotted `path` (`basis.pages`), making the objects on the way.
+fn insert_at(object: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            object.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let inner = object.entry(head.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = inner {
+                insert_at(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// A repeat request names the case it repeats by its tracking number; the API takes its id.
+fn resolve_repeat_of(conn: &mut DbConnection, user: &Principal, body: &mut Value) -> Result<(), AppError> {
+    let Some(named) = body.get("repeat_of").and_then(Value::as_str).map(str::to_owned) else { return Ok(()) };
+    let found = actions::named_case(conn, user, &named)?.ok_or_else(|| {
+        AppError::validation("action.repeat_of", format!("no case numbered `{named}` in your agencies"))
+    })?;
+    body["repeat_of"] = json!(found.row.id);
+    Ok(())
 }
 
 /// POST /cases/{id}/act: one action from the case page, at the version the page showed. A change
@@ -420,27 +740,40 @@ pub async fn act(
     calendars: web::Data<CalendarCache>,
     fee_rates: web::Data<CostRates>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let (tr, me) = Visitor::of(&req, &db).await?.require(&req)?;
-    let fields = form_fields(&body);
-    check_csrf(&me, field(&fields, "csrf_token"), tr.lang())?;
     let id = path.into_inner();
+    let fields = form_fields(&body);
+    let visitor = Visitor::of(&req, &db).await?;
+    let Some(me) = visitor.me else {
+        // The session ended while the form was open: sign in again and get the form back, filled in.
+        let next = format!("/cases/{id}");
+        return Ok(super::auth::login_page(&visitor, Some(&next), super::draft_of(&fields), StatusCode::UNAUTHORIZED));
+    };
+    let tr = visitor.tr;
+    check_csrf(&me, field(&fields, "csrf_token"), tr.lang())?;
     let kind = field(&fields, "action").unwrap_or_default().to_owned();
     let action = Action::parse(&kind)
         .ok_or_else(|| ConsoleError::page(StatusCode::UNPROCESSABLE_ENTITY, tr.lang(), "no such action"))?;
     let version = field(&fields, "version").map(str::to_owned);
     let reason = field(&fields, "reason").map(str::to_owned);
-    let body = action_json(&kind, &fields);
     let rates = **fee_rates;
     let case_id = id.clone();
     let calendars2 = calendars.clone();
     let user = me.principal.clone();
     let outcome = db
         .run(move |conn| {
+            // The form as the page offered it to this user, to read the post by its fields.
+            let record = cases::visible(conn, &user, &case_id)?;
+            let details = cases::details(conn, &calendars2, &user, record)?;
+            let case = CaseResponse::of(&details, &user)?;
+            let today = crate::domain::china_date(Utc::now());
+            let form = forms_for(conn, &user, &details, &case, &[action], tr, today)?.remove(0);
+            let mut body = action_json(&form, &fields);
             if action.is_clock_event() {
                 let event = serde_json::from_value(body).map_err(|e| AppError::validation("event", e.to_string()))?;
                 let command = clock::Command { event, evidence: reason, override_reason: None };
                 clock::record(conn, &calendars2, &user, (&case_id, version.as_deref(), None), command)?;
             } else {
+                resolve_repeat_of(conn, &user, &mut body)?;
                 let action = serde_json::from_value(body).map_err(|e| AppError::validation("action", e.to_string()))?;
                 let command = actions::Command { action, reason, effective_on: None };
                 let target = actions::Target { case_id: &case_id, if_match: version.as_deref(), lock_override: None };
@@ -485,32 +818,239 @@ pub async fn act(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::outcome::NotProcessedReason;
+
+    fn posted(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn form(action: Action, fields: Vec<FormField>) -> ActionForm {
+        ActionForm {
+            action,
+            label: String::new(),
+            fields,
+            reason_required: false,
+            changes_only: action == Action::AmendRegistration,
+            hint: None,
+            open: false,
+            reason: String::new(),
+        }
+    }
+
+    fn context_case() -> CaseResponse {
+        serde_json::from_value(serde_json::json!({
+            "id": "0190a7a0-0000-7000-8000-000000000001", "tracking_number": "PJ-2026-000001", "agency": "PJ",
+            "state": "replied", "regime": "2019", "channel": "letter", "arrived_at": "2026-11-27T02:00:00Z",
+            "received_on": "2026-11-27", "receipt_basis": "post_signed_for", "receipt_evidence": null,
+            "applicant": {"kind": "natural_person", "name": "张三", "phone": "13800000000"},
+            "personal_data_masked": false, "description": "道路", "delivery_form": "paper", "topic": null,
+            "created_at": "2026-11-27T02:00:00Z", "updated_at": "2026-11-27T02:00:00Z",
+            "deadline": {"due_on": "2026-12-25", "final_due_on": "2026-12-25", "provisional": false,
+                "timeliness": {"status": "on_time", "replied_on": "2026-12-01"}},
+            "version": 3, "fee": {"charged_fen": 0, "waived_fen": 0},
+            "appeals": [{"number": 1, "kind": "reconsideration", "filed_on": "2026-12-01", "reference": null,
+                "outcome": "corrected", "decided_on": "2026-12-03"},
+                {"number": 2, "kind": "complaint", "filed_on": "2026-12-01", "reference": null,
+                "outcome": "upheld", "decided_on": "2026-12-02"}],
+            "re_replies": []
+        }))
+        .expect("a case response")
+    }
 
     #[test]
-    fn the_not_processed_form_offers_every_ground_but_the_repeat_request_with_its_report_row() {
-        use crate::domain::outcome::NotProcessedReason;
+    fn the_not_processed_form_offers_every_ground_with_its_report_row_and_the_repeat_fields_only_for_a_repeat() {
         let grounds = not_processed_grounds();
-        assert_eq!(grounds.len(), NotProcessedReason::ALL.len() - 1);
-        assert!(grounds.iter().all(|(code, label)| code != "repeat_request" && !label.is_empty()));
+        assert_eq!(grounds.len(), NotProcessedReason::ALL.len());
+        assert!(grounds.iter().all(|(_, label)| !label.is_empty()));
+        let case = context_case();
+        let ctx = FormContext {
+            today: "2026-12-04".into(),
+            handlers: vec![],
+            topics: vec![],
+            case: &case,
+            role: Role::Approver,
+        };
+        let form = form_for(Action::NotProcess, &Tr(super::super::Lang::Zh), &ctx);
+        let other =
+            posted(&[("f.on", "2026-12-04"), ("f.ground", "not_this_agencys"), ("f.repeat_of", "PJ-2026-000001")]);
+        assert_eq!(
+            action_json(&form, &other),
+            json!({"type": "not_process", "on": "2026-12-04", "ground": "not_this_agencys"})
+        );
+        let repeat = posted(&[
+            ("f.on", "2026-12-04"),
+            ("f.ground", "repeat_request"),
+            ("f.repeat_of", ""),
+            ("f.repeat_of_earlier.reference", "PJ-2018-7"),
+            ("f.repeat_of_earlier.answered_on", "2018-05-02"),
+        ]);
+        assert_eq!(
+            action_json(&form, &repeat),
+            json!({"type": "not_process", "on": "2026-12-04", "ground": "repeat_request",
+                "repeat_of_earlier": {"reference": "PJ-2018-7", "answered_on": "2018-05-02"}})
+        );
     }
 
     #[test]
     fn an_action_form_becomes_the_apis_json() {
-        let fields: Vec<(String, String)> = [
-            ("csrf_token", "x"),
-            ("f.on", "2026-12-04"),
-            ("f.days", "5"),
-            ("f.outcome", r#"{"kind":"disclosed","already_public":true}"#),
-            ("f.receipt_number", " "),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let json = action_json("extension_approved", &fields);
-        assert_eq!(
-            json,
-            serde_json::json!({"type": "extension_approved", "on": "2026-12-04", "days": 5,
-                "outcome": {"kind": "disclosed", "already_public": true}})
+        let extension = form(
+            Action::ExtensionApproved,
+            vec![number("days", "extension_days", 1), text("reason", "reason"), text("receipt_number", "x").optional()],
         );
+        let fields = posted(&[
+            ("csrf_token", "x"),
+            ("f.days", "5"),
+            ("f.reason", " 需调档 "),
+            ("f.receipt_number", " "),
+            ("f.evil", "1"),
+        ]);
+        assert_eq!(
+            action_json(&extension, &fields),
+            json!({"type": "extension_approved", "days": 5, "reason": "需调档"})
+        );
+        let draft = form(Action::DraftReply, vec![choice("outcome", "outcome", outcome_choices())]);
+        let fields = posted(&[("f.outcome", r#"{"kind":"disclosed","already_public":true}"#)]);
+        assert_eq!(
+            action_json(&draft, &fields),
+            json!({"type": "draft_reply", "outcome": {"kind": "disclosed", "already_public": true}})
+        );
+    }
+
+    #[test]
+    fn a_fee_sends_only_the_fields_of_its_basis() {
+        let case = context_case();
+        let ctx = FormContext {
+            today: "2026-12-04".into(),
+            handlers: vec![],
+            topics: vec![],
+            case: &case,
+            role: Role::Handler,
+        };
+        let form = form_for(Action::AssessFee, &Tr(super::super::Lang::Zh), &ctx);
+        let all = |method: &str| {
+            posted(&[
+                ("f.basis.method", method),
+                ("f.basis.pages", "12"),
+                ("f.basis.search_items", "2"),
+                ("f.basis.postage_fen", "800"),
+                ("f.waived_fen", ""),
+            ])
+        };
+        assert_eq!(
+            action_json(&form, &all("per_request")),
+            json!({"type": "assess_fee", "basis": {"method": "per_request"}})
+        );
+        assert_eq!(
+            action_json(&form, &all("per_page")),
+            json!({"type": "assess_fee", "basis": {"method": "per_page", "pages": 12}})
+        );
+        assert_eq!(
+            action_json(&form, &all("cost")),
+            json!({"type": "assess_fee", "basis": {"method": "cost", "pages": 12, "search_items": 2, "postage_fen": 800}})
+        );
+    }
+
+    #[test]
+    fn a_new_reply_is_ordered_only_by_a_corrected_appeal_with_one_kind_of_period() {
+        let case = context_case();
+        let ctx = FormContext {
+            today: "2026-12-04".into(),
+            handlers: vec![],
+            topics: vec![],
+            case: &case,
+            role: Role::Handler,
+        };
+        let form = form_for(Action::ReopenForNewReply, &Tr(super::super::Lang::Zh), &ctx);
+        let Input::Choice(appeals) = &form.fields[0].input else { panic!("a choice of appeals") };
+        assert_eq!(appeals.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(), ["1"]);
+        let fields = posted(&[
+            ("f.appeal_number", "1"),
+            ("f.on", "2026-12-04"),
+            ("f.period.kind", "working_days"),
+            ("f.period.from", "2026-12-04"),
+            ("f.period.days", "15"),
+            ("f.period.due_on", "2026-12-31"),
+        ]);
+        assert_eq!(
+            action_json(&form, &fields),
+            json!({"type": "reopen_for_new_reply", "appeal_number": 1, "on": "2026-12-04",
+                "period": {"kind": "working_days", "from": "2026-12-04", "days": 15}})
+        );
+    }
+
+    #[test]
+    fn an_amendment_sends_what_changed_and_the_applicant_whole() {
+        let case = context_case();
+        let zh = Tr(super::super::Lang::Zh);
+        let clerk = FormContext {
+            today: "2026-12-04".into(),
+            handlers: vec![],
+            topics: vec![],
+            case: &case,
+            role: Role::Clerk,
+        };
+        let form = form_for(Action::AmendRegistration, &zh, &clerk);
+        assert!(form.fields.iter().all(|f| f.key != "received_on"), "the receipt date is the office head's");
+        let approver = FormContext { role: Role::Approver, ..clerk };
+        assert!(form_for(Action::AmendRegistration, &zh, &approver).fields.iter().any(|f| f.key == "received_on"));
+        // What the page showed, then the post: the description unchanged, the phone corrected.
+        let mut fields: Vec<(String, String)> = vec![];
+        for f in &form.fields {
+            fields.push((format!("o.{}", f.key), f.value.clone()));
+            let value = if f.key == "applicant.phone" { "13900000000".to_owned() } else { f.value.clone() };
+            fields.push((f.name(), value));
+        }
+        assert_eq!(
+            action_json(&form, &fields),
+            json!({"type": "amend_registration", "applicant": {"kind": "natural_person", "name": "张三", "phone": "13900000000"}})
+        );
+        let unchanged: Vec<(String, String)> = form
+            .fields
+            .iter()
+            .flat_map(|f| [(format!("o.{}", f.key), f.value.clone()), (f.name(), f.value.clone())])
+            .collect();
+        assert_eq!(action_json(&form, &unchanged), json!({"type": "amend_registration"}));
+    }
+
+    #[test]
+    fn the_timeline_states_events_in_the_office_words() {
+        let zh = Tr(super::super::Lang::Zh);
+        let served = json!({"type": "served", "on": "2026-12-04", "method": "post"});
+        assert_eq!(detail_text(&zh, &served), "送达方式：邮寄送达；日期：2026-12-04");
+        let amended = json!({"type": "registration_amended", "changes": {
+            "applicant": {"old": {"kind": "natural_person", "name": "张三", "phone": "1"},
+                          "new": {"kind": "natural_person", "name": "张三", "phone": "2"}},
+            "channel": {"old": "letter", "new": "fax"}}});
+        let text = detail_text(&zh, &amended);
+        assert!(text.starts_with("申请人：类型：自然人，姓名/名称：张三，联系电话：1 → 类型：自然人，"), "{text}");
+        assert!(text.contains("申请方式：信函 → 传真"), "{text}");
+        let deadline = json!({
+            "deadline": {"due_on": "2027-01-04", "final_due_on": "2027-01-04", "provisional": true,
+                "closed_on": "2026-12-04", "closed_as": "on_time"},
+            "previous": {"due_on": "2026-12-31", "final_due_on": "2026-12-31", "provisional": false},
+            "reason": "workflow: serve"});
+        assert_eq!(
+            deadline_text(&zh, &deadline).unwrap(),
+            "答复期限：2027-01-04（周一）（暂定）；按时办结 2026-12-04（周五）（原期限：2026-12-31（周四））"
+        );
+    }
+
+    #[test]
+    fn every_form_label_and_hint_is_translated() {
+        let case = context_case();
+        let ctx = FormContext {
+            today: "2026-12-04".into(),
+            handlers: vec![],
+            topics: vec![],
+            case: &case,
+            role: Role::Approver,
+        };
+        let en = Tr(super::super::Lang::En);
+        for action in Action::ALL {
+            let form = form_for(*action, &en, &ctx);
+            for key in form.fields.iter().map(|f| f.label).chain(form.hint) {
+                assert!(super::super::text::is_word(key), "{action:?}: `{key}` has no translation");
+            }
+        }
     }
 }

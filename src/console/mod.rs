@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/cases/{id}/act").route(web::post().to(case_page::act)))
         .service(web::resource("/search").route(web::get().to(search::page)))
         .service(web::resource("/statistics").route(web::get().to(statistics::page)))
+        .service(web::resource("/statistics/lock").route(web::post().to(statistics::lock)))
         .service(web::resource("/admin/users").route(web::get().to(admin::users)))
         .service(web::resource("/admin/users/{id}").route(web::get().to(admin::user)))
         .service(web::resource("/admin/agencies").route(web::get().to(admin::agencies)))
@@ -53,23 +54,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/admin/act").route(web::post().to(admin::act)));
 }
 
-/// The files the pages load, compiled in (no CDN, works offline). Names carry a version so they
-/// can be cached for a year.
-const ASSETS: &[(&str, &str, &[u8])] = &[
-    ("console-1.css", "text/css; charset=utf-8", include_bytes!("../../static/console/console.css")),
-    (
-        "htmx-2.0.11.min.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/vendor/htmx/htmx-2.0.11.min.js"),
-    ),
-];
+const STYLESHEET: &[u8] = include_bytes!("../../static/console/console.css");
+
+/// The stylesheet's address: its name carries a hash of its content, so it can be cached for a year
+/// and a changed stylesheet is a new address.
+pub fn stylesheet() -> &'static str {
+    static PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sha2::Digest;
+        format!("/static/console-{}.css", &hex::encode(sha2::Sha256::digest(STYLESHEET))[..12])
+    });
+    PATH.as_str()
+}
+
+/// The files the pages load, compiled in (no CDN, works offline), by their versioned names.
+fn asset_named(file: &str) -> Option<(&'static str, &'static [u8])> {
+    const HTMX: &[u8] = include_bytes!("../../static/vendor/htmx/htmx-2.0.11.min.js");
+    match file {
+        "htmx-2.0.11.min.js" => Some(("text/javascript; charset=utf-8", HTMX)),
+        _ if stylesheet().strip_prefix("/static/") == Some(file) => Some(("text/css; charset=utf-8", STYLESHEET)),
+        _ => None,
+    }
+}
 
 async fn asset(file: web::Path<String>) -> HttpResponse {
-    match ASSETS.iter().find(|(name, _, _)| *name == file.as_str()) {
-        Some((_, media_type, bytes)) => HttpResponse::Ok()
-            .content_type(*media_type)
+    match asset_named(file.as_str()) {
+        Some((media_type, bytes)) => HttpResponse::Ok()
+            .content_type(media_type)
             .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
-            .body(*bytes),
+            .body(bytes),
         None => ConsoleError::page(StatusCode::NOT_FOUND, Lang::Zh, "no such file").error_response(),
     }
 }
@@ -252,6 +264,14 @@ pub fn html(status: StatusCode, page: &impl askama::Template) -> HttpResponse {
 /// The fields of a urlencoded form body, in order (a name may repeat).
 pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+/// A posted form's input to carry through a sign-in (`draft` on the login form), without its
+/// security token (the new session has its own).
+pub fn draft_of(fields: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().filter(|(k, _)| k != "csrf_token"))
+        .finish()
 }
 
 /// The first value of `name` in a form, trimmed, if not empty.

@@ -59,18 +59,8 @@ impl RegisterPage {
     }
 }
 
-fn delivery_label(form: DeliveryForm) -> &'static str {
-    match form {
-        DeliveryForm::Paper => "纸质",
-        DeliveryForm::Electronic => "电子数据",
-        DeliveryForm::Email => "电子邮件",
-        DeliveryForm::Inspection => "查阅",
-        DeliveryForm::Other => "其他",
-    }
-}
-
 /// How the receipt date was fixed, in the words of Art. 31.
-fn basis_label(tr: &Tr, basis: ReceiptBasis) -> &'static str {
+pub(super) fn basis_label(tr: &Tr, basis: ReceiptBasis) -> &'static str {
     let zh = match basis {
         ReceiptBasis::SubmittedInPerson => "当面提交：提交之日",
         ReceiptBasis::PostSignedFor => "信函：签收之日",
@@ -192,10 +182,7 @@ fn page(
         topics,
         channels: options(Channel::ALL, Channel::as_str, |c| tr.channel(&c)),
         kinds: options(ApplicantKind::ALL, ApplicantKind::as_str, |k| tr.applicant_kind(&k)),
-        deliveries: options(DeliveryForm::ALL, DeliveryForm::as_str, |d| match tr.lang() {
-            super::Lang::Zh => delivery_label(d).to_owned(),
-            super::Lang::En => d.as_str().replace('_', " "),
-        }),
+        deliveries: options(DeliveryForm::ALL, DeliveryForm::as_str, |d| tr.code("delivery", d.as_str())),
         preview,
         errors: HashMap::new(),
         form_token: uuid::Uuid::now_v7().to_string(),
@@ -315,9 +302,7 @@ pub async fn submit(
     let visitor = Visitor::of(&req, &db).await?;
     let Some(me) = visitor.me else {
         // The session ended while the form was open: sign in again and get the form back, filled in.
-        let draft: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields.iter().filter(|(k, _)| k != "csrf_token"))
-            .finish();
+        let draft = super::draft_of(&fields);
         return Ok(super::auth::login_page(&visitor, Some("/cases/new"), draft, StatusCode::UNAUTHORIZED));
     };
     let tr = visitor.tr;

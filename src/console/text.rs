@@ -127,9 +127,19 @@ impl Tr {
     /// An action's name (the console glossary's labels in Chinese).
     pub fn action(&self, action: &Action) -> String {
         let code = serde_json::to_value(action).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-        match (self.0, ACTIONS.iter().find(|(c, _)| *c == code)) {
+        // Clock events are actions too, named as the timeline names them.
+        match (self.0, ACTIONS.iter().chain(EVENTS).find(|(c, _)| *c == code)) {
             (Lang::Zh, Some((_, zh))) => (*zh).to_owned(),
             _ => code.replace('_', " "),
+        }
+    }
+
+    /// A step of a deadline's explanation: the office's words in Chinese (by the step's `kind`), the
+    /// domain's sentence in English.
+    pub fn step(&self, step: &crate::domain::deadline::Step) -> String {
+        match (self.0, STEPS.iter().find(|(k, _)| *k == step.kind)) {
+            (Lang::Zh, Some((_, zh))) => (*zh).to_owned(),
+            _ => step.detail.clone(),
         }
     }
 
@@ -157,6 +167,46 @@ impl Tr {
     }
 }
 
+/// The label of a code of one of the API's small vocabularies (`group`: method, delivery, party,
+/// appeal_kind, appeal_outcome, fee_method): the office's words in Chinese, the code as words in
+/// English.
+impl Tr {
+    pub fn code(&self, group: &str, code: &str) -> String {
+        match (self.0, CODES.iter().find(|(g, c, _)| *g == group && *c == code)) {
+            (Lang::Zh, Some((_, _, zh))) => (*zh).to_owned(),
+            _ => code.replace('_', " "),
+        }
+    }
+}
+
+/// (group, code, Chinese).
+const CODES: &[(&str, &str, &str)] = &[
+    ("method", "in_person", "直接送达"),
+    ("method", "post", "邮寄送达"),
+    ("method", "email", "电子邮件送达"),
+    ("method", "online", "网上平台送达"),
+    ("method", "fax", "传真送达"),
+    ("method", "entrusted", "委托送达"),
+    ("delivery", "paper", "纸质"),
+    ("delivery", "electronic", "电子数据"),
+    ("delivery", "email", "电子邮件"),
+    ("delivery", "inspection", "查阅"),
+    ("delivery", "other", "其他"),
+    ("party", "third_party", "第三方"),
+    ("party", "other_agency", "其他机关"),
+    ("appeal_kind", "reconsideration", "行政复议"),
+    ("appeal_kind", "litigation_direct", "行政诉讼（未经复议直接起诉）"),
+    ("appeal_kind", "litigation_after_reconsideration", "行政诉讼（复议后起诉）"),
+    ("appeal_kind", "complaint", "举报投诉"),
+    ("appeal_outcome", "upheld", "结果维持"),
+    ("appeal_outcome", "corrected", "结果纠正"),
+    ("appeal_outcome", "other", "其他结果"),
+    ("appeal_outcome", "pending", "尚未审结"),
+    ("fee_method", "per_request", "按件计收（2020年办法）"),
+    ("fee_method", "per_page", "按量计收（2020年办法）"),
+    ("fee_method", "cost", "成本费用（2008年规定：检索、复制、邮寄）"),
+];
+
 /// What an event of the timeline was: a workflow or clock event's `type`, or the record's kind.
 impl Tr {
     pub fn event(&self, code: &str) -> String {
@@ -166,6 +216,27 @@ impl Tr {
         }
     }
 }
+
+/// Steps of a deadline's explanation, by kind (`domain::deadline`).
+const STEPS: &[(&str, &str)] = &[
+    ("received", "收到申请：自次日起计算答复期限"),
+    ("new_reply_ordered", "复议或诉讼决定纠正，责令重新答复"),
+    ("correction_requested", "告知补正：停止计时"),
+    ("restarted", "收到补正：答复期限重新起算"),
+    ("deemed_abandoned", "视为放弃申请：计时结束"),
+    ("consultation_not_pausing", "征求意见：按所适用的规定不停止计时"),
+    ("paused", "暂停计时（征求意见或缴费通知）"),
+    ("resumed", "恢复计时"),
+    ("consultation_answered", "收到第三方意见"),
+    ("extension_overridden", "延期答复经负责人越权记录：不改变答复期限"),
+    ("extended", "延期答复：答复期限延长"),
+    ("delay_set", "确定延迟答复期限（第三十五条）"),
+    ("fee_notice", "发出缴费通知：按所适用的规定不停止计时"),
+    ("fee_paid", "已缴费"),
+    ("replied", "已送达答复（邮寄以交邮之日为准）：计时结束"),
+    ("withdrawn", "申请人撤回申请：计时结束"),
+    ("maximum_extension", "按最长延期计算"),
+];
 
 /// Timeline labels of events (workflow events are named for what happened, not the action).
 const EVENTS: &[(&str, &str)] = &[
@@ -182,6 +253,7 @@ const EVENTS: &[(&str, &str)] = &[
     ("not_processed", "不予处理"),
     ("transferred", "转办"),
     ("archived", "归档"),
+    ("fee_assessed", "核定信息处理费"),
     ("appeal_filed", "登记复议诉讼"),
     ("appeal_decided", "登记复议诉讼结果"),
     ("new_reply_ordered", "责令重新答复"),
@@ -191,7 +263,7 @@ const EVENTS: &[(&str, &str)] = &[
     ("correction_received", "收到补正"),
     ("correction_lapsed", "补正逾期"),
     ("consultation_answered", "收到第三方意见"),
-    ("delay_set", "第三方意见延期"),
+    ("delay_set", "确定延迟答复期限（第三十五条）"),
     ("fee_notice_sent", "缴费通知"),
     ("fee_paid", "已缴费"),
     ("fee_lapsed", "逾期未缴费"),
@@ -224,6 +296,11 @@ const ACTIONS: &[(&str, &str)] = &[
     ("correction_notice_sent", "告知补正"),
     ("consultation_sent", "征求意见"),
 ];
+
+/// Whether the table has `key`.
+pub fn is_word(key: &str) -> bool {
+    WORDS.iter().any(|(k, _, _)| *k == key)
+}
 
 /// (key, Chinese, English).
 const WORDS: &[(&str, &str, &str)] = &[
@@ -388,6 +465,45 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("working_day", "上班", "working day"),
     ("import_notice", "导入放假通知", "Import a notice"),
     ("notice_json", "通知（holiday-cn 格式 JSON）", "Notice (holiday-cn JSON)"),
+    ("appeal_kind", "类型", "Kind"),
+    ("appeal_number", "复议诉讼序号", "Appeal number"),
+    ("appeal_outcome", "结果", "Outcome"),
+    ("appeal_reference", "文书编号", "Docket or decision number"),
+    ("filed_on", "提起日期", "Filed on"),
+    ("decided_on", "决定（判决）日期", "Decided on"),
+    ("decision_effective_on", "决定送达本机关之日", "Decision effective for the office on"),
+    ("new_reply_period", "重新答复期限", "Period for the new reply"),
+    ("period_working_days", "自某日起若干工作日", "Working days from a day"),
+    ("period_date", "指定日期前", "By a date"),
+    ("period_from", "起算日", "Counting from"),
+    ("period_days", "工作日数", "Working days"),
+    ("period_due_on", "指定日期", "Due on"),
+    ("hint_new_reply", "按决定书：填写起算日和工作日数，或填写指定日期。", "As the decision says: a day and a number of working days, or a date."),
+    ("fee_method", "计费方式", "Basis"),
+    ("pages", "页数", "Pages"),
+    ("search_items", "检索件数", "Items searched"),
+    ("postage_fen", "邮寄费（分）", "Postage (fen)"),
+    ("waived_fen", "减免金额（分）", "Waived (fen)"),
+    ("waiver_reason", "减免理由", "Reason for the waiver"),
+    ("hint_fee", "按件计收无需填写页数；按量计收填写页数；2008年成本费用填写检索件数、页数和邮寄费。", "Per request needs nothing more; per page needs the pages; the 2008 cost fees need items, pages and postage."),
+    ("applicant_notified_on", "告知申请人日期", "Applicant told on"),
+    ("repeat_of", "重复申请的原案件（受理编号）", "Repeats case (tracking number)"),
+    ("earlier_reference", "或：使用本系统前的原申请编号/文号", "Or: the earlier request's number before this system"),
+    ("earlier_answered_on", "原申请答复日期", "The earlier request was answered on"),
+    ("hint_repeat", "理由为重复申请时，须填写原案件的受理编号，或本系统启用前原申请的编号和答复日期。", "For a repeat request, name the answered case, or the earlier request's number and answer date."),
+    ("receipt_basis", "收到申请之日的依据", "Basis of the receipt date"),
+    ("receipt_evidence", "依据说明（签收单号等）", "Evidence (signed receipt number, ...)"),
+    ("form_refilled", "已恢复您在登录过期前填写的内容，请核对后确认办理。", "What you typed before the session ended is back: check it and confirm."),
+    ("lock_year", "锁定年度数据", "Lock the year"),
+    ("locked", "已锁定", "Locked"),
+    ("lock_hint", "年报发布后锁定：该年度的报告数字按锁定时固定（含本表式及其他表式），锁定不可撤销；此后会改变该年度数字的办理将被拒绝，只有管理员说明理由后方可更正，更正记录附于锁定之下。只能锁定已结束的年度。", "Lock once the report is published: the year's numbers stay as they are now, in every format, and the lock is never lifted. Changes that would alter them are refused unless an administrator gives a reason; such corrections are listed under the lock. Only an ended year can be locked."),
+    ("locked_by", "锁定人", "Locked by"),
+    ("regime", "适用法规", "Regime"),
+    ("corrections", "锁定后更正", "Corrections since"),
+    ("live_note", "以下为按现有数据重新计算的数字，不是锁定时发布的数字。", "These numbers are recomputed now, not the ones published when the year was locked."),
+    ("published_numbers", "查看发布的数字", "See the published numbers"),
+    ("live_numbers", "查看按现有数据重新计算的数字", "See the numbers recomputed now"),
+    ("lock_done", "已锁定该年度报告。", "The year's report is locked."),
 ];
 
 #[cfg(test)]
@@ -413,6 +529,15 @@ mod tests {
         let before = keys.len();
         keys.dedup();
         assert_eq!(before, keys.len(), "a key appears twice");
+    }
+
+    #[test]
+    fn every_action_has_a_chinese_name() {
+        let zh = Tr(Lang::Zh);
+        for action in Action::ALL {
+            let name = zh.action(action);
+            assert!(!name.is_ascii(), "{action:?} is named `{name}`");
+        }
     }
 
     #[test]

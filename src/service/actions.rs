@@ -178,7 +178,8 @@ fn receipt_bounds(
 }
 
 /// The case a request names by id or tracking number, if it exists in the caller's scope.
-fn named_case(conn: &mut DbConnection, user: &Principal, named: &str) -> Result<Option<CaseRecord>, AppError> {
+/// The case `named` by its id or tracking number, if `user` may see it.
+pub fn named_case(conn: &mut DbConnection, user: &Principal, named: &str) -> Result<Option<CaseRecord>, AppError> {
     let found = match uuid::Uuid::parse_str(named.trim()) {
         Ok(id) => cases::find(conn, &id.to_string())?,
         Err(_) => cases::find_by_number(conn, named.trim())?,

@@ -234,7 +234,7 @@ impl Report {
     }
 
     /// The document's title as an office publishes it (no internal format codes).
-    fn heading(&self) -> String {
+    pub fn heading(&self) -> String {
         let document = match self.body.format {
             ReportFormat::Pre2019 => "政府信息公开情况统计表",
             ReportFormat::Y2019 | ReportFormat::Y2021 => "政府信息公开工作年度报告",

@@ -20,6 +20,9 @@ crate::on_both_backends!(
     search_finds_by_number_by_words_and_by_phone,
     an_administrator_manages_users_tokens_agencies_and_the_calendar,
     a_stopped_clock_shows_what_it_waits_for,
+    a_session_that_ends_keeps_an_action_forms_input,
+    fees_amendments_repeat_requests_and_new_replies_have_their_forms,
+    a_statistician_locks_an_ended_year_from_the_statistics_page,
 );
 
 const PASSWORD: &str = "Lantern-River-2026";
@@ -183,11 +186,17 @@ async fn pages_need_a_session_and_forms_their_csrf_token(app: TestApp) {
         let back = form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>();
         assert_eq!(page.location, Some(format!("/?next={back}")), "{path}");
     }
-    let css = app.client.get(app.url("/static/console-1.css")).send().await.unwrap();
+    let login = browser.get("/").await.body;
+    let start = login.find("href=\"/static/console-").expect("the stylesheet's link") + "href=\"".len();
+    let stylesheet = &login[start..start + login[start..].find('"').unwrap()];
+    assert!(stylesheet.ends_with(".css") && stylesheet.len() == "/static/console-".len() + 12 + 4, "{stylesheet}");
+    let css = app.client.get(app.url(stylesheet)).send().await.unwrap();
     assert_eq!(css.status(), 200);
     assert!(css.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     let htmx = app.client.get(app.url("/static/htmx-2.0.11.min.js")).send().await.unwrap();
     assert_eq!(htmx.status(), 200);
+    let stale = app.client.get(app.url("/static/console-000000000000.css")).send().await.unwrap();
+    assert_eq!(stale.status(), 404, "an old stylesheet's name is not served as the new one");
     let missing = app.client.get(app.url("/static/nothing.js")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
     assert!(missing.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
@@ -729,4 +738,255 @@ async fn a_stopped_clock_shows_what_it_waits_for(app: TestApp) {
     assert_eq!(received.status, 303, "{}", received.body);
     let home = browser.get("/").await;
     assert!(!home.body.contains("暂停计时") && home.body.contains("剩余"), "{}", home.body);
+}
+
+/// Posts action `action` from the case page as `browser` sees it now, with `fields` (`f.` keys).
+async fn act_from_page(browser: &mut Browser<'_>, id: &str, action: &str, fields: &[(&str, &str)]) -> Page {
+    let page = browser.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains(&format!("id=\"action-{action}\"")), "no form for {action}: {}", page.body);
+    let (csrf, version) = (page.input("csrf_token"), page.input("version"));
+    let mut all = vec![("csrf_token", csrf.as_str()), ("version", version.as_str()), ("action", action)];
+    all.extend_from_slice(fields);
+    browser.post(&format!("/cases/{id}/act"), &all).await
+}
+
+async fn a_session_that_ends_keeps_an_action_forms_input(app: TestApp) {
+    app.seed_city();
+    let (login, handler_id) = user(&app, Role::Handler, "PJ", "王承办");
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let id = case["id"].as_str().unwrap().to_owned();
+    app.act_ok(&app.admin, &id, json!({"action": {"type": "assign", "handler_id": handler_id}})).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&login).await;
+    let page = browser.get(&format!("/cases/{id}")).await;
+    let outcome = option_with(&page, "（二）部分公开");
+    let (csrf, version) = (page.input("csrf_token"), page.input("version"));
+    // The session times out while the handler writes the draft.
+    browser.cookie = Some("an-ended-session".into());
+    let fields = [
+        ("csrf_token", csrf.as_str()),
+        ("version", version.as_str()),
+        ("action", "draft_reply"),
+        ("f.outcome", outcome.as_str()),
+        ("reason", "涉及第三方信息，区分处理"),
+    ];
+    let login_page = browser.post(&format!("/cases/{id}/act"), &fields).await;
+    assert_eq!(login_page.status, 401, "{}", login_page.body);
+    assert!(login_page.body.contains("登录已过期"));
+    assert_eq!(login_page.input("next"), format!("/cases/{id}"));
+    let draft = login_page.input("draft");
+    assert!(!draft.contains("csrf_token"));
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    assert!(case["draft_outcome"].is_null(), "nothing was done without a session");
+
+    let next = format!("/cases/{id}");
+    let refilled =
+        browser.post("/login", &[("name", &login), ("password", PASSWORD), ("next", &next), ("draft", &draft)]).await;
+    assert_eq!(refilled.status, 200, "{}", refilled.body);
+    assert!(refilled.body.contains("已恢复您在登录过期前填写的内容"));
+    assert!(refilled.body.contains("id=\"action-draft_reply\" open"), "the form is open");
+    assert!(refilled.body.contains("涉及第三方信息，区分处理</textarea>"));
+    let selected = &refilled.body[..refilled.body.find(" selected>（二）部分公开").expect("the outcome chosen again")];
+    assert!(selected.ends_with(&format!("value=\"{}\"", html_escape_quotes(&outcome))), "{selected}");
+    assert_eq!(refilled.input("version"), version);
+    // Confirmed with the new session's token, the draft is made.
+    let confirmed = [
+        ("csrf_token", refilled.input("csrf_token")),
+        ("version", version.clone()),
+        ("action", "draft_reply".into()),
+        ("f.outcome", outcome.clone()),
+        ("reason", "涉及第三方信息，区分处理".into()),
+    ];
+    let done = browser
+        .post(&format!("/cases/{id}/act"), &confirmed.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["draft_outcome"]["kind"], "partly_disclosed");
+}
+
+/// An option's value as the page writes it (askama escapes quotes).
+fn html_escape_quotes(text: &str) -> String {
+    text.replace('"', "&#34;")
+}
+
+async fn fees_amendments_repeat_requests_and_new_replies_have_their_forms(app: TestApp) {
+    app.seed_city();
+    let (handler_login, handler_id) = user(&app, Role::Handler, "PJ", "王承办");
+    let (approver_login, _) = user(&app, Role::Approver, "PJ", "赵负责");
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let id = case["id"].as_str().unwrap().to_owned();
+    app.act_ok(&app.admin, &id, json!({"action": {"type": "assign", "handler_id": handler_id}})).await;
+    let mut handler = Browser::new(&app);
+    handler.sign_in(&handler_login).await;
+
+    // A 2008 cost fee: the fields of the other bases are not sent, whatever they hold.
+    let page = handler.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains("name=\"f.basis.method\"") && page.body.contains("成本费用"), "{}", page.body);
+    let fee = act_from_page(
+        &mut handler,
+        &id,
+        "assess_fee",
+        &[
+            ("f.basis.method", "cost"),
+            ("f.basis.search_items", "2"),
+            ("f.basis.pages", "10"),
+            ("f.basis.postage_fen", "800"),
+        ],
+    )
+    .await;
+    assert_eq!(fee.status, 303, "{}", fee.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    assert!(case["fee"]["charged_fen"].as_i64().unwrap() > 0, "{}", case["fee"]);
+    let page = handler.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains("核定信息处理费</td>"), "the timeline names the assessment");
+
+    // An amendment: the phone corrected, the rest of the applicant as it was, nothing else sent.
+    assert!(page.body.contains("name=\"o.applicant.phone\" value=\"15704271234\""));
+    assert!(!page.body.contains("name=\"f.received_on\""), "the receipt date is the office head's");
+    let amended = act_from_page(
+        &mut handler,
+        &id,
+        "amend_registration",
+        &[
+            ("o.applicant.kind", "natural_person"),
+            ("f.applicant.kind", "natural_person"),
+            ("o.applicant.name", "张三"),
+            ("f.applicant.name", "张三"),
+            ("o.applicant.phone", "15704271234"),
+            ("f.applicant.phone", "13904270000"),
+            ("o.description", "x"),
+            ("f.description", "x"),
+            ("reason", "申请人来电更正联系电话"),
+        ],
+    )
+    .await;
+    assert_eq!(amended.status, 303, "{}", amended.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["applicant"]["phone"], "13904270000");
+    assert_eq!(case["applicant"]["name"], "张三");
+    assert_eq!(case["description"], "2014年城区道路改造工程的招标文件", "an unchanged field is not sent");
+
+    // A repeat request: the office head names the earlier request; an unknown number is refused
+    // beside the form.
+    let second: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let second = second["id"].as_str().unwrap().to_owned();
+    let mut approver = Browser::new(&app);
+    approver.sign_in(&approver_login).await;
+    let unknown = act_from_page(
+        &mut approver,
+        &second,
+        "not_process",
+        &[
+            ("f.on", "2015-03-05"),
+            ("f.ground", "repeat_request"),
+            ("f.repeat_of", "PJ-2015-99999"),
+            ("reason", "重复申请"),
+        ],
+    )
+    .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(unknown.body.contains("PJ-2015-99999"), "{}", unknown.body);
+    let repeat = act_from_page(
+        &mut approver,
+        &second,
+        "not_process",
+        &[
+            ("f.on", "2015-03-05"),
+            ("f.ground", "repeat_request"),
+            ("f.repeat_of_earlier.reference", "盘政信复〔2014〕12号"),
+            ("f.repeat_of_earlier.answered_on", "2014-11-20"),
+            ("reason", "重复申请"),
+        ],
+    )
+    .await;
+    assert_eq!(repeat.status, 303, "{}", repeat.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{second}")).await;
+    assert_eq!(case["state"], "not_processed", "{case}");
+    assert_eq!(case["outcome"]["repeat_of_earlier"]["reference"], "盘政信复〔2014〕12号");
+
+    // A new reply ordered on a corrected reconsideration (not on a corrected complaint).
+    let third: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let third = third["id"].as_str().unwrap().to_owned();
+    app.reply(&third, "PJ", "2015-03-20", json!({"kind": "withheld", "reason": "process_information"})).await;
+    let head = &app.token(Role::Approver, "PJ");
+    app.act_ok(head, &third, json!({"action": {"type": "file_appeal", "kind": "complaint", "filed_on": "2015-04-01"}}))
+        .await;
+    app.act_ok(
+        head,
+        &third,
+        json!({"action": {"type": "file_appeal", "kind": "reconsideration", "filed_on": "2015-04-02"}}),
+    )
+    .await;
+    for number in [1, 2] {
+        let decided = json!({"action": {"type": "decide_appeal", "number": number, "outcome": "corrected", "decided_on": "2015-05-04"}});
+        app.act_ok(head, &third, decided).await;
+    }
+    let page = approver.get(&format!("/cases/{third}")).await;
+    let form = &page.body[page.body.find("id=\"action-reopen_for_new_reply\"").expect("the form")..];
+    let choices = &form[..form.find("</select>").unwrap()];
+    assert!(choices.contains("<option value=\"2\">") && !choices.contains("<option value=\"1\">"), "{choices}");
+    let reopened = act_from_page(
+        &mut approver,
+        &third,
+        "reopen_for_new_reply",
+        &[
+            ("f.appeal_number", "2"),
+            ("f.on", "2015-05-05"),
+            ("f.period.kind", "working_days"),
+            ("f.period.from", "2015-05-05"),
+            ("f.period.days", "15"),
+            ("f.period.due_on", "2015-12-31"),
+            ("reason", "复议决定责令重新答复"),
+        ],
+    )
+    .await;
+    assert_eq!(reopened.status, 303, "{}", reopened.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{third}")).await;
+    assert_eq!(case["state"], "under_review", "{case}");
+    assert_eq!(case["re_replies"][0]["appeal_number"], 2);
+}
+
+async fn a_statistician_locks_an_ended_year_from_the_statistics_page(app: TestApp) {
+    app.seed_city();
+    let (login, _) = user(&app, Role::Statistician, "PJ", "钱统计");
+    let (clerk_login, _) = user(&app, Role::Clerk, "PJ", "李登记");
+    app.post_case(&app.admin, &intake("PJ")).await;
+    let mut statistician = Browser::new(&app);
+    statistician.sign_in(&login).await;
+    let path = "/statistics?agency=PJ&year=2021&format=y2021&subtree=1";
+    let page = statistician.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The 2021 form's two-level header: 法人或其他组织 over its five kinds.
+    assert!(page.body.contains("colspan=\"5\">法人或其他组织</th>"), "{}", page.body);
+    assert!(page.body.contains("id=\"lock-year\""));
+    let this_year = &today()[..4];
+    let current = statistician.get(&format!("/statistics?agency=PJ&year={this_year}&format=y2021")).await;
+    assert!(!current.body.contains("id=\"lock-year\""), "a year still running cannot be locked");
+
+    let csrf = page.input("csrf_token");
+    let form =
+        [("csrf_token", csrf.as_str()), ("agency", "PJ"), ("year", "2021"), ("format", "y2021"), ("subtree", "1")];
+    let mut clerk = Browser::new(&app);
+    clerk.sign_in(&clerk_login).await;
+    let clerk_csrf = clerk.get("/").await.input("csrf_token");
+    let refused = clerk
+        .post(
+            "/statistics/lock",
+            &[("csrf_token", clerk_csrf.as_str()), ("agency", "PJ"), ("year", "2021"), ("subtree", "1")],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let locked = statistician.post("/statistics/lock", &form).await;
+    assert_eq!(locked.status, 303, "{}", locked.body);
+    let back = locked.location.unwrap();
+    assert!(back.contains("locked=1"), "{back}");
+    let page = statistician.get(&back).await;
+    assert!(page.body.contains("已锁定该年度报告") && page.body.contains("id=\"lock-info\""), "{}", page.body);
+    assert!(page.body.contains("钱统计"), "the lock names who locked it");
+    assert!(!page.body.contains("id=\"lock-year\""));
+    let again = statistician.post("/statistics/lock", &form).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let locks = app.get_json(&app.admin, "/api/v1/reports/y2021/2021?agency=PJ&subtree=true").await;
+    assert!(locks["lock"]["published_numbers"].as_bool().unwrap(), "{locks}");
 }
