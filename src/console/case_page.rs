@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{json, Map, Value};
 
 use super::queue::{nav, CaseLine};
-use super::{check_csrf, field, form_fields, html, ConsoleError, Me, Nav, Tr, Visitor};
+use super::{check_csrf, field, form_fields, html, options, ConsoleError, Me, Nav, Tr, Visitor};
 use crate::api::cases::{CaseResponse, ReportRows};
 use crate::db::calendar::CalendarCache;
 use crate::db::users::UserFilter;
@@ -159,11 +159,6 @@ fn outcome_choices() -> Vec<(String, String)> {
             (serde_json::to_string(&o).unwrap_or_default(), label)
         })
         .collect()
-}
-
-/// (value, label) for each of `all`, labelled in the user's language.
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: impl Fn(T) -> String) -> Vec<(String, String)> {
-    all.iter().map(|&v| (code(v).to_owned(), label(v))).collect()
 }
 
 /// Who a consultation asks (2019 Art. 32, 33).
@@ -583,11 +578,7 @@ fn read_page(
             .or_else(|| event.payload.get("type"))
             .and_then(Value::as_str);
         let kind = tr.event(code.unwrap_or(&event.kind));
-        let at = event
-            .occurred_at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-            .format("%Y-%m-%d %H:%M")
-            .to_string();
+        let at = event.occurred_at.with_timezone(&crate::domain::china_offset()).format("%Y-%m-%d %H:%M").to_string();
         let details = match event.kind.as_str() {
             "received" => String::new(),
             "deadline_set" => deadline_text(&tr, &event.payload).unwrap_or_default(),
@@ -857,19 +848,18 @@ mod tests {
         .expect("a case response")
     }
 
+    /// The forms' context for `case` as `role` sees it, on 2026-12-04.
+    fn context(case: &CaseResponse, role: Role) -> FormContext<'_> {
+        FormContext { today: "2026-12-04".into(), handlers: vec![], topics: vec![], case, role }
+    }
+
     #[test]
     fn the_not_processed_form_offers_every_ground_with_its_report_row_and_the_repeat_fields_only_for_a_repeat() {
         let grounds = not_processed_grounds();
         assert_eq!(grounds.len(), NotProcessedReason::ALL.len());
         assert!(grounds.iter().all(|(_, label)| !label.is_empty()));
         let case = context_case();
-        let ctx = FormContext {
-            today: "2026-12-04".into(),
-            handlers: vec![],
-            topics: vec![],
-            case: &case,
-            role: Role::Approver,
-        };
+        let ctx = context(&case, Role::Approver);
         let form = form_for(Action::NotProcess, &Tr(super::super::Lang::Zh), &ctx);
         let other =
             posted(&[("f.on", "2026-12-04"), ("f.ground", "not_this_agencys"), ("f.repeat_of", "PJ-2026-000001")]);
@@ -919,13 +909,7 @@ mod tests {
     #[test]
     fn a_fee_sends_only_the_fields_of_its_basis() {
         let case = context_case();
-        let ctx = FormContext {
-            today: "2026-12-04".into(),
-            handlers: vec![],
-            topics: vec![],
-            case: &case,
-            role: Role::Handler,
-        };
+        let ctx = context(&case, Role::Handler);
         let form = form_for(Action::AssessFee, &Tr(super::super::Lang::Zh), &ctx);
         let all = |method: &str| {
             posted(&[
@@ -953,13 +937,7 @@ mod tests {
     #[test]
     fn a_new_reply_is_ordered_only_by_a_corrected_appeal_with_one_kind_of_period() {
         let case = context_case();
-        let ctx = FormContext {
-            today: "2026-12-04".into(),
-            handlers: vec![],
-            topics: vec![],
-            case: &case,
-            role: Role::Handler,
-        };
+        let ctx = context(&case, Role::Handler);
         let form = form_for(Action::ReopenForNewReply, &Tr(super::super::Lang::Zh), &ctx);
         let Input::Choice(appeals) = &form.fields[0].input else { panic!("a choice of appeals") };
         assert_eq!(appeals.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(), ["1"]);
@@ -982,13 +960,7 @@ mod tests {
     fn an_amendment_sends_what_changed_and_the_applicant_whole() {
         let case = context_case();
         let zh = Tr(super::super::Lang::Zh);
-        let clerk = FormContext {
-            today: "2026-12-04".into(),
-            handlers: vec![],
-            topics: vec![],
-            case: &case,
-            role: Role::Clerk,
-        };
+        let clerk = context(&case, Role::Clerk);
         let form = form_for(Action::AmendRegistration, &zh, &clerk);
         assert!(form.fields.iter().all(|f| f.key != "received_on"), "the receipt date is the office head's");
         let approver = FormContext { role: Role::Approver, ..clerk };
@@ -1038,13 +1010,7 @@ mod tests {
     #[test]
     fn every_form_label_and_hint_is_translated() {
         let case = context_case();
-        let ctx = FormContext {
-            today: "2026-12-04".into(),
-            handlers: vec![],
-            topics: vec![],
-            case: &case,
-            role: Role::Approver,
-        };
+        let ctx = context(&case, Role::Approver);
         let en = Tr(super::super::Lang::En);
         for action in Action::ALL {
             let form = form_for(*action, &en, &ctx);

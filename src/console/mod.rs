@@ -266,6 +266,11 @@ pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// A select's (value, label) for each of `all`, labelled in the user's language.
+pub fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: impl Fn(T) -> String) -> Vec<(String, String)> {
+    all.iter().map(|&v| (code(v).to_owned(), label(v))).collect()
+}
+
 /// A posted form's input to carry through a sign-in (`draft` on the login form), without its
 /// security token (the new session has its own).
 pub fn draft_of(fields: &[(String, String)]) -> String {

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::queue::nav;
-use super::{check_csrf, field, form_fields, html, ConsoleError, Me, Nav, Tr, Visitor};
+use super::{check_csrf, field, form_fields, html, options, ConsoleError, Me, Nav, Tr, Visitor};
 use crate::api::cases::{etag, CaseResponse};
 use crate::db::calendar::CalendarCache;
 use crate::db::cases::{IdempotencyRequest, Registered, StoredResponse};
@@ -19,11 +19,6 @@ use crate::db::{Db, DbConnection};
 use crate::domain::intake::{ApplicantKind, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
 use crate::error::AppError;
 use crate::service::{clock, registration, Caller};
-
-/// Beijing time, in which clerks type the arrival time.
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8")
-}
 
 /// The form's fields by name (the first of each), for filling the form in again.
 pub type Values = HashMap<String, String>;
@@ -93,7 +88,7 @@ fn intake_json(values: &Values) -> Value {
         match NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
             .or_else(|_| NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M:%S"))
         {
-            Ok(naive) => match china().from_local_datetime(&naive).single() {
+            Ok(naive) => match crate::domain::china_offset().from_local_datetime(&naive).single() {
                 Some(at) => json!(at.with_timezone(&Utc)),
                 None => json!(local),
             },
@@ -139,10 +134,6 @@ fn field_of(path: &str) -> String {
     path.trim_start_matches("$.").to_owned()
 }
 
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: impl Fn(T) -> String) -> Vec<(String, String)> {
-    all.iter().map(|&v| (code(v).to_owned(), label(v))).collect()
-}
-
 /// Everything the form shows besides the values.
 fn page(
     conn: &mut DbConnection,
@@ -162,7 +153,10 @@ fn page(
         }
     }
     if !values.contains_key("arrived_at") {
-        values.insert("arrived_at".into(), Utc::now().with_timezone(&china()).format("%Y-%m-%dT%H:%M").to_string());
+        values.insert(
+            "arrived_at".into(),
+            Utc::now().with_timezone(&crate::domain::china_offset()).format("%Y-%m-%dT%H:%M").to_string(),
+        );
     }
     values.entry("channel".into()).or_insert_with(|| "letter".into());
     values.entry("applicant.kind".into()).or_insert_with(|| "natural_person".into());

@@ -119,12 +119,8 @@ pub async fn page(
                 .map(|a| (a.code.clone(), format!("{} {}", a.code, a.name)))
                 .collect();
             let agency = asked_agency.or_else(|| agencies.first().map(|(c, _)| c.clone())).unwrap_or_default();
-            let format = match asked_format.as_deref().and_then(ReportFormat::parse) {
-                Some(f) => f,
-                None if year <= 2018 => ReportFormat::Pre2019,
-                None if year <= 2020 => ReportFormat::Y2019,
-                None => ReportFormat::Y2021,
-            };
+            let format =
+                asked_format.as_deref().and_then(ReportFormat::parse).unwrap_or(ReportFormat::official_for(year));
             let report = if show {
                 let request = ReportRequest { agency: agency.clone(), subtree, format, year, live };
                 Some(reports::report(conn, helper, &calendars2, Caller::User(&user), &request))

@@ -34,6 +34,16 @@ string_enum! {
 }
 
 impl ReportFormat {
+    /// The form the annual report of `year` is published in: the old statistics table up to 2018,
+    /// the 2019 trial form for 2019 and 2020 (its single 其他处理 row), the 2021 form after.
+    pub fn official_for(year: i32) -> ReportFormat {
+        match year {
+            ..=2018 => ReportFormat::Pre2019,
+            2019 | 2020 => ReportFormat::Y2019,
+            _ => ReportFormat::Y2021,
+        }
+    }
+
     /// The formats' names for a message: `pre2019, y2019 or y2021`.
     pub fn choices() -> String {
         choices(ReportFormat::ALL.iter().map(|f| f.as_str()))
@@ -877,6 +887,14 @@ mod tests {
         assert_eq!(ReportFormat::choices(), "pre2019, y2019 or y2021");
         assert_eq!(choices(["json"]), "json");
         assert_eq!(choices([]), "");
+    }
+
+    #[test]
+    fn each_year_is_published_in_the_form_of_its_time() {
+        let format = ReportFormat::official_for;
+        assert_eq!([format(2008), format(2018)], [ReportFormat::Pre2019; 2]);
+        assert_eq!([format(2019), format(2020)], [ReportFormat::Y2019; 2]);
+        assert_eq!([format(2021), format(2026)], [ReportFormat::Y2021; 2]);
     }
 
     #[test]
