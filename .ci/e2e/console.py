@@ -183,7 +183,8 @@ def main():
     Select(b.find_element(By.ID, "agency")).select_by_value("PJ-XLT")
     Select(b.find_element(By.ID, "channel")).select_by_value("letter")
     arrived = b.find_element(By.ID, "arrived_at")
-    b.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))", arrived, f"{TODAY}T09:30")
+    # Midnight in Beijing: a later hour of TODAY is still in the future in the first hours of the day.
+    b.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))", arrived, f"{TODAY}T00:00")
     WebDriverWait(b, 10).until(lambda d: "答复期限" in d.find_element(By.ID, "preview").text)
     check(str(TODAY) in b.find_element(By.ID, "preview").text, "the receipt date is shown before submitting")
     b.find_element(By.ID, "applicant.name").send_keys("张三")

@@ -112,7 +112,9 @@ fn user(app: &TestApp, role: Role, agency: &str, name: &str) -> (String, String)
     (login, row.id)
 }
 
-/// Today in Beijing, as the forms default their dates.
+/// Today in Beijing, as the forms default their dates. A case received "today" arrives at 00:00 Beijing
+/// time: any later hour would be in the future during the first hours of the Beijing day (the evening
+/// before in UTC), which intake refuses.
 fn today() -> String {
     foi_tracker::domain::china_date(chrono::Utc::now()).to_string()
 }
@@ -351,7 +353,7 @@ async fn a_reply_goes_from_draft_to_service_in_the_console_and_reaches_the_stati
     let (approver_login, _) = user(&app, Role::Approver, "PJ-XLT", "赵负责");
     let (statistician_login, _) = user(&app, Role::Statistician, "PJ", "钱统计");
     let mut body = intake("PJ-XLT");
-    body["arrived_at"] = json!(format!("{}T09:00:00+08:00", today()));
+    body["arrived_at"] = json!(format!("{}T00:00:00+08:00", today()));
     let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
     let id = case["id"].as_str().unwrap().to_owned();
     let number = case["tracking_number"].as_str().unwrap().to_owned();
@@ -695,7 +697,7 @@ async fn a_stopped_clock_shows_what_it_waits_for(app: TestApp) {
     app.seed_city();
     let (login, handler_id) = user(&app, Role::Handler, "PJ", "王承办");
     let mut body = intake("PJ");
-    body["arrived_at"] = json!(format!("{}T09:00:00+08:00", today()));
+    body["arrived_at"] = json!(format!("{}T00:00:00+08:00", today()));
     let case: Value = app.post_case(&app.admin, &body).await.json().await.unwrap();
     let id = case["id"].as_str().unwrap().to_owned();
     app.act_ok(&app.admin, &id, json!({"action": {"type": "assign", "handler_id": handler_id}})).await;
