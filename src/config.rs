@@ -16,6 +16,7 @@ pub struct Settings {
     pub reminders: ReminderSettings,
     pub limits: LimitSettings,
     pub sessions: SessionSettings,
+    pub attachments: crate::service::papers::AttachmentSettings,
 }
 
 /// `[sessions]` settings: browser sign-in.
@@ -143,10 +144,15 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("server.cors_origins")
                     .with_list_parse_key("reminders.thresholds")
+                    .with_list_parse_key("attachments.allowed_types")
                     .try_parsing(true),
             )
             .build()?
-            .try_deserialize()
+            .try_deserialize::<Settings>()
+            .and_then(|s| {
+                s.attachments.validate().map_err(|e| config::ConfigError::Message(e.to_string()))?;
+                Ok(s)
+            })
     }
 }
 

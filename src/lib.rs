@@ -48,6 +48,7 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
     let fee_rates = web::Data::new(settings.fees);
     let limits = web::Data::new(api::limits::Limits::new(&settings.limits));
     let sessions = web::Data::new(settings.sessions.clone());
+    let attachments = web::Data::new(settings.attachments.clone());
     let metrics = web::Data::new(api::metrics::Metrics::new(Some(settings.server.metrics_token.clone())));
     let max_body = settings.server.max_body_bytes;
     let origins = settings.server.cors_origins.clone();
@@ -66,6 +67,7 @@ pub fn build_with(settings: &Settings, db: Db, listener: TcpListener) -> anyhow:
             .app_data(fee_rates.clone())
             .app_data(limits.clone())
             .app_data(sessions.clone())
+            .app_data(attachments.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(max_body))
             .configure(api::routes)

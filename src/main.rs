@@ -94,6 +94,11 @@ enum Command {
         #[arg(long)]
         now: Option<String>,
     },
+    /// Papers attached to cases (scans, faxes, postal receipts, decisions).
+    Attachment {
+        #[command(subcommand)]
+        command: AttachmentCommand,
+    },
     /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
     Report {
         /// pre2019, y2019 or y2021.
@@ -110,6 +115,42 @@ enum Command {
         /// Where to write it: FILE.json, FILE.csv or FILE.xlsx.
         #[arg(long)]
         output: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttachmentCommand {
+    /// Attach FILE to a case; prints the attachment's id and SHA-256.
+    Add {
+        /// The case's tracking number, e.g. PJ-2026-00003.
+        #[arg(long)]
+        case: String,
+        /// letter_original, envelope, fax, web_form, reply_as_served, postal_receipt,
+        /// third_party_opinion, reconsideration_decision or other.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        note: Option<String>,
+        /// Link it as the evidence of the receipt date (`receipt`) or of the reply's service (`service`).
+        #[arg(long)]
+        evidence_for: Option<String>,
+        file: std::path::PathBuf,
+    },
+    /// Write an attachment's content to a new file, checked against its SHA-256.
+    Get {
+        #[arg(long)]
+        case: String,
+        /// The attachment's id (see `attachment list`).
+        #[arg(long)]
+        id: String,
+        /// Where to write it (must not exist yet).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+    /// List a case's attachments: id, kind, size, SHA-256, file name.
+    List {
+        #[arg(long)]
+        case: String,
     },
 }
 
@@ -418,6 +459,7 @@ fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Attachment { command } => attachment_command(&settings, command),
         Command::Audit { command: AuditCommand::Verify } => {
             let (_db, mut conn) = connect(&settings)?;
             let report = service::audit::verify(&mut conn, Caller::Operator).map_err(explain)?;
@@ -761,4 +803,95 @@ fn parse_report_format(text: &str) -> Result<foi_tracker::domain::report::Report
     foi_tracker::domain::report::ReportFormat::parse(text).ok_or_else(|| {
         format!("`{text}` is not a report format: use {}", foi_tracker::domain::report::ReportFormat::choices())
     })
+}
+
+/// The case with tracking number `number`, with the projection of its events (the operator sees all).
+fn case_by_number(
+    conn: &mut foi_tracker::db::DbConnection,
+    number: &str,
+) -> anyhow::Result<(foi_tracker::db::cases::CaseRecord, foi_tracker::domain::case::Case)> {
+    let record = foi_tracker::db::cases::find_by_number(conn, number)
+        .map_err(explain)?
+        .ok_or_else(|| anyhow::anyhow!("no case numbered {number}"))?;
+    let events = foi_tracker::db::cases::events(conn, &record.row.id).map_err(explain)?;
+    let case = foi_tracker::db::cases::project(&events).map_err(explain)?;
+    Ok((record, case))
+}
+
+fn attachment_command(settings: &Settings, command: AttachmentCommand) -> anyhow::Result<()> {
+    use foi_tracker::service::papers;
+    let (_db, mut conn) = connect(settings)?;
+    match command {
+        AttachmentCommand::Add { case, kind, note, evidence_for, file } => {
+            let (record, _) = case_by_number(&mut conn, &case)?;
+            let reader = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+            let upload = papers::Spool::read_all(settings.attachments.max_bytes, reader).map_err(explain)?;
+            let meta = papers::NewAttachment {
+                kind: Some(kind),
+                filename: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+                note,
+                evidence_for,
+            };
+            let (_, attachment) =
+                papers::attach(&mut conn, Caller::Operator, &settings.attachments, &record, meta, upload)
+                    .map_err(explain)?;
+            println!(
+                "attached {} to {case}: {} ({}, {} bytes, sha256 {})",
+                attachment.id,
+                attachment.kind.label(),
+                attachment.media_type,
+                attachment.size_bytes,
+                attachment.sha256
+            );
+            Ok(())
+        }
+        AttachmentCommand::Get { case, id, output } => {
+            let (_, projection) = case_by_number(&mut conn, &case)?;
+            let attachment = papers::attachment_of(&projection, &id).map_err(explain)?;
+            write_checked(&mut conn, &attachment.id, &attachment.sha256, &output)?;
+            println!("wrote {} ({} bytes) to {}", attachment.filename, attachment.size_bytes, output.display());
+            Ok(())
+        }
+        AttachmentCommand::List { case } => {
+            let (_, projection) = case_by_number(&mut conn, &case)?;
+            for a in &projection.attachments {
+                let evidence = a.evidence_for.map(|e| format!(" [{}]", e.label())).unwrap_or_default();
+                println!("{}\t{}\t{}\t{}\t{}{evidence}", a.id, a.kind.label(), a.size_bytes, a.sha256, a.filename);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Writes a stored file to a new file chunk by chunk, checking its SHA-256; a mismatch removes the
+/// output and fails.
+fn write_checked(
+    conn: &mut foi_tracker::db::DbConnection,
+    file_id: &str,
+    sha256: &str,
+    output: &std::path::Path,
+) -> anyhow::Result<()> {
+    use sha2::Digest;
+    use std::io::Write;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(output)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", output.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut seq = 0;
+    while let Some(bytes) = foi_tracker::db::papers::chunk(conn, file_id, seq).map_err(explain)? {
+        hasher.update(&bytes);
+        out.write_all(&bytes)?;
+        seq += 1;
+    }
+    out.sync_all()?;
+    if hex::encode(hasher.finalize()) != sha256 {
+        drop(out);
+        std::fs::remove_file(output)?;
+        anyhow::bail!(
+            "the stored file does not match the SHA-256 in the case's event chain; run `foi-tracker audit verify`"
+        );
+    }
+    Ok(())
 }

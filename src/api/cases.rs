@@ -79,6 +79,16 @@ pub struct CaseResponse {
     /// What the caller could do next and succeed (workflow actions and clock events), given their
     /// role, the channel, appeals, fee and the clock (only on single-case reads; null in lists).
     pub allowed_actions: Option<Vec<Action>>,
+    /// The papers attached to the case, oldest first (only on single-case reads; null in lists).
+    /// Statisticians see file names and notes masked and cannot download them.
+    pub attachments: Option<Vec<crate::domain::papers::AttachmentRecord>>,
+    /// The attachment that is the evidence of the receipt date (the envelope, the fax), if linked.
+    pub receipt_evidence_attachment_id: Option<String>,
+    /// The attachment that is the evidence of the reply's service (the postal receipt), if linked.
+    pub service_evidence_attachment_id: Option<String>,
+    /// Every version of every letter generated from the case, oldest first (only on single-case
+    /// reads; null in lists).
+    pub documents: Option<Vec<crate::domain::letters::DocumentRecord>>,
 }
 
 /// A case's fee, in fen.
@@ -207,6 +217,10 @@ impl CaseResponse {
             appeals: None,
             re_replies: v.re_replies,
             allowed_actions: None,
+            attachments: None,
+            receipt_evidence_attachment_id: None,
+            service_evidence_attachment_id: None,
+            documents: None,
         })
     }
 
@@ -216,6 +230,27 @@ impl CaseResponse {
         let mut response = CaseResponse::from_record(&details.record, show, &details.rules.calendar)?;
         response.appeals = Some(details.case.appeals.clone());
         response.allowed_actions = Some(details.allowed_actions.clone());
+        let caller = crate::service::Caller::User(user);
+        let attachments = &details.case.attachments;
+        let evidence = |what| attachments.iter().rev().find(|a| a.evidence_for == Some(what)).map(|a| a.id.clone());
+        response.receipt_evidence_attachment_id = evidence(crate::domain::papers::EvidenceFor::Receipt);
+        response.service_evidence_attachment_id = evidence(crate::domain::papers::EvidenceFor::Service);
+        response.attachments =
+            Some(attachments.iter().cloned().map(|a| crate::service::papers::masked_for(caller, a)).collect());
+        response.documents = Some(
+            details
+                .case
+                .documents
+                .iter()
+                .cloned()
+                .map(|mut d| {
+                    if !show {
+                        d.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
+                    }
+                    d
+                })
+                .collect(),
+        );
         Ok(response)
     }
 }
@@ -652,6 +687,15 @@ pub(crate) fn event_response(row: EventRow, show_personal_data: bool) -> Result<
             if let crate::domain::workflow::WorkflowEvent::RegistrationAmended { changes } = &mut record.event {
                 **changes = changes.masked();
             }
+            serde_json::to_value(record).map_err(AppError::internal)?
+        }
+        CaseEvent::Attached(mut record) if !show_personal_data => {
+            record.filename = mask_free_text(&record.filename);
+            record.note = record.note.as_deref().map(mask_free_text);
+            serde_json::to_value(record).map_err(AppError::internal)?
+        }
+        CaseEvent::DocumentIssued(mut record) if !show_personal_data => {
+            record.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
             serde_json::to_value(record).map_err(AppError::internal)?
         }
         CaseEvent::Clock(mut record) if !show_personal_data => {

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+pub mod papers;
 pub mod problem;
 pub mod reminders;
 pub mod reports;
@@ -42,6 +43,9 @@ Every error is application/problem+json (RFC 9457).",
         cases::export,
         cases::get,
         cases::events,
+        papers::upload,
+        papers::list,
+        papers::download,
         workflow::act,
         deadlines::calculator,
         deadlines::for_case,
@@ -92,6 +96,7 @@ Every error is application/problem+json (RFC 9457).",
         (name = "agencies", description = "The agency tree and topic taxonomies"),
         (name = "users", description = "Accounts, their API tokens and passwords, and the caller"),
         (name = "session", description = "Browser sign-in: a session cookie and its CSRF token"),
+        (name = "papers", description = "Papers attached to cases, and the letters generated from them"),
         (name = "audit", description = "Tamper evidence and the security log"),
         (name = "reminders", description = "Deadline reminder e-mails and their delivery"),
         (name = "reports", description = "The annual-report tables, derived from the case records"),
@@ -130,6 +135,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/cases/by-number/{tracking_number}").route(web::get().to(cases::by_number)))
             .service(web::resource("/cases/{id}").route(web::get().to(cases::get)))
             .service(web::resource("/cases/{id}/events").route(web::get().to(cases::events)))
+            .service(
+                web::resource("/cases/{id}/attachments")
+                    .route(web::post().to(papers::upload))
+                    .route(web::get().to(papers::list)),
+            )
+            .service(web::resource("/cases/{id}/attachments/{attachment_id}").route(web::get().to(papers::download)))
             .service(web::resource("/cases/{id}/actions").route(web::post().to(workflow::act)))
             .service(web::resource("/cases/{id}/deadline").route(web::get().to(deadlines::for_case)))
             .service(web::resource("/cases/{id}/clock-events").route(web::post().to(deadlines::record_clock_event)))

@@ -587,6 +587,18 @@ pub fn append(
     new: &[CaseEvent],
     author: &Author<'_>,
 ) -> Result<CaseRecord, AppError> {
+    append_with(conn, record, new, author, |_| Ok(()))
+}
+
+/// `append`, with more writes in the same transaction (the content of an attached file, a document
+/// number): they are kept only if the events are, and the events only if they succeed.
+pub fn append_with(
+    conn: &mut DbConnection,
+    record: &CaseRecord,
+    new: &[CaseEvent],
+    author: &Author<'_>,
+    also: impl FnOnce(&mut DbConnection) -> Result<(), TxError>,
+) -> Result<CaseRecord, AppError> {
     let id = record.row.id.clone();
     let at = now();
     let rows =
@@ -624,6 +636,7 @@ pub fn append(
         let after = locks::facts(&row, &appeal_rows);
         locks::guard(conn, &record.agency_path, &id, before, after.as_ref(), author, &kinds).map_err(TxError::App)?;
         insert_events(conn, &rows)?;
+        also(conn)?;
         if touches_appeals {
             diesel::delete(case_appeals::table.filter(case_appeals::case_id.eq(&id))).execute(conn)?;
             for appeal in &appeal_rows {

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod cases;
 pub mod feeds;
 pub mod locks;
+pub mod papers;
 pub mod reminders;
 pub mod reports;
 pub mod rows;

@@ -321,3 +321,51 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_corrections,
     reminder_outbox,
 );
+
+diesel::table! {
+    stored_files (id) {
+        id -> Text,
+        case_id -> Text,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stored_file_chunks (file_id, seq) {
+        file_id -> Text,
+        seq -> Integer,
+        bytes -> Binary,
+    }
+}
+
+diesel::table! {
+    document_counters (agency_id, kind, year) {
+        agency_id -> Text,
+        kind -> Text,
+        year -> Integer,
+        last_value -> Integer,
+    }
+}
+
+diesel::table! {
+    letterheads (agency_id) {
+        agency_id -> Text,
+        body -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    document_templates (agency_id, name) {
+        agency_id -> Text,
+        name -> Text,
+        body -> Text,
+        sha256 -> Text,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Text>,
+    }
+}

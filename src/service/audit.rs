@@ -82,7 +82,13 @@ pub fn verify(conn: &mut DbConnection, caller: Caller<'_>) -> Result<AuditReport
                 Ok(_) if rebuild_appeals(&row.id, &history).ok().as_ref() != Some(&stored_appeals) => {
                     report.broken.push(broken(None, "the appeals differ from the projection of the events".into()))
                 }
-                Ok(rebuilt) if rebuilt == row => {}
+                Ok(rebuilt) if rebuilt == row => {
+                    let case = crate::db::cases::project(&history)?;
+                    let problems = crate::service::papers::check_files(conn, &case)?;
+                    if !problems.is_empty() {
+                        report.broken.push(broken(None, problems.join("; ")));
+                    }
+                }
                 Ok(_) => {
                     report.broken.push(broken(None, "the case row differs from the projection of its events".into()))
                 }

@@ -8,7 +8,8 @@
 //! clock events and deadlines (`clock`), calendar changes and the recomputation of open deadlines
 //! (`calendar`), the lapse job (`lapses`), the reminder job and outbox (`reminders`), annual reports,
 //! their exports and locks (`reports`), agencies, topics and users (`directory`), the audit of the
-//! event log (`audit`).
+//! event log (`audit`), papers attached to cases (`papers`) and the letters generated from them
+//! (`letters`).
 
 use crate::domain::role::{Principal, Scope};
 use crate::error::AppError;
@@ -24,6 +25,7 @@ pub mod feeds;
 pub mod lapses;
 pub mod ledger;
 pub mod monitoring;
+pub mod papers;
 pub mod registration;
 pub mod reminders;
 pub mod reports;

@@ -256,10 +256,20 @@ async fn nul_is_refused_with_422_on_every_route_wherever_text_enters(app: TestAp
                 path
             };
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let multipart = op["requestBody"]["content"].get("multipart/form-data").is_some();
             let send = |path: String, body: Option<Value>| {
                 let mut request = app.client.request(method.clone(), app.url(&path)).bearer_auth(&app.admin);
-                if let Some(body) = body {
-                    request = request.json(&body);
+                match body {
+                    // A form's text field: every string of the JSON body as a field of the form.
+                    Some(body) if multipart => {
+                        let mut form = reqwest::multipart::Form::new();
+                        for (name, value) in body.as_object().unwrap() {
+                            form = form.text(name.clone(), value.as_str().unwrap().to_owned());
+                        }
+                        request = request.multipart(form);
+                    }
+                    Some(body) => request = request.json(&body),
+                    None => {}
                 }
                 request.send()
             };
@@ -267,7 +277,9 @@ async fn nul_is_refused_with_422_on_every_route_wherever_text_enters(app: TestAp
             if template.contains('{') {
                 attempts.push((fill(true), None, "path"));
             }
-            if op.get("requestBody").is_some() {
+            if multipart {
+                attempts.push((fill(false), Some(serde_json::json!({"kind": "信\u{0}封"})), "kind"));
+            } else if op.get("requestBody").is_some() {
                 let body = serde_json::json!({"agency": "PJ", "name": "名\u{0}称", "label": "x"});
                 attempts.push((fill(false), Some(body), "name"));
             }

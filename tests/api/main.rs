@@ -16,6 +16,7 @@ mod fidelity;
 mod intake;
 mod interfaces;
 mod operations;
+mod papers;
 mod reads;
 mod reminders;
 mod reports;

@@ -205,6 +205,10 @@ pub struct Case {
     pub appeals: Vec<Appeal>,
     /// The state a stopped clock (correction, consultation, fee) returns the case to.
     pub resume: Option<CaseState>,
+    /// The papers attached to the case, oldest first.
+    pub attachments: Vec<crate::papers::AttachmentRecord>,
+    /// Every version of every letter generated from the case, oldest first.
+    pub documents: Vec<crate::letters::DocumentRecord>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -349,6 +353,8 @@ impl Case {
             re_replies: Vec::new(),
             appeals: Vec::new(),
             resume: None,
+            attachments: Vec::new(),
+            documents: Vec::new(),
         }
     }
 
@@ -406,6 +412,9 @@ impl Case {
                     self.last_step_on = self.last_step_on.max(Some(on));
                 }
             }
+            // Papers and letters belong to the case's file whatever its state; they move nothing.
+            (_, CaseEvent::Attached(record)) => self.attachments.push(record.clone()),
+            (_, CaseEvent::DocumentIssued(record)) => self.documents.push((**record).clone()),
             (state, event) => return Err(ProjectionError::OutOfOrder { state, event: event.kind() }),
         }
         Ok(self)

@@ -11,6 +11,8 @@ use chrono::NaiveDate;
 
 use super::deadline::ClockEvent;
 use super::intake::Intake;
+use super::letters::DocumentRecord;
+use super::papers::AttachmentRecord;
 use super::workflow::WorkflowEvent;
 
 /// The `prev_hash` of a case's first event.
@@ -30,6 +32,10 @@ pub enum CaseEvent {
     Clock(ClockRecord),
     /// A workflow step: review, reply, approval, service, side exits, archive, fees, appeals.
     Workflow(WorkflowRecord),
+    /// A paper was attached to the case (its content's hash joins the chain).
+    Attached(AttachmentRecord),
+    /// A letter was generated from the case (a new document, or a new version of one).
+    DocumentIssued(Box<DocumentRecord>),
 }
 
 /// A workflow step as recorded, with the actor's reason or note (the actor and time are the event's).
@@ -142,6 +148,8 @@ impl CaseEvent {
             CaseEvent::DeadlineSet(_) => "deadline_set",
             CaseEvent::Clock(_) => "clock",
             CaseEvent::Workflow(_) => "workflow",
+            CaseEvent::Attached(_) => "attached",
+            CaseEvent::DocumentIssued(_) => "document_issued",
         }
     }
 
