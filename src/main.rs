@@ -99,6 +99,11 @@ enum Command {
         #[command(subcommand)]
         command: AttachmentCommand,
     },
+    /// The letters generated from cases (登记回执, 补正告知书, 延期答复告知书, 征求第三方意见函, 答复书).
+    Document {
+        #[command(subcommand)]
+        command: DocumentCommand,
+    },
     /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
     Report {
         /// pre2019, y2019 or y2021.
@@ -148,6 +153,35 @@ enum AttachmentCommand {
         output: std::path::PathBuf,
     },
     /// List a case's attachments: id, kind, size, SHA-256, file name.
+    List {
+        #[arg(long)]
+        case: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DocumentCommand {
+    /// Generate a letter from a case and write its DOCX to a new file (a new version when the
+    /// letter changed, the existing one when it did not).
+    Generate {
+        /// The case's tracking number, e.g. PJ-2026-00003.
+        #[arg(long)]
+        case: String,
+        /// receipt, correction, extension, consultation or reply.
+        #[arg(long)]
+        kind: String,
+        /// Where to write the DOCX (must not exist yet).
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// A fact the case does not hold, as NAME=VALUE (repeat): matters=..., respond_by=YYYY-MM-DD,
+        /// third_party=..., content=..., other_agency=...
+        #[arg(long = "particular", value_name = "NAME=VALUE")]
+        particulars: Vec<String>,
+        /// The date printed on the letter (default: today, China time).
+        #[arg(long)]
+        issued_on: Option<chrono::NaiveDate>,
+    },
+    /// List a case's letters: version id, number, kind, version, date, SHA-256.
     List {
         #[arg(long)]
         case: String,
@@ -460,6 +494,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Attachment { command } => attachment_command(&settings, command),
+        Command::Document { command } => document_command(&settings, command),
         Command::Audit { command: AuditCommand::Verify } => {
             let (_db, mut conn) = connect(&settings)?;
             let report = service::audit::verify(&mut conn, Caller::Operator).map_err(explain)?;
@@ -894,4 +929,50 @@ fn write_checked(
         );
     }
     Ok(())
+}
+
+fn document_command(settings: &Settings, command: DocumentCommand) -> anyhow::Result<()> {
+    use foi_tracker::domain::letters::DocumentKind;
+    use foi_tracker::service::letters;
+    let (_db, mut conn) = connect(settings)?;
+    match command {
+        DocumentCommand::Generate { case, kind, output, particulars, issued_on } => {
+            let kind = DocumentKind::parse(&kind).ok_or_else(|| {
+                let kinds: Vec<&str> = DocumentKind::ALL.iter().map(|k| k.as_str()).collect();
+                anyhow::anyhow!("unknown kind `{kind}`; one of {}", kinds.join(", "))
+            })?;
+            let mut given = std::collections::BTreeMap::new();
+            for p in particulars {
+                let (name, value) =
+                    p.split_once('=').ok_or_else(|| anyhow::anyhow!("--particular {p}: write it as NAME=VALUE"))?;
+                given.insert(name.trim().to_owned(), value.to_owned());
+            }
+            if output.exists() {
+                anyhow::bail!("{} exists: give a new file name, so no earlier letter is overwritten", output.display());
+            }
+            let (record, _) = case_by_number(&mut conn, &case)?;
+            let request = letters::GenerateRequest { kind, particulars: given, issued_on };
+            let generated = letters::generate(&mut conn, Caller::Operator, &record, &request).map_err(explain)?;
+            let d = &generated.document;
+            write_checked(&mut conn, &d.id, &d.sha256, &output)?;
+            println!(
+                "{} {} version {} ({}) of {case}: {} bytes, sha256 {}, written to {}",
+                if generated.created { "generated" } else { "unchanged:" },
+                d.number,
+                d.version,
+                d.kind.title(),
+                d.size_bytes,
+                d.sha256,
+                output.display()
+            );
+            Ok(())
+        }
+        DocumentCommand::List { case } => {
+            let (_, projection) = case_by_number(&mut conn, &case)?;
+            for d in &projection.documents {
+                println!("{}\t{}\t{}\tv{}\t{}\t{}", d.id, d.number, d.kind.title(), d.version, d.issued_on, d.sha256);
+            }
+            Ok(())
+        }
+    }
 }

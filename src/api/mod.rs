@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod extract;
 pub mod feeds;
 pub mod health;
+pub mod letters;
 pub mod limits;
 pub mod metrics;
 pub mod papers;
@@ -46,6 +47,14 @@ Every error is application/problem+json (RFC 9457).",
         papers::upload,
         papers::list,
         papers::download,
+        letters::generate,
+        letters::list,
+        letters::download,
+        letters::get_letterhead,
+        letters::put_letterhead,
+        letters::get_template,
+        letters::put_template,
+        letters::delete_template,
         workflow::act,
         deadlines::calculator,
         deadlines::for_case,
@@ -141,6 +150,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(papers::list)),
             )
             .service(web::resource("/cases/{id}/attachments/{attachment_id}").route(web::get().to(papers::download)))
+            .service(
+                web::resource("/cases/{id}/documents")
+                    .route(web::post().to(letters::generate))
+                    .route(web::get().to(letters::list)),
+            )
+            .service(web::resource("/cases/{id}/documents/{version_id}").route(web::get().to(letters::download)))
+            .service(
+                web::resource("/agencies/{code}/letterhead")
+                    .route(web::get().to(letters::get_letterhead))
+                    .route(web::put().to(letters::put_letterhead)),
+            )
+            .service(
+                web::resource("/agencies/{code}/document-templates/{name}")
+                    .route(web::get().to(letters::get_template))
+                    .route(web::put().to(letters::put_template))
+                    .route(web::delete().to(letters::delete_template)),
+            )
             .service(web::resource("/cases/{id}/actions").route(web::post().to(workflow::act)))
             .service(web::resource("/cases/{id}/deadline").route(web::get().to(deadlines::for_case)))
             .service(web::resource("/cases/{id}/clock-events").route(web::post().to(deadlines::record_clock_event)))

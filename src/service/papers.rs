@@ -292,19 +292,21 @@ pub fn masked_for(caller: Caller<'_>, mut a: AttachmentRecord) -> AttachmentReco
 /// Checks the stored content of every file the case's events name against the size and hash the
 /// event recorded (the audit): a description of each difference.
 pub fn check_files(conn: &mut DbConnection, case: &crate::domain::case::Case) -> Result<Vec<String>, AppError> {
+    // (stored id, size to expect if known, SHA-256 to expect, what to call it)
+    let mut files: Vec<(String, Option<i64>, &str, String)> = Vec::new();
+    for a in &case.attachments {
+        files.push((a.id.clone(), Some(a.size_bytes), &a.sha256, format!("attachment {} ({})", a.id, a.filename)));
+    }
+    for d in &case.documents {
+        let what = format!("document {} version {}", d.number, d.version);
+        files.push((d.id.clone(), Some(d.size_bytes), &d.sha256, what.clone()));
+        files.push((crate::service::letters::text_file_id(&d.id), None, &d.text_sha256, format!("{what} (its text)")));
+    }
     let mut problems = Vec::new();
-    let named = case
-        .attachments
-        .iter()
-        .map(|a| (&a.id, a.size_bytes, &a.sha256, format!("attachment {} ({})", a.id, a.filename)));
-    let letters = case
-        .documents
-        .iter()
-        .map(|d| (&d.id, d.size_bytes, &d.sha256, format!("document {} version {}", d.number, d.version)));
-    for (id, size, sha, what) in named.chain(letters) {
-        match papers::measure(conn, id)? {
+    for (id, size, sha, what) in files {
+        match papers::measure(conn, &id)? {
             None => problems.push(format!("{what}: the stored file is missing")),
-            Some((stored_size, stored_sha)) if stored_size != size || &stored_sha != sha => {
+            Some((stored_size, stored_sha)) if size.is_some_and(|s| s != stored_size) || stored_sha != sha => {
                 problems.push(format!("{what}: the stored file does not match the SHA-256 in the event chain"))
             }
             Some(_) => {}

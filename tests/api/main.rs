@@ -15,6 +15,7 @@ mod feeds;
 mod fidelity;
 mod intake;
 mod interfaces;
+mod letters;
 mod operations;
 mod papers;
 mod reads;

@@ -2,7 +2,7 @@
 //! glossary): stages, channels and applicant kinds as the 2021 table writes them, how a case closed.
 
 use crate::events::Closing;
-use crate::intake::{ApplicantKind, Channel};
+use crate::intake::{ApplicantKind, Channel, DeliveryForm};
 use crate::workflow::CaseState;
 
 pub fn state(state: CaseState) -> &'static str {
@@ -32,6 +32,16 @@ pub fn channel(channel: Channel) -> &'static str {
         Channel::Fax => "传真",
         Channel::Web => "网络",
         Channel::Email => "电子邮件",
+    }
+}
+
+pub fn delivery_form(form: DeliveryForm) -> &'static str {
+    match form {
+        DeliveryForm::Paper => "纸质",
+        DeliveryForm::Electronic => "电子数据",
+        DeliveryForm::Email => "电子邮件",
+        DeliveryForm::Inspection => "查阅、抄录",
+        DeliveryForm::Other => "其他",
     }
 }
 
