@@ -12,9 +12,10 @@ use crate::db::locks::Author;
 use crate::db::{agencies, users, DbConnection};
 use crate::domain::case::Case;
 use crate::domain::decide::{decide, ActionInput, Decision, DuplicateOf, Facts, ReceiptBounds};
-use crate::domain::events::{CaseEvent, WorkflowRecord};
+use crate::domain::events::{CaseEvent, DocumentLink, WorkflowRecord};
 use crate::domain::fees::CostRates;
 use crate::domain::intake::{Intake, ReceiptBasis};
+use crate::domain::letters::DocumentKind;
 use crate::domain::role::Principal;
 use crate::domain::validation::Validator;
 use crate::domain::workflow::{permitted, transition, WorkflowEvent};
@@ -137,16 +138,26 @@ pub fn act(
             // The linked case and this case's closing are written together, or neither.
             crate::db::transaction(conn, |conn| {
                 let (linked, _) = cases::insert_registration(conn, user, target.lock_override, new)?;
-                let step = CaseEvent::Workflow(WorkflowRecord {
-                    event: WorkflowEvent::Transferred { on, to_agency: agency.code.clone(), to_case_id: linked.row.id },
-                    reason: reason.clone(),
-                    effective_on: None,
-                });
+                let step = CaseEvent::Workflow(WorkflowRecord::new(
+                    WorkflowEvent::Transferred { on, to_agency: agency.code.clone(), to_case_id: linked.row.id },
+                    reason.clone(),
+                    None,
+                ));
                 Ok(cases::record_event(conn, &record, step, &regime, &rules.calendar, &author, today)?)
             })?
         }
         Decision::Record(event) => {
-            let event = CaseEvent::Workflow(WorkflowRecord { event, reason, effective_on: command.effective_on });
+            let mut step = WorkflowRecord::new(event, reason, command.effective_on);
+            if serves_the_reply(&step.event) {
+                step.document =
+                    case.documents.iter().rev().find(|d| d.kind == DocumentKind::Reply).map(|d| DocumentLink {
+                        id: d.id.clone(),
+                        number: d.number.clone(),
+                        version: d.version,
+                        sha256: d.sha256.clone(),
+                    });
+            }
+            let event = CaseEvent::Workflow(step);
             cases::record_event(conn, &record, event, &regime, &rules.calendar, &author, today)?
         }
     };
@@ -215,4 +226,16 @@ fn transfer_intake(
         topic,
     };
     Ok((agency, intake))
+}
+
+/// The steps that hand the applicant a decision letter: the service of a reply (first or ordered
+/// anew), the notice that the request will not be processed, a reply on the spot.
+fn serves_the_reply(event: &WorkflowEvent) -> bool {
+    matches!(
+        event,
+        WorkflowEvent::Served { .. }
+            | WorkflowEvent::ReplyReissued { .. }
+            | WorkflowEvent::NotProcessed { .. }
+            | WorkflowEvent::AnsweredOnTheSpot { .. }
+    )
 }

@@ -23,6 +23,7 @@ crate::on_both_backends!(
     letterheads_and_templates_apply_to_the_subtree_and_bad_templates_are_refused,
     the_cli_writes_the_same_docx_as_the_api,
     statisticians_read_only_the_masked_consultation_letter,
+    the_service_names_the_letter_that_was_served,
 );
 
 /// The paragraphs of a DOCX's body, one per line.
@@ -560,4 +561,33 @@ async fn statisticians_read_only_the_masked_consultation_letter(app: TestApp) {
     assert_eq!(app.get(&clerk, &path(&receipt)).await.status(), 200);
     let res = generate(&app, &clerk, &id, json!({"kind": "receipt"})).await;
     assert_eq!(res.status(), 200, "unchanged");
+}
+
+async fn the_service_names_the_letter_that_was_served(app: TestApp) {
+    app.seed_city();
+    let approver = app.token(Role::Approver, "PJ");
+    let me = app.user_id(&approver).await;
+    let id = case_received(&app, "PJ", "2024-03-04T09:30:00+08:00").await;
+    app.act_ok(&approver, &id, json!({"action": {"type": "assign", "handler_id": me}})).await;
+    app.act_ok(&approver, &id, json!({"action": {"type": "draft_reply", "outcome": {"kind": "disclosed"}}})).await;
+    let draft = json!({"kind": "reply", "issued_on": "2024-03-18", "particulars": {"content": "招标文件见附件。"}});
+    let (first, _) = letter(&app, &id, draft.clone()).await;
+    let mut corrected = draft;
+    corrected["particulars"]["content"] = json!("招标文件共12页，见附件。");
+    let (second, _) = letter(&app, &id, corrected).await;
+    assert_eq!((second["version"].clone(), second["number"].clone()), (json!(2), first["number"].clone()));
+    app.act_ok(&approver, &id, json!({"action": {"type": "approve_reply"}})).await;
+    app.act_ok(&approver, &id, json!({"action": {"type": "serve", "on": "2024-03-19", "method": "post"}})).await;
+    let events = app.get_json(&app.admin, &format!("/api/v1/cases/{id}/events")).await;
+    let served = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "workflow" && e["payload"]["method"] == "post")
+        .unwrap()
+        .clone();
+    assert_eq!(served["payload"]["document"]["id"], second["id"], "{served}");
+    assert_eq!(served["payload"]["document"]["sha256"], second["sha256"]);
+    assert_eq!(served["payload"]["document"]["version"], 2);
 }

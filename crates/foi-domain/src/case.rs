@@ -639,7 +639,7 @@ mod tests {
     }
 
     fn step(event: WorkflowEvent) -> CaseEvent {
-        CaseEvent::Workflow(crate::events::WorkflowRecord { event, reason: Some("r".into()), effective_on: None })
+        CaseEvent::Workflow(crate::events::WorkflowRecord::new(event, Some("r".into()), None))
     }
 
     fn clock(event: ClockEvent) -> CaseEvent {

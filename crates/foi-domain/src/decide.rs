@@ -978,11 +978,11 @@ mod tests {
         // Voided, the case is closed to everything but reading.
         let mut voided = case(Channel::Letter);
         voided = voided
-            .apply(&crate::events::CaseEvent::Workflow(crate::events::WorkflowRecord {
-                event: event.clone(),
-                reason: Some("重复登记".into()),
-                effective_on: None,
-            }))
+            .apply(&crate::events::CaseEvent::Workflow(crate::events::WorkflowRecord::new(
+                event.clone(),
+                Some("重复登记".into()),
+                None,
+            )))
             .unwrap();
         assert_eq!(voided.state, CaseState::Voided);
         assert!(!voided.state.is_open());

@@ -48,6 +48,29 @@ pub struct WorkflowRecord {
     /// the day the step was really taken, beside the event's recorded time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effective_on: Option<NaiveDate>,
+    /// The letter this step served (the latest version of the reply letter, when the case has one):
+    /// which text the applicant received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentLink>,
+}
+
+/// A letter version a workflow step refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DocumentLink {
+    /// The version's id.
+    pub id: String,
+    pub number: String,
+    pub version: i32,
+    /// SHA-256 of its DOCX.
+    pub sha256: String,
+}
+
+impl WorkflowRecord {
+    /// A step as recorded, without a letter.
+    pub fn new(event: WorkflowEvent, reason: Option<String>, effective_on: Option<NaiveDate>) -> WorkflowRecord {
+        WorkflowRecord { event, reason, effective_on, document: None }
+    }
 }
 
 impl WorkflowRecord {
