@@ -369,6 +369,7 @@ struct CasePage {
     field_errors: Vec<(String, String)>,
     draft_label: Option<String>,
     outcome_label: Option<String>,
+    papers: super::papers::PapersView,
 }
 
 impl CasePage {
@@ -582,11 +583,14 @@ fn read_page(
         let details = match event.kind.as_str() {
             "received" => String::new(),
             "deadline_set" => deadline_text(&tr, &event.payload).unwrap_or_default(),
+            "attached" => paper_text(&event.payload),
+            "document_issued" => letter_text(&event.payload),
             _ => detail_text(&tr, event.payload.get("event").unwrap_or(&event.payload)),
         };
         timeline.push(TimelineEntry { at, what: kind, actor, details });
     }
     let forms = forms_for(conn, user, &details, &case, &details.allowed_actions, tr, today)?;
+    let papers = super::papers::PapersView::of(&case, me.principal.role.sees_personal_data());
     let draft_label = case.draft_outcome.as_ref().map(outcome_label);
     let outcome_label = case.outcome.as_ref().map(outcome_label);
     let nav = nav(conn, calendars, me, None)?;
@@ -605,7 +609,25 @@ fn read_page(
         field_errors: vec![],
         draft_label,
         outcome_label,
+        papers,
     })
+}
+
+/// An attachment in the timeline: its kind and file name.
+fn paper_text(payload: &Value) -> String {
+    let kind = payload["kind"].as_str().and_then(crate::domain::papers::AttachmentKind::parse);
+    format!("{}：{}", kind.map_or("", |k| k.label()), payload["filename"].as_str().unwrap_or(""))
+}
+
+/// A letter in the timeline: its number, title and version.
+fn letter_text(payload: &Value) -> String {
+    let kind = payload["kind"].as_str().and_then(crate::domain::letters::DocumentKind::parse);
+    format!(
+        "{} {}（第{}版）",
+        payload["number"].as_str().unwrap_or(""),
+        kind.map_or("", |k| k.title()),
+        payload["version"].as_i64().unwrap_or(1)
+    )
 }
 
 /// GET /cases/{id}.
@@ -622,6 +644,8 @@ pub async fn show(
         .map_err(|e| ConsoleError::from_app(e, tr.lang()))?;
     if req.query_string().contains("done=1") {
         page.notice = Some("done");
+    } else if req.query_string().contains("unchanged=1") {
+        page.notice = Some("unchanged");
     }
     Ok(html(StatusCode::OK, &page))
 }
@@ -773,9 +797,26 @@ pub async fn act(
             Ok(())
         })
         .await;
+    let what = tr.action(&action);
+    answer(&db, &calendars, tr, me, id, what, outcome.map(|()| "done=1")).await
+}
+
+/// What a post from the case page comes to: the case page again (after a redirect) when it worked,
+/// with `query` added; the page as it now stands with a clear message when the case changed meanwhile
+/// (412) or the change was refused (`what` names what was refused).
+pub async fn answer(
+    db: &Db,
+    calendars: &web::Data<CalendarCache>,
+    tr: Tr,
+    me: Me,
+    id: String,
+    what: String,
+    outcome: Result<&str, AppError>,
+) -> Result<HttpResponse, ConsoleError> {
+    let calendars = calendars.clone();
     match outcome {
-        Ok(()) => Ok(HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, format!("/cases/{id}?done=1")))
+        Ok(query) => Ok(HttpResponse::SeeOther()
+            .insert_header((actix_web::http::header::LOCATION, format!("/cases/{id}?{query}")))
             .finish()),
         Err(AppError::PreconditionFailed(_) | AppError::PreconditionRequired(_)) => {
             let mut page = db
@@ -790,7 +831,9 @@ pub async fn act(
             | AppError::Conflict(_)
             | AppError::IllegalTransition(_)
             | AppError::Forbidden(_)
-            | AppError::ReportLocked(_)),
+            | AppError::ReportLocked(_)
+            | AppError::PayloadTooLarge(_)
+            | AppError::UnsupportedMediaType(_)),
         ) => {
             let problem = crate::api::problem::Problem::from(&error);
             let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
@@ -798,7 +841,7 @@ pub async fn act(
                 .run(move |conn| read_page(conn, &calendars, tr, &me, &id))
                 .await
                 .map_err(|e| ConsoleError::from_app(e, tr.lang()))?;
-            page.error = Some(format!("{}: {}", tr.action(&action), problem.detail));
+            page.error = Some(format!("{what}: {}", problem.detail));
             page.field_errors = problem.errors.unwrap_or_default().into_iter().map(|e| (e.path, e.message)).collect();
             Ok(html(status, &page))
         }

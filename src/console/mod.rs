@@ -12,6 +12,7 @@
 mod admin;
 mod auth;
 mod case_page;
+mod papers;
 mod queue;
 mod register;
 mod search;
@@ -44,6 +45,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/cases/receipt-preview").route(web::get().to(register::preview)))
         .service(web::resource("/cases/{id}").route(web::get().to(case_page::show)))
         .service(web::resource("/cases/{id}/act").route(web::post().to(case_page::act)))
+        .service(web::resource("/cases/{id}/documents").route(web::post().to(papers::generate)))
+        .service(web::resource("/cases/{id}/documents/{version_id}/print").route(web::get().to(papers::print)))
+        .service(web::resource("/cases/{id}/attachments").route(web::post().to(papers::upload)))
         .service(web::resource("/search").route(web::get().to(search::page)))
         .service(web::resource("/statistics").route(web::get().to(statistics::page)))
         .service(web::resource("/statistics/lock").route(web::post().to(statistics::lock)))

@@ -240,6 +240,8 @@ const STEPS: &[(&str, &str)] = &[
 
 /// Timeline labels of events (workflow events are named for what happened, not the action).
 const EVENTS: &[(&str, &str)] = &[
+    ("attached", "上传附件"),
+    ("document_issued", "生成文书"),
     ("received", "收到申请"),
     ("registered", "编号登记"),
     ("deadline_set", "确定答复期限"),
@@ -304,6 +306,44 @@ pub fn is_word(key: &str) -> bool {
 
 /// (key, Chinese, English).
 const WORDS: &[(&str, &str, &str)] = &[
+    ("papers", "文书与附件", "Letters and papers"),
+    ("documents", "文书", "Letters"),
+    ("no_documents", "尚未生成文书。", "No letter yet."),
+    ("doc_number", "文号", "Number"),
+    ("document_kind", "文书种类", "Kind of letter"),
+    ("doc_version", "版本", "Version"),
+    ("issued_on", "成文日期", "Dated"),
+    ("download_docx", "下载（DOCX）", "Download (DOCX)"),
+    ("print_view", "打印", "Print"),
+    ("generate_document", "生成文书", "Generate a letter"),
+    (
+        "generate_hint",
+        "文书内容取自案件记录；下列各项只填所选文书需要的：补正告知书填需要补正的事项和补正期限，征求意见函填第三方，答复书填答复的具体内容（部分公开、已主动公开、其他处理必填）。内容有变化时生成新版本，文号不变。",
+        "The letter's facts come from the case; fill in only what the chosen letter needs: the matters and the date for a correction, the third party for a consultation, the substance for a reply (required for partial disclosure, published information and other endings). A changed letter is a new version with the same number.",
+    ),
+    ("p_matters", "需要补正的事项", "Matters to correct"),
+    ("p_respond_by", "补正期限", "Correct by"),
+    ("p_third_party", "被征求意见的第三方", "Third party consulted"),
+    ("p_content", "答复的具体内容", "Substance of the reply"),
+    ("p_other_agency", "负责公开的机关及联系方式", "Responsible agency and contact"),
+    ("attachments", "附件", "Attachments"),
+    ("no_attachments", "尚无附件。", "No attachment yet."),
+    ("attachment_kind", "附件类别", "Kind of paper"),
+    ("file_name", "文件名", "File name"),
+    ("file_size", "大小", "Size"),
+    ("evidence_of", "作为凭证", "Evidence of"),
+    ("note", "备注", "Note"),
+    ("file", "文件", "File"),
+    ("download", "下载", "Download"),
+    ("upload_attachment", "上传附件", "Attach a paper"),
+    (
+        "upload_hint",
+        "可上传来信原件、信封、传真件、网络申请表、送达稿、邮寄凭证等扫描件（PDF、图片、Word、Excel、OFD）。类型按文件内容识别，大小上限见系统设置（默认 20 MB）。信封可作为收到申请日期的凭证，邮寄凭证可作为送达日期的凭证。",
+        "Attach scans of the letter, envelope, fax, web form, the reply as served, the postal receipt (PDF, images, Word, Excel, OFD). The type is read from the content; the size limit is set by the office (20 MB by default). An envelope can be the evidence of the receipt date, a postal receipt that of the service.",
+    ),
+    ("back_to_case", "返回案件", "Back to the case"),
+    ("print_hint", "按 Ctrl+P 打印（A4，公文格式）。", "Press Ctrl+P to print (A4, official layout)."),
+    ("unchanged", "文书内容未变化，仍为原版本。", "The letter has not changed: it is the existing version."),
     ("app_name", "政府信息公开申请办理系统", "FOI request tracker"),
     ("sign_in", "登录", "Sign in"),
     ("sign_out", "退出", "Sign out"),

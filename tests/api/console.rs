@@ -23,6 +23,7 @@ crate::on_both_backends!(
     a_session_that_ends_keeps_an_action_forms_input,
     fees_amendments_repeat_requests_and_new_replies_have_their_forms,
     a_statistician_locks_an_ended_year_from_the_statistics_page,
+    letters_and_papers_are_generated_attached_and_printed_from_the_case_page,
 );
 
 const PASSWORD: &str = "Lantern-River-2026";
@@ -991,4 +992,112 @@ async fn a_statistician_locks_an_ended_year_from_the_statistics_page(app: TestAp
     assert_eq!(again.status, 409, "{}", again.body);
     let locks = app.get_json(&app.admin, "/api/v1/reports/y2021/2021?agency=PJ&subtree=true").await;
     assert!(locks["lock"]["published_numbers"].as_bool().unwrap(), "{locks}");
+}
+
+impl Browser<'_> {
+    /// A multipart form post, its parts in the order given (`file` parts carry a file name).
+    async fn upload(&mut self, path: &str, parts: &[(&str, &str)], file: Option<(&str, Vec<u8>)>) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in parts {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        if let Some((name, bytes)) = file {
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+        }
+        let request = self.client.post(self.app.url(path)).multipart(form);
+        self.send(request).await
+    }
+}
+
+async fn letters_and_papers_are_generated_attached_and_printed_from_the_case_page(app: TestApp) {
+    app.seed_city();
+    let (login, _) = user(&app, Role::Clerk, "PJ", "李登记");
+    let case: Value = app.post_case(&app.admin, &intake("PJ")).await.json().await.unwrap();
+    let id = case["id"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&login).await;
+    let page = browser.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains("文书与附件") && page.body.contains("尚未生成文书。"), "{}", page.body);
+    let csrf = page.input("csrf_token");
+
+    // 登记回执 from the form.
+    let done = browser
+        .post(
+            &format!("/cases/{id}/documents"),
+            &[("csrf_token", &csrf), ("kind", "receipt"), ("issued_on", "2015-03-02")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = browser.get(done.location.as_deref().unwrap()).await;
+    assert!(
+        page.body.contains("盘锦市人民政府登记〔2015〕1号") && page.body.contains("政府信息公开申请登记回执"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("生成文书") && page.body.contains("第1版"), "the timeline names it: {}", page.body);
+    let print =
+        page.body.split("href=\"").find(|h| h.contains("/print")).unwrap().split('"').next().unwrap().to_owned();
+    let printed = browser.get(&print).await;
+    assert_eq!(printed.status, 200);
+    assert!(
+        printed.body.contains("class=\"letter-title\">政府信息公开申请登记回执") && printed.body.contains("张三："),
+        "{}",
+        printed.body
+    );
+    assert!(printed.body.contains("盘锦市人民政府登记〔2015〕1号"));
+    // A missing fact is shown beside the form, naming it.
+    let refused =
+        browser.post(&format!("/cases/{id}/documents"), &[("csrf_token", &csrf), ("kind", "consultation")]).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("particulars.third_party"), "{}", refused.body);
+    // Without the form's token nothing happens.
+    let forged = browser.post(&format!("/cases/{id}/documents"), &[("kind", "receipt")]).await;
+    assert_eq!(forged.status, 403);
+
+    // An envelope scan as the receipt-date evidence.
+    let envelope = b"%PDF-1.4\n%envelope scan".to_vec();
+    let done = browser
+        .upload(
+            &format!("/cases/{id}/attachments"),
+            &[("csrf_token", &csrf), ("kind", "envelope"), ("evidence_for", "receipt"), ("note", "挂号信")],
+            Some(("信封.pdf", envelope.clone())),
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = browser.get(&format!("/cases/{id}")).await;
+    assert!(
+        page.body.contains("信封.pdf") && page.body.contains("收到申请日期的凭证") && page.body.contains("挂号信"),
+        "{}",
+        page.body
+    );
+    // The token must come first; a disguised file is refused beside the form.
+    let forged = browser
+        .upload(
+            &format!("/cases/{id}/attachments"),
+            &[("kind", "envelope"), ("csrf_token", &csrf)],
+            Some(("a.pdf", envelope.clone())),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    let refused = browser
+        .upload(
+            &format!("/cases/{id}/attachments"),
+            &[("csrf_token", &csrf), ("kind", "envelope")],
+            Some(("a.pdf", b"\x7fELF\x02".to_vec())),
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let case = app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(case["attachments"].as_array().unwrap().len(), 1);
+
+    // The statistician sees the lists without the forms or the personal downloads.
+    let (statistician, _) = user(&app, Role::Statistician, "PJ", "赵统计");
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&statistician).await;
+    let page = browser.get(&format!("/cases/{id}")).await;
+    assert!(page.body.contains("盘锦市人民政府登记〔2015〕1号") && page.body.contains("信封.pdf"), "{}", page.body);
+    assert!(!page.body.contains("id=\"generate-document\"") && !page.body.contains("id=\"upload-attachment\""));
+    assert!(!page.body.contains("/print") && !page.body.contains("/api/v1/cases/"), "{}", page.body);
+    let printed = browser.get(&print).await;
+    assert_eq!(printed.status, 403);
 }

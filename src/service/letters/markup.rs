@@ -6,6 +6,11 @@
 /// A letter's parts, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter {
+    /// What the letterhead printed (`@issuer`, `@number`, `@seal` before the title): the service
+    /// writes these into a letter's stored text, so the text holds everything the DOCX printed.
+    pub issuer: Option<String>,
+    pub number: Option<String>,
+    pub seal: Option<String>,
     pub title: String,
     pub blocks: Vec<Block>,
 }
@@ -75,10 +80,13 @@ pub enum MarkupError {
     SecondTitle { line: usize },
     #[error("the letter has no body")]
     Empty,
+    #[error("line {line}: @{name} belongs before @title (the service writes it)")]
+    LateHeading { line: usize, name: String },
 }
 
 /// Reads rendered markup. Blank lines are ignored; whitespace around each line is trimmed.
 pub fn parse(text: &str) -> Result<Letter, MarkupError> {
+    let (mut issuer, mut number, mut seal) = (None, None, None);
     let mut title = None;
     let mut blocks = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -98,6 +106,21 @@ pub fn parse(text: &str) -> Result<Letter, MarkupError> {
                 title = Some(value);
                 continue;
             }
+            "issuer" | "number" | "seal" if title.is_some() => {
+                return Err(MarkupError::LateHeading { line: i + 1, name: name.to_owned() })
+            }
+            "issuer" => {
+                issuer = Some(value);
+                continue;
+            }
+            "number" => {
+                number = Some(value);
+                continue;
+            }
+            "seal" => {
+                seal = Some(value);
+                continue;
+            }
             "to" => Block::To(value),
             "heading" => Block::Heading(value),
             "signature" => Block::Signature(value),
@@ -111,7 +134,12 @@ pub fn parse(text: &str) -> Result<Letter, MarkupError> {
     if !blocks.iter().any(|b| matches!(b, Block::Paragraph(_))) {
         return Err(MarkupError::Empty);
     }
-    Ok(Letter { title, blocks })
+    Ok(Letter { issuer, number, seal, title, blocks })
+}
+
+/// The heading lines the service writes before a letter's markup when it stores the letter.
+pub fn heading_lines(issuer: &str, number: &str, seal: &str) -> String {
+    format!("@issuer {}\n@number {}\n@seal {}\n", escape(issuer), escape(number), escape(seal))
 }
 
 impl Letter {
@@ -175,5 +203,12 @@ mod tests {
             Err(MarkupError::UnknownDirective { line: 2, name: "stamp".into() })
         );
         assert_eq!(parse("@title a\n@to b"), Err(MarkupError::Empty));
+        assert_eq!(parse("@title a\n@issuer b\nx"), Err(MarkupError::LateHeading { line: 2, name: "issuer".into() }));
+        let stored = format!("{}@title a\nx", heading_lines("某机关", "某〔2026〕1号", ""));
+        let letter = parse(&stored).unwrap();
+        assert_eq!(
+            (letter.issuer.as_deref(), letter.number.as_deref(), letter.seal.as_deref()),
+            (Some("某机关"), Some("某〔2026〕1号"), Some(""))
+        );
     }
 }

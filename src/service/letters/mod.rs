@@ -642,6 +642,8 @@ fn generate_once(
         |conn: &mut DbConnection, document_id: String, number: String, version: i32| -> Result<Generated, AppError> {
             let (text, letter) = compose(&stationery, kind, &facts.context)?;
             let (issuer, number_text, seal) = heading(&number);
+            // The stored text holds the letterhead too: everything the DOCX prints.
+            let text = format!("{}{text}", markup::heading_lines(&issuer, &number_text, &seal));
             let bytes =
                 docx::write(&letter, &docx::Heading { issuer: &issuer, number: &number_text, seal: &seal, issued_on });
             let sha256 = hex::encode(Sha256::digest(&bytes));
