@@ -225,7 +225,74 @@ const ROUTES: &[Route] = &[
     },
     // The security log takes no agency: an administrator sees its own subtree's events.
     Route { name: "GET /audit/security-events", roles: ADMIN, outside: 200, ok: 200, setup: Setup::Registered },
+    // Papers and letters: every role lists them; those who see personal data attach, generate and
+    // read them; the statistician reads only the consultation letter (the applicant masked).
+    Route { name: "POST /cases/{id}/attachments", roles: WORKERS, outside: 404, ok: 201, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}/attachments", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}/attachments/{a}", roles: WORKERS, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "POST /cases/{id}/documents", roles: WORKERS, outside: 404, ok: 201, setup: Setup::Registered },
+    Route { name: "GET /cases/{id}/documents", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "GET /cases/{id}/documents/{v} receipt",
+        roles: WORKERS,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route {
+        name: "GET /cases/{id}/documents/{v} consultation",
+        roles: ALL,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route { name: "GET /agencies/{code}/letterhead", roles: ALL, outside: 404, ok: 200, setup: Setup::Registered },
+    Route { name: "PUT /agencies/{code}/letterhead", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    Route {
+        name: "GET /agencies/{code}/document-templates/{name}",
+        roles: ALL,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route {
+        name: "PUT /agencies/{code}/document-templates/{name}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 200,
+        setup: Setup::Registered,
+    },
+    Route {
+        name: "DELETE /agencies/{code}/document-templates/{name}",
+        roles: ADMIN,
+        outside: 404,
+        ok: 204,
+        setup: Setup::Registered,
+    },
 ];
+
+/// A paper to upload: a PDF by its content.
+fn upload_form() -> reqwest::multipart::Form {
+    reqwest::multipart::Form::new()
+        .text("kind", "envelope")
+        .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4\nscan".to_vec()).file_name("envelope.pdf"))
+}
+
+/// A letter of `kind` generated on the case by the global administrator: its version id.
+async fn generated(app: &TestApp, case_id: &str, kind: &str) -> String {
+    let body = match kind {
+        "consultation" => json!({"kind": kind, "issued_on": "2015-03-03", "particulars": {"third_party": "某公司"}}),
+        _ => json!({"kind": kind, "issued_on": "2015-03-03"}),
+    };
+    let res = app
+        .request_as(Method::POST, &format!("/api/v1/cases/{case_id}/documents"), &app.admin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
 
 /// One request of a route against `agency` (the subtree root PJ-XLT, or PJ-DW outside it).
 async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &str, n: usize) -> u16 {
@@ -236,7 +303,54 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
         let res = app.get(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
         res.headers()["etag"].to_str().unwrap().to_owned()
     };
+    if route == "POST /cases/{id}/attachments" {
+        let request = app.request_as(Method::POST, &format!("/api/v1/cases/{case_id}/attachments"), token);
+        return request.multipart(upload_form()).send().await.unwrap().status().as_u16();
+    }
     let (method, path, body, if_match): (Method, String, Option<Value>, Option<String>) = match route {
+        "GET /cases/{id}/attachments" => (Method::GET, format!("/api/v1/cases/{case_id}/attachments"), None, None),
+        "GET /cases/{id}/attachments/{a}" => {
+            let request = app.request_as(Method::POST, &format!("/api/v1/cases/{case_id}/attachments"), &app.admin);
+            let res = request.multipart(upload_form()).send().await.unwrap();
+            let attachment = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+            (Method::GET, format!("/api/v1/cases/{case_id}/attachments/{attachment}"), None, None)
+        }
+        "POST /cases/{id}/documents" => (
+            Method::POST,
+            format!("/api/v1/cases/{case_id}/documents"),
+            Some(json!({"kind": "receipt", "issued_on": "2015-03-03"})),
+            None,
+        ),
+        "GET /cases/{id}/documents" => (Method::GET, format!("/api/v1/cases/{case_id}/documents"), None, None),
+        "GET /cases/{id}/documents/{v} receipt" => {
+            let version = generated(app, case_id, "receipt").await;
+            (Method::GET, format!("/api/v1/cases/{case_id}/documents/{version}"), None, None)
+        }
+        "GET /cases/{id}/documents/{v} consultation" => {
+            let version = generated(app, case_id, "consultation").await;
+            (Method::GET, format!("/api/v1/cases/{case_id}/documents/{version}"), None, None)
+        }
+        "GET /agencies/{code}/letterhead" => (Method::GET, format!("/api/v1/agencies/{agency}/letterhead"), None, None),
+        "PUT /agencies/{code}/letterhead" => (
+            Method::PUT,
+            format!("/api/v1/agencies/{agency}/letterhead"),
+            Some(json!({"issuer": "兴隆台区人民政府办公室", "number_prefix": "兴政公开"})),
+            None,
+        ),
+        "GET /agencies/{code}/document-templates/{name}" => {
+            (Method::GET, format!("/api/v1/agencies/{agency}/document-templates/receipt"), None, None)
+        }
+        "PUT /agencies/{code}/document-templates/{name}" | "DELETE /agencies/{code}/document-templates/{name}" => {
+            let path = format!("/api/v1/agencies/{agency}/document-templates/remedies");
+            let body = json!({"body": "如对本答复不服，可以依法申请行政复议或者提起行政诉讼。"});
+            if route.starts_with("DELETE") {
+                let res = app.request_as(Method::PUT, &path, &app.admin).json(&body).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+                (Method::DELETE, path, None, None)
+            } else {
+                (Method::PUT, path, Some(body), None)
+            }
+        }
         "POST /cases" => (Method::POST, "/api/v1/cases".into(), Some(intake(agency)), None),
         "GET /cases?agency" => (Method::GET, format!("/api/v1/cases?agency={agency}"), None, None),
         "GET /cases/{id}" => (Method::GET, format!("/api/v1/cases/{case_id}"), None, None),
@@ -554,6 +668,17 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
         (Method::POST, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
         (Method::DELETE, "/api/v1/agencies/PJ/deadline-feed".to_owned()),
+        (Method::POST, format!("/api/v1/cases/{id}/attachments")),
+        (Method::GET, format!("/api/v1/cases/{id}/attachments")),
+        (Method::GET, format!("/api/v1/cases/{id}/attachments/{id}")),
+        (Method::POST, format!("/api/v1/cases/{id}/documents")),
+        (Method::GET, format!("/api/v1/cases/{id}/documents")),
+        (Method::GET, format!("/api/v1/cases/{id}/documents/{id}")),
+        (Method::GET, "/api/v1/agencies/PJ/letterhead".to_owned()),
+        (Method::PUT, "/api/v1/agencies/PJ/letterhead".to_owned()),
+        (Method::GET, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
+        (Method::PUT, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
+        (Method::DELETE, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), 401, "{method} {path}");
