@@ -260,6 +260,37 @@ def main():
     check("已答复" in h1.find_element(By.TAG_NAME, "h1").text, "the reply is served")
     shot(h1, "case-replied")
 
+    # The reply letter, generated from the case page, and the postal receipt attached as the evidence
+    # of the service; then the letter's print view.
+    details = h1.find_element(By.ID, "generate-document")
+    details.find_element(By.TAG_NAME, "summary").click()
+    form = details.find_element(By.TAG_NAME, "form")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("reply")
+    form.find_element(By.NAME, "p.content").send_keys("提供招标公告复印件3页；投标报价部分涉及第三方商业秘密，不予公开。")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    no_console_errors(h1, "the letter generated")
+    check("政府信息公开申请答复书" in h1.find_element(By.ID, "documents").text, "the reply letter is listed")
+    receipt = os.path.join(SHOTS, "postal-receipt.pdf")
+    with open(receipt, "wb") as f:
+        f.write(b"%PDF-1.4\n% postal receipt scan\n")
+    details = h1.find_element(By.ID, "upload-attachment")
+    details.find_element(By.TAG_NAME, "summary").click()
+    form = details.find_element(By.TAG_NAME, "form")
+    Select(form.find_element(By.NAME, "kind")).select_by_value("postal_receipt")
+    Select(form.find_element(By.NAME, "evidence_for")).select_by_value("service")
+    form.find_element(By.NAME, "file").send_keys(receipt)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    no_console_errors(h1, "the paper attached")
+    os.remove(receipt)
+    check("邮寄凭证" in h1.find_element(By.ID, "attachments").text, "the postal receipt is listed")
+    h1.execute_script("document.getElementById('papers').scrollIntoView()")
+    h1.save_screenshot(os.path.join(SHOTS, "case-papers.png"))
+    visit(h1, h1.find_element(By.PARTIAL_LINK_TEXT, "打印").get_attribute("href").replace(BASE, ""))
+    check(h1.find_element(By.CSS_SELECTOR, ".letter-title").text == "政府信息公开申请答复书", "the print view shows the letter")
+    shot(h1, "letter-print")
+
     # The statistician sees the count move and downloads the spreadsheet.
     after = report_count(stats, "partly_disclosed")
     check(after == before + 1, f"the 2021 table's 部分公开 row moved from {before} to {after}")

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::cases::visible_case;
 use super::extract::{json_body, Auth};
-use super::papers::{content_disposition, repr_digest, stream_file};
+use super::papers::StoredFileResponse;
 use super::problem::Problem;
 use crate::db::Db;
 use crate::domain::letters::DocumentRecord;
@@ -138,15 +138,13 @@ pub async fn download(
             Ok(document)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(letters::docx::MEDIA_TYPE)
-        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&docx_name(&document))))
-        .insert_header((header::ETAG, format!("\"{}\"", document.sha256)))
-        .insert_header(("Repr-Digest", repr_digest(&document.sha256)))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(document.size_bytes as u64)
-        .streaming(stream_file(db, document.id, document.sha256)))
+    let file = StoredFileResponse {
+        media_type: letters::docx::MEDIA_TYPE,
+        filename: &docx_name(&document),
+        size_bytes: document.size_bytes,
+        sha256: &document.sha256,
+    };
+    Ok(file.respond(db, document.id.clone()))
 }
 
 /// An agency's letterhead as it applies.

@@ -272,13 +272,34 @@ pub async fn download(
             Ok(attachment)
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type(attachment.media_type.as_str())
-        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&attachment.filename)))
-        .insert_header((header::ETAG, format!("\"{}\"", attachment.sha256)))
-        .insert_header(("Repr-Digest", repr_digest(&attachment.sha256)))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(attachment.size_bytes as u64)
-        .streaming(stream_file(db, attachment.id, attachment.sha256)))
+    let file = StoredFileResponse {
+        media_type: &attachment.media_type,
+        filename: &attachment.filename,
+        size_bytes: attachment.size_bytes,
+        sha256: &attachment.sha256,
+    };
+    Ok(file.respond(db, attachment.id.clone()))
+}
+
+/// A stored file as a download: its type and name, its SHA-256 as the ETag and `Repr-Digest`, never
+/// sniffed or cached by the browser, streamed and checked chunk by chunk.
+pub struct StoredFileResponse<'a> {
+    pub media_type: &'a str,
+    pub filename: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+}
+
+impl StoredFileResponse<'_> {
+    pub fn respond(&self, db: web::Data<Db>, file_id: String) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type(self.media_type)
+            .insert_header((header::CONTENT_DISPOSITION, content_disposition(self.filename)))
+            .insert_header((header::ETAG, format!("\"{}\"", self.sha256)))
+            .insert_header(("Repr-Digest", repr_digest(self.sha256)))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .insert_header((header::CACHE_CONTROL, "private, no-store"))
+            .no_chunking(self.size_bytes as u64)
+            .streaming(stream_file(db, file_id, self.sha256.to_owned()))
+    }
 }

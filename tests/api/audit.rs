@@ -27,12 +27,7 @@ async fn register(app: &TestApp, n: usize) -> Vec<String> {
 }
 
 fn cli_audit(app: &TestApp) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
-        .args(["audit", "verify"])
-        .env("FOI__DATABASE__URL", &app.database_url)
-        .env("FOI_CONFIG_DIR", "/nonexistent")
-        .output()
-        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
     (out.status.success(), String::from_utf8(out.stdout).unwrap())
 }
 

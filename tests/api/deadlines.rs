@@ -385,12 +385,7 @@ async fn cli_deadline_prints_the_same_json_as_the_api(app: TestApp) {
 }
 
 fn foi(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
-        .args(args)
-        .env("FOI__DATABASE__URL", &app.database_url)
-        .env("FOI_CONFIG_DIR", "/nonexistent")
-        .output()
-        .unwrap()
+    app.cli(args)
 }
 
 async fn a_local_regime_added_by_the_cli_governs_its_subtree_at_once(app: TestApp) {

@@ -277,6 +277,16 @@ impl TestApp {
         self.act_ok(&approver, case_id, json!({"action": {"type": "serve", "on": on, "method": "post"}})).await
     }
 
+    /// Runs the command line against this app's database (with the compiled-in settings only).
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
+            .args(args)
+            .env("FOI__DATABASE__URL", &self.database_url)
+            .env("FOI_CONFIG_DIR", "/nonexistent")
+            .output()
+            .expect("the command runs")
+    }
+
     pub fn case_count(&self) -> i64 {
         use foi_tracker::db::schema::cases;
         let mut conn = self.db.conn().expect("connection");

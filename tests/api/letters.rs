@@ -466,14 +466,7 @@ async fn the_cli_writes_the_same_docx_as_the_api(app: TestApp) {
         app.get_json(&app.admin, &format!("/api/v1/cases/{id}")).await["tracking_number"].as_str().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("答复书.docx");
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
-            .args(args)
-            .env("FOI__DATABASE__URL", &app.database_url)
-            .env("FOI_CONFIG_DIR", "/nonexistent")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| app.cli(args);
     let out = run(&[
         "document",
         "generate",

@@ -172,12 +172,7 @@ async fn the_audit_reports_a_changed_or_missing_file(app: TestApp) {
         |case_id: &str| broken.iter().find(|b| b["case_id"] == case_id).unwrap()["detail"].as_str().unwrap().to_owned();
     assert!(detail(&first).contains("does not match the SHA-256"), "{report}");
     assert!(detail(&second).contains("missing"), "{report}");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
-        .args(["audit", "verify"])
-        .env("FOI__DATABASE__URL", &app.database_url)
-        .env("FOI_CONFIG_DIR", "/nonexistent")
-        .output()
-        .unwrap();
+    let out = app.cli(&["audit", "verify"]);
     assert!(!out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("scan.pdf") && stdout.contains("2 broken"), "{stdout}");
@@ -315,15 +310,6 @@ async fn statisticians_see_the_list_masked_and_cannot_read_or_attach(app: TestAp
     assert_eq!(res.status(), 201);
 }
 
-fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_foi-tracker"))
-        .args(args)
-        .env("FOI__DATABASE__URL", &app.database_url)
-        .env("FOI_CONFIG_DIR", "/nonexistent")
-        .output()
-        .unwrap()
-}
-
 async fn the_cli_adds_lists_and_gets_attachments(app: TestApp) {
     app.seed_city();
     let id = new_case(&app).await;
@@ -333,49 +319,58 @@ async fn the_cli_adds_lists_and_gets_attachments(app: TestApp) {
     let input = dir.path().join("传真件.pdf");
     let content = pdf(1_500_000);
     std::fs::write(&input, &content).unwrap();
-    let out = cli(
-        &app,
-        &[
-            "attachment",
-            "add",
-            "--case",
-            &number,
-            "--kind",
-            "fax",
-            "--evidence-for",
-            "receipt",
-            input.to_str().unwrap(),
-        ],
-    );
+    let out = app.cli(&[
+        "attachment",
+        "add",
+        "--case",
+        &number,
+        "--kind",
+        "fax",
+        "--evidence-for",
+        "receipt",
+        input.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains(&sha256(&content)), "{stdout}");
-    let out = cli(&app, &["attachment", "list", "--case", &number]);
+    let out = app.cli(&["attachment", "list", "--case", &number]);
     let listing = String::from_utf8(out.stdout).unwrap();
     assert!(listing.contains("传真件") && listing.contains("1500000"), "{listing}");
     let attachment_id = listing.split('\t').next().unwrap().to_owned();
     let output = dir.path().join("copy.pdf");
-    let out = cli(
-        &app,
-        &["attachment", "get", "--case", &number, "--id", &attachment_id, "--output", output.to_str().unwrap()],
-    );
+    let out = app.cli(&[
+        "attachment",
+        "get",
+        "--case",
+        &number,
+        "--id",
+        &attachment_id,
+        "--output",
+        output.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(&output).unwrap(), content, "byte for byte");
     // The same attachment over HTTP.
     let res = app.get(&app.admin, &format!("/api/v1/cases/{id}/attachments/{attachment_id}")).await;
     assert_eq!(res.bytes().await.unwrap().as_ref(), content.as_slice());
     // Refusals: an existing output, an unknown kind, a disguised file. Nothing is stored by them.
-    let out = cli(
-        &app,
-        &["attachment", "get", "--case", &number, "--id", &attachment_id, "--output", output.to_str().unwrap()],
-    );
+    let out = app.cli(&[
+        "attachment",
+        "get",
+        "--case",
+        &number,
+        "--id",
+        &attachment_id,
+        "--output",
+        output.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     let script = dir.path().join("scan.pdf");
     std::fs::write(&script, b"\x7fELF\x02\x01\x01\0").unwrap();
-    let out = cli(&app, &["attachment", "add", "--case", &number, "--kind", "fax", script.to_str().unwrap()]);
+    let out = app.cli(&["attachment", "add", "--case", &number, "--kind", "fax", script.to_str().unwrap()]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("file:"), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = cli(&app, &["attachment", "add", "--case", &number, "--kind", "passport", input.to_str().unwrap()]);
+    let out = app.cli(&["attachment", "add", "--case", &number, "--kind", "passport", input.to_str().unwrap()]);
     assert!(!out.status.success());
     assert_eq!(stored_file_count(&app), 1);
 }
