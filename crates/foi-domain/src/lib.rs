@@ -74,6 +74,7 @@ pub mod events;
 pub mod fees;
 pub mod intake;
 pub mod labels;
+pub mod ledger_import;
 pub mod letters;
 pub mod masking;
 pub mod outcome;
