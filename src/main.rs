@@ -104,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: DocumentCommand,
     },
+    /// Bring an office's existing ledger (台账) in.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Export an annual report: the file's extension (.json, .csv, .xlsx) chooses the output.
     Report {
         /// pre2019, y2019 or y2021.
@@ -185,6 +190,29 @@ enum DocumentCommand {
     List {
         #[arg(long)]
         case: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import cases from FILE.xlsx or FILE.csv into agency CODE: every row is checked first; with any
+    /// invalid row nothing is written. Rows imported before are skipped, so running it again is safe.
+    Cases {
+        file: std::path::PathBuf,
+        /// The agency (code) the ledger belongs to.
+        #[arg(long)]
+        agency: String,
+        /// Check every row and print the report; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The office's own headers, words and date formats (TOML; see the README).
+        #[arg(long)]
+        mapping: Option<std::path::PathBuf>,
+    },
+    /// Write the import template (XLSX, headers in Chinese, one example row).
+    Template {
+        #[arg(long)]
+        output: std::path::PathBuf,
     },
 }
 
@@ -495,6 +523,7 @@ fn run() -> anyhow::Result<()> {
         }
         Command::Attachment { command } => attachment_command(&settings, command),
         Command::Document { command } => document_command(&settings, command),
+        Command::Import { command } => import_command(&settings, command),
         Command::Audit { command: AuditCommand::Verify } => {
             let (_db, mut conn) = connect(&settings)?;
             let report = service::audit::verify(&mut conn, Caller::Operator).map_err(explain)?;
@@ -971,6 +1000,94 @@ fn document_command(settings: &Settings, command: DocumentCommand) -> anyhow::Re
             let (_, projection) = case_by_number(&mut conn, &case)?;
             for d in &projection.documents {
                 println!("{}\t{}\t{}\tv{}\t{}\t{}", d.id, d.number, d.kind.title(), d.version, d.issued_on, d.sha256);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn import_command(settings: &Settings, command: ImportCommand) -> anyhow::Result<()> {
+    use foi_tracker::service::ledger_import;
+    match command {
+        ImportCommand::Template { output } => {
+            if output.exists() {
+                anyhow::bail!("{} exists: give a new file name", output.display());
+            }
+            std::fs::write(&output, ledger_import::template_xlsx().map_err(explain)?)?;
+            println!("wrote the import template to {}", output.display());
+            Ok(())
+        }
+        ImportCommand::Cases { file, agency, dry_run, mapping } => {
+            let mapping = match mapping {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                    foi_tracker::domain::ledger_import::Mapping::from_toml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => Default::default(),
+            };
+            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let sheet = ledger_import::read_sheet(&bytes).map_err(explain)?;
+            let (db, mut conn) = connect(settings)?;
+            let calendars = foi_tracker::db::calendar::CalendarCache::default();
+            let bar = indicatif::ProgressBar::new(sheet.rows.len() as u64 * if dry_run { 1 } else { 2 });
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} {msg}")
+                    .expect("a valid template"),
+            );
+            let checked = std::cell::Cell::new(0usize);
+            let progress = |n: usize| {
+                // Checking counts the first pass, writing the second.
+                if n < checked.get() {
+                    bar.set_message("writing");
+                }
+                checked.set(n);
+                bar.set_position(n as u64);
+            };
+            let report = ledger_import::import(
+                &mut conn,
+                &calendars,
+                Caller::Operator,
+                &agency,
+                &sheet,
+                &ledger_import::file_hash(&bytes),
+                &mapping,
+                dry_run,
+                &progress,
+            )
+            .map_err(explain)?;
+            bar.finish_and_clear();
+            drop(db);
+            for p in &report.problems {
+                println!("第{}行\t{}\t{}\t{} / {}", p.row, p.column, p.value, p.zh, p.en);
+            }
+            for s in &report.skipped {
+                println!("第{}行\t跳过 skipped\t{}", s.row, s.why);
+            }
+            if !report.ignored_columns.is_empty() {
+                println!("未使用的列 / ignored columns: {}", report.ignored_columns.join("、"));
+            }
+            let invalid = ledger_import::invalid_rows(&report).len();
+            println!(
+                "{} rows: {} imported, {} importable, {} skipped, {} invalid ({} problems) in {:.1} s{}",
+                report.rows,
+                report.imported,
+                report.importable,
+                report.skipped.len(),
+                invalid,
+                report.problems.len(),
+                report.seconds,
+                if dry_run {
+                    " (dry run: nothing written)"
+                } else if invalid > 0 {
+                    " (nothing written: fix the invalid rows)"
+                } else {
+                    ""
+                }
+            );
+            if !report.problems.is_empty() {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -483,6 +483,91 @@ pub fn insert_registration(
     Ok((CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() }, case))
 }
 
+/// Where an imported case came from: the office's number, the row's content hash, the file and row.
+pub struct ImportedRow<'a> {
+    pub original_number: Option<&'a str>,
+    pub content_hash: &'a str,
+    pub file_sha256: &'a str,
+    pub row_number: i32,
+}
+
+/// Writes a case imported from a ledger: numbers its intake, writes its registration and the events
+/// `later` builds from it (its history with the ledger's dates), the case row and appeals (their
+/// projection) and the record of the row it came from. Call it inside the caller's transaction (a
+/// rolled-back import gives its numbers back).
+#[allow(clippy::too_many_arguments)]
+pub fn insert_imported(
+    conn: &mut DbConnection,
+    agency: &AgencyRow,
+    actor_id: &str,
+    intake: Intake,
+    regime: &RegimeRules,
+    calendar: &WorkingDayIndex,
+    later: impl FnOnce(&[CaseEvent]) -> Result<Vec<CaseEvent>, AppError>,
+    imported: ImportedRow<'_>,
+) -> Result<CaseRecord, AppError> {
+    use super::schema::imported_rows;
+    let year = chrono::Datelike::year(&intake.received_on);
+    let seq = next_tracking_seq(conn, &agency.id, year)?;
+    let mut events = registration_events(intake, &agency.code, seq, regime, calendar)
+        .map_err(|e| AppError::validation("received_on", e.to_string()))?
+        .to_vec();
+    let history = later(&events)?;
+    events.extend(history);
+    let case = Case::from_events(&events).map_err(|e| AppError::validation("row", e.to_string()))?;
+    let at = now();
+    let case_id = uuid::Uuid::now_v7().to_string();
+    let event_rows = chain_events(&case_id, None, &events, Some(actor_id), at);
+    let head = event_rows.last().expect("registration has events");
+    let book = Bookkeeping {
+        id: case_id.clone(),
+        agency_id: agency.id.clone(),
+        created_by: actor_id.to_owned(),
+        created_at: at,
+        updated_at: at,
+    };
+    let row = project_row(&case, book, head)?;
+    diesel::insert_into(cases::table).values(&row).execute(conn)?;
+    insert_events(conn, &event_rows)?;
+    for appeal in &case.appeals {
+        diesel::insert_into(case_appeals::table).values(&AppealRow::of(&case_id, appeal)).execute(conn)?;
+    }
+    diesel::insert_into(imported_rows::table)
+        .values((
+            imported_rows::case_id.eq(&case_id),
+            imported_rows::agency_id.eq(&agency.id),
+            imported_rows::original_number.eq(imported.original_number),
+            imported_rows::content_hash.eq(imported.content_hash),
+            imported_rows::file_sha256.eq(imported.file_sha256),
+            imported_rows::row_number.eq(imported.row_number),
+            imported_rows::imported_at.eq(at),
+        ))
+        .execute(conn)?;
+    let author = Author { user_id: Some(actor_id), lock_override: None };
+    let after = locks::facts(&row, &case.appeals.iter().map(|a| AppealRow::of(&case_id, a)).collect::<Vec<_>>());
+    locks::guard(conn, &agency.path, &row.id, |_| Ok(None), after.as_ref(), &author, "imported")?;
+    Ok(CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() })
+}
+
+/// The rows of `agency` imported before: their original numbers and content hashes.
+pub fn imported_keys(
+    conn: &mut DbConnection,
+    agency_id: &str,
+) -> Result<(std::collections::HashSet<String>, std::collections::HashSet<String>), AppError> {
+    use super::schema::imported_rows;
+    let rows: Vec<(Option<String>, String)> = imported_rows::table
+        .filter(imported_rows::agency_id.eq(agency_id))
+        .select((imported_rows::original_number, imported_rows::content_hash))
+        .load(conn)?;
+    let mut numbers = std::collections::HashSet::new();
+    let mut hashes = std::collections::HashSet::new();
+    for (number, hash) in rows {
+        numbers.extend(number);
+        hashes.insert(hash);
+    }
+    Ok((numbers, hashes))
+}
+
 /// The response first given to `user_id`'s request under `key`, if any, with the digest of that
 /// request's body.
 pub fn find_idempotent(

@@ -369,3 +369,15 @@ diesel::table! {
         updated_by -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    imported_rows (case_id) {
+        case_id -> Text,
+        agency_id -> Text,
+        original_number -> Nullable<Text>,
+        content_hash -> Text,
+        file_sha256 -> Text,
+        row_number -> Integer,
+        imported_at -> Timestamp,
+    }
+}

@@ -24,6 +24,7 @@ pub mod directory;
 pub mod feeds;
 pub mod lapses;
 pub mod ledger;
+pub mod ledger_import;
 pub mod letters;
 pub mod monitoring;
 pub mod papers;

@@ -13,6 +13,7 @@ mod deadlines;
 mod errors;
 mod feeds;
 mod fidelity;
+mod import;
 mod intake;
 mod interfaces;
 mod letters;

@@ -18,7 +18,7 @@ crate::on_both_backends!(
 );
 
 /// The seed's table as published: (label, unit, value) per row.
-fn seed_table() -> Vec<(String, String, String)> {
+pub(crate) fn seed_table() -> Vec<(String, String, String)> {
     include_str!("../fixtures/panjin-2015-statistics.txt")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -41,7 +41,7 @@ async fn put(app: &TestApp, path: &str, body: Value) {
 }
 
 /// The city of the seed, through the API: the government, two districts, a department, the topics.
-async fn city(app: &TestApp) {
+pub(crate) async fn city(app: &TestApp) {
     post(app, "/api/v1/agencies", json!({"code": "PJ", "name": "盘锦市人民政府"})).await;
     for (code, name) in
         [("PJ-XLT", "兴隆台区人民政府"), ("PJ-DW", "大洼区人民政府"), ("PJ-ZJJ", "盘锦市住房和城乡建设局")]

@@ -128,10 +128,19 @@ pub struct ApplicantInput {
     pub address: Option<String>,
 }
 
+/// Why a request without any contact detail is refused (2019 Art. 29 (一)).
+pub const CONTACT_NEEDED: &str = "at least one of phone, email or address is needed to reply";
+
 impl ApplicantInput {
     /// The applicant as stored, its fields checked into `v` under the path `at` (e.g. `applicant`):
     /// texts within their lengths, a real e-mail address, and a way to reply.
     pub fn check(&self, v: &mut Validator, at: &str) -> Applicant {
+        self.check_with(v, at, true)
+    }
+
+    /// `check`, with the way to reply required or not (a request answered before it was recorded here,
+    /// as an imported ledger's, was answered: its ledger may not carry the contact details).
+    pub fn check_with(&self, v: &mut Validator, at: &str, contact_required: bool) -> Applicant {
         let applicant = Applicant {
             kind: self.kind,
             name: v.text(&format!("{at}.name"), &self.name, MAX_NAME_CHARS),
@@ -144,8 +153,8 @@ impl ApplicantInput {
             v.error(&format!("{at}.email"), "must be an email address");
         }
         // Art. 29 (一): the applicant's contact details are part of a valid request.
-        if applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
-            v.error(at, "at least one of phone, email or address is needed to reply");
+        if contact_required && applicant.phone.is_none() && applicant.email.is_none() && applicant.address.is_none() {
+            v.error(at, CONTACT_NEEDED);
         }
         applicant
     }
@@ -222,6 +231,11 @@ pub fn earliest_receipt_date() -> NaiveDate {
 impl IntakeInput {
     /// Checks every field and fixes the receipt date. `now` is the server's clock.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<Intake, Vec<FieldError>> {
+        self.validate_with(now, true)
+    }
+
+    /// `validate`, with the applicant's way to reply required or not (see `ApplicantInput::check_with`).
+    pub fn validate_with(&self, now: DateTime<Utc>, contact_required: bool) -> Result<Intake, Vec<FieldError>> {
         let mut v = Validator::new();
         let agency = v.text("agency", &self.agency, MAX_SHORT_CHARS);
 
@@ -251,7 +265,7 @@ impl IntakeInput {
         let receipt_evidence =
             v.optional_text("receipt_evidence", self.receipt_evidence.as_deref(), MAX_EVIDENCE_CHARS);
 
-        let applicant = self.applicant.check(&mut v, "applicant");
+        let applicant = self.applicant.check_with(&mut v, "applicant", contact_required);
 
         let description = v.text("description", &self.description, MAX_DESCRIPTION_CHARS);
         let topic = v.optional_text("topic", self.topic.as_deref(), MAX_SHORT_CHARS);

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::intake::{ApplicantKind, Channel, DeliveryForm};
 use crate::outcome::{NotProcessedReason, OtherReason, Outcome, OutcomeKind, UnableReason, WithholdReason};
-use crate::workflow::ServiceMethod;
+use crate::workflow::{AppealKind, AppealOutcome, ServiceMethod};
 
 /// A field of an imported case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
@@ -42,10 +42,16 @@ pub enum Field {
     OutcomeCode,
     Timeliness,
     Note,
+    ReconsiderationFiledOn,
+    ReconsiderationResult,
+    ReconsiderationDecidedOn,
+    LawsuitFiledOn,
+    LawsuitResult,
+    LawsuitDecidedOn,
 }
 
 impl Field {
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 28] = [
         Field::OriginalNumber,
         Field::ReceivedOn,
         Field::Channel,
@@ -68,6 +74,12 @@ impl Field {
         Field::OutcomeCode,
         Field::Timeliness,
         Field::Note,
+        Field::ReconsiderationFiledOn,
+        Field::ReconsiderationResult,
+        Field::ReconsiderationDecidedOn,
+        Field::LawsuitFiledOn,
+        Field::LawsuitResult,
+        Field::LawsuitDecidedOn,
     ];
 
     /// The header of the field in the service's template.
@@ -103,12 +115,18 @@ impl Field {
             Field::OutcomeCode => &["答复结果代码"],
             Field::Timeliness => &["办理时效"],
             Field::Note => &["备注"],
+            Field::ReconsiderationFiledOn => &["行政复议申请日期", "复议申请日期"],
+            Field::ReconsiderationResult => &["行政复议结果", "复议结果"],
+            Field::ReconsiderationDecidedOn => &["行政复议决定日期", "复议决定日期"],
+            Field::LawsuitFiledOn => &["行政诉讼起诉日期", "起诉日期"],
+            Field::LawsuitResult => &["行政诉讼结果", "诉讼结果"],
+            Field::LawsuitDecidedOn => &["行政诉讼裁判日期", "裁判日期"],
         }
     }
 }
 
 /// The columns of the import template, in order (its headers are the fields' first headers).
-pub const TEMPLATE: [Field; 19] = [
+pub const TEMPLATE: [Field; 26] = [
     Field::OriginalNumber,
     Field::ReceivedOn,
     Field::Channel,
@@ -128,6 +146,13 @@ pub const TEMPLATE: [Field; 19] = [
     Field::ServiceMethod,
     Field::Outcome,
     Field::Reason,
+    Field::ReconsiderationFiledOn,
+    Field::ReconsiderationResult,
+    Field::ReconsiderationDecidedOn,
+    Field::LawsuitFiledOn,
+    Field::LawsuitResult,
+    Field::LawsuitDecidedOn,
+    Field::Note,
 ];
 
 /// An office's mapping file: its own headers for fields, its own words for the service's terms, and
@@ -499,6 +524,8 @@ pub struct LedgerCase {
     pub topic: Option<String>,
     pub extension: Option<LedgerExtension>,
     pub reply: Option<LedgerReply>,
+    /// A reconsideration and a lawsuit, in that order, as the ledger records them.
+    pub appeals: Vec<LedgerAppeal>,
     pub note: Option<String>,
     /// SHA-256 of the row's cells: a row imported before is known again by it.
     pub content_hash: String,
@@ -512,6 +539,33 @@ pub struct LedgerExtension {
     pub days: Option<u32>,
     pub reason: Option<String>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerAppeal {
+    pub kind: AppealKind,
+    pub filed_on: NaiveDate,
+    /// The decision and its date; None while it is pending.
+    pub decided: Option<(AppealOutcome, NaiveDate)>,
+}
+
+/// What offices write for an appeal's result.
+const APPEAL_WORDS: &[(&str, AppealOutcome)] = &[
+    ("维持", AppealOutcome::Upheld),
+    ("维持原具体行政行为", AppealOutcome::Upheld),
+    ("驳回", AppealOutcome::Upheld),
+    ("驳回诉讼请求", AppealOutcome::Upheld),
+    ("纠正", AppealOutcome::Corrected),
+    ("被依法纠正", AppealOutcome::Corrected),
+    ("撤销", AppealOutcome::Corrected),
+    ("责令重新答复", AppealOutcome::Corrected),
+    ("确认违法", AppealOutcome::Corrected),
+    ("其他", AppealOutcome::Other),
+    ("其他结果", AppealOutcome::Other),
+    ("撤回", AppealOutcome::Other),
+    ("未审结", AppealOutcome::Pending),
+    ("尚未审结", AppealOutcome::Pending),
+    ("审理中", AppealOutcome::Pending),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LedgerReply {
@@ -672,6 +726,68 @@ pub fn read_row(
     let extension = (extension_on.is_some() || extension_days.is_some() || extended_by_timeliness).then(|| {
         LedgerExtension { approved_on: extension_on, days: extension_days, reason: text(Field::ExtensionReason) }
     });
+    let mut appeals = Vec::new();
+    for (kind, filed, result, decided) in [
+        (
+            AppealKind::Reconsideration,
+            Field::ReconsiderationFiledOn,
+            Field::ReconsiderationResult,
+            Field::ReconsiderationDecidedOn,
+        ),
+        (AppealKind::LitigationDirect, Field::LawsuitFiledOn, Field::LawsuitResult, Field::LawsuitDecidedOn),
+    ] {
+        let filed_on = date(filed, &mut problem);
+        let decided_on = date(decided, &mut problem);
+        let outcome = match text(result) {
+            None => None,
+            Some(v) => lookup(&v, &BTreeMap::new(), AppealOutcome::parse, APPEAL_WORDS).or_else(|| {
+                problem(
+                    result,
+                    &v,
+                    "不是可识别的结果（维持、纠正、其他、未审结）".into(),
+                    "is not a result (upheld, corrected, other, pending)".into(),
+                );
+                None
+            }),
+        };
+        match (filed_on, outcome, decided_on) {
+            (None, None, None) => {}
+            (None, _, _) => {
+                if text(filed).is_none() {
+                    problem(filed, "", "有结果时必填".into(), "is required when the result is given".into());
+                }
+            }
+            (Some(on), None | Some(AppealOutcome::Pending), None) => {
+                appeals.push(LedgerAppeal { kind, filed_on: on, decided: None })
+            }
+            (Some(on), Some(o), Some(d)) if o != AppealOutcome::Pending && d >= on => {
+                appeals.push(LedgerAppeal { kind, filed_on: on, decided: Some((o, d)) })
+            }
+            (Some(_), Some(AppealOutcome::Pending), Some(_)) | (Some(_), None, Some(_)) => problem(
+                result,
+                &text(result).unwrap_or_default(),
+                "有决定日期时须写明结果".into(),
+                "must say the result when a decision date is given".into(),
+            ),
+            (Some(_), Some(_), None) => {
+                problem(decided, "", "有结果时必填".into(), "is required when the result is given".into())
+            }
+            (Some(_), Some(_), Some(_)) => problem(
+                decided,
+                &text(decided).unwrap_or_default(),
+                "早于申请日期".into(),
+                "is before the day it was filed".into(),
+            ),
+        }
+    }
+    if !appeals.is_empty() && replied_on.is_none() {
+        problem(
+            Field::RepliedOn,
+            "",
+            "有行政复议或行政诉讼时必填".into(),
+            "is required when the reply was appealed".into(),
+        );
+    }
     let mut hasher = Sha256::new();
     for c in cells {
         hasher.update(c.trim().as_bytes());
@@ -699,6 +815,7 @@ pub fn read_row(
         topic: text(Field::Topic),
         extension,
         reply,
+        appeals,
         note: text(Field::Note),
         content_hash: hex::encode(hasher.finalize()),
     })
@@ -786,6 +903,201 @@ fn kind_label(kind: OutcomeKind) -> &'static str {
         OutcomeKind::NotProcessed => "不予处理",
         OutcomeKind::Other => "其他处理",
     }
+}
+
+/// The intake a ledger row stands for, checked as any registration is (`IntakeInput::validate`):
+/// received at 00:00 Beijing time on its receipt date, with the import as its receipt evidence.
+pub fn intake_input(
+    case: &LedgerCase,
+    agency: &str,
+    topic: Option<String>,
+    evidence: String,
+) -> crate::intake::IntakeInput {
+    let midnight = case.received_on.and_hms_opt(0, 0, 0).expect("valid time");
+    let arrived_at = chrono::TimeZone::from_local_datetime(&crate::china_offset(), &midnight)
+        .single()
+        .expect("a fixed offset has one local time")
+        .with_timezone(&chrono::Utc);
+    crate::intake::IntakeInput {
+        agency: agency.to_owned(),
+        channel: case.channel,
+        arrived_at,
+        received_on: Some(case.received_on),
+        receipt_basis: None,
+        receipt_evidence: Some(evidence),
+        applicant: crate::intake::ApplicantInput {
+            kind: case.applicant_kind,
+            name: case.applicant_name.clone(),
+            id_number: case.id_number.clone(),
+            phone: case.phone.clone(),
+            email: case.email.clone(),
+            address: case.address.clone(),
+        },
+        description: case.description.clone(),
+        delivery_form: case.delivery_form,
+        topic,
+    }
+}
+
+/// Who the imported steps name as the case's handler (the import actor), and the note each step
+/// carries (the file's hash and the row).
+pub struct ImportActor<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub note: &'a str,
+}
+
+/// The events of a ledger row after its registration (`registered`: receipt, numbering, first
+/// deadline), with the ledger's business dates: the extension (approved when the ledger says, or on
+/// the plain deadline, sized to the reply, when it says only 延期办结), the reply (assigned, drafted,
+/// approved and served on the reply date; a withdrawal, a not-processed notice or a lapsed correction
+/// by their own steps), then the reconsideration and the lawsuit. Each change of the clock is
+/// followed by the deadline it makes, as live work records it. `today` is the day of the import.
+pub fn history(
+    case: &LedgerCase,
+    regime: &crate::deadline::RegimeRules,
+    calendar: &crate::calendar::WorkingDayIndex,
+    registered: &[crate::events::CaseEvent],
+    actor: &ImportActor<'_>,
+    today: NaiveDate,
+) -> Result<Vec<crate::events::CaseEvent>, String> {
+    use crate::deadline::ClockEvent;
+    use crate::events::{CaseEvent, ClockRecord, DeadlineChange, DeadlineSummary, WorkflowRecord};
+    use crate::workflow::WorkflowEvent;
+
+    let mut previous = registered
+        .iter()
+        .find_map(|e| match e {
+            CaseEvent::DeadlineSet(change) => Some(change.deadline.clone()),
+            _ => None,
+        })
+        .ok_or("the registration has no deadline")?;
+    let plain_due = previous.due_on;
+    let mut clock: Vec<ClockEvent> = Vec::new();
+    let mut events = Vec::new();
+    let note = Some(actor.note.to_owned());
+    let mut deadline_after =
+        |clock: &[ClockEvent], reason: String, events: &mut Vec<CaseEvent>| -> Result<(), String> {
+            let deadline = crate::deadline::compute(regime, calendar, case.received_on, clock, today)
+                .map_err(|e| e.to_string())?;
+            let timeliness = deadline.timeliness(calendar, today).map_err(|e| e.to_string())?;
+            let summary = DeadlineSummary::of(&deadline, &timeliness);
+            events.push(CaseEvent::DeadlineSet(DeadlineChange {
+                deadline: summary.clone(),
+                previous: Some(previous.clone()),
+                reason,
+            }));
+            previous = summary;
+            Ok(())
+        };
+    let step = |event: WorkflowEvent, effective_on: Option<NaiveDate>| {
+        CaseEvent::Workflow(WorkflowRecord { event, reason: note.clone(), effective_on, document: None })
+    };
+
+    if let Some(extension) = &case.extension {
+        let due = plain_due.ok_or("the case has no deadline to extend")?;
+        let on = extension.approved_on.unwrap_or(due);
+        let days = match (extension.days, &case.reply) {
+            (Some(days), _) => days,
+            (None, Some(reply)) if reply.on > due => {
+                calendar.working_days_between(due, reply.on).map_err(|e| e.to_string())? as u32
+            }
+            (None, Some(_)) => 1,
+            (None, None) => regime.max_extension_days,
+        };
+        let event = ClockEvent::ExtensionApproved {
+            on,
+            days: days.clamp(1, regime.max_extension_days.max(1)),
+            reason: extension.reason.clone().unwrap_or_else(|| "台账记载延期答复".to_owned()),
+            applicant_notified_on: on,
+            overridden: false,
+        };
+        if on > due {
+            return Err(format!("the extension was approved on {on}, after the deadline {due}"));
+        }
+        clock.push(event.clone());
+        events.push(CaseEvent::Clock(ClockRecord { event, evidence: note.clone(), override_reason: None }));
+        deadline_after(&clock, "clock event: extension_approved".into(), &mut events)?;
+    }
+
+    if let Some(reply) = &case.reply {
+        let on = reply.on;
+        match &reply.outcome {
+            Outcome::Other { reason: OtherReason::Withdrawn } => {
+                let event = WorkflowEvent::Withdrawn { on };
+                clock.extend(CaseEvent::Workflow(WorkflowRecord::new(event.clone(), None, None)).clock_event());
+                events.push(step(event, None));
+                deadline_after(&clock, "workflow: withdraw".into(), &mut events)?;
+            }
+            Outcome::Other { reason: OtherReason::FeeLapsed } => return Err(
+                "a request ended by an unpaid fee is entered step by step (fee assessed, notice, lapse), not imported"
+                    .into(),
+            ),
+            Outcome::Other { reason: OtherReason::CorrectionLapsed } => {
+                let respond_by = on
+                    .pred_opt()
+                    .filter(|d| *d >= case.received_on)
+                    .ok_or("a lapsed correction needs a lapse after the receipt date")?;
+                for event in [
+                    ClockEvent::CorrectionNoticeSent { on: case.received_on, respond_by },
+                    ClockEvent::CorrectionLapsed { on },
+                ] {
+                    clock.push(event.clone());
+                    let kind = event.type_name();
+                    events.push(CaseEvent::Clock(ClockRecord { event, evidence: note.clone(), override_reason: None }));
+                    deadline_after(&clock, format!("clock event: {kind}"), &mut events)?;
+                }
+            }
+            Outcome::NotProcessed { reason, .. } => {
+                let mut outcome = reply.outcome.clone();
+                if *reason == NotProcessedReason::RepeatRequest {
+                    // A repeat request names the earlier one (2019 Art. 36 (六)): the ledger's note.
+                    let earlier =
+                        case.note.clone().ok_or("a repeat request needs the earlier request in the note (备注)")?;
+                    outcome = Outcome::NotProcessed {
+                        reason: *reason,
+                        repeat_of: None,
+                        repeat_of_earlier: Some(crate::outcome::EarlierRequest {
+                            reference: earlier,
+                            answered_on: case.received_on,
+                            note: Some("台账未载明前次答复日期".to_owned()),
+                        }),
+                    };
+                }
+                let event = WorkflowEvent::NotProcessed { on, outcome };
+                clock.extend(CaseEvent::Workflow(WorkflowRecord::new(event.clone(), None, None)).clock_event());
+                events.push(step(event, None));
+                deadline_after(&clock, "workflow: not_process".into(), &mut events)?;
+            }
+            outcome => {
+                events.push(step(
+                    WorkflowEvent::HandlerAssigned {
+                        handler_id: actor.id.to_owned(),
+                        handler_name: actor.name.to_owned(),
+                    },
+                    Some(on),
+                ));
+                events.push(step(WorkflowEvent::ReplyDrafted { outcome: outcome.clone() }, Some(on)));
+                events.push(step(WorkflowEvent::ReplyApproved, Some(on)));
+                let served = WorkflowEvent::Served { on, method: reply.method };
+                clock.extend(CaseEvent::Workflow(WorkflowRecord::new(served.clone(), None, None)).clock_event());
+                events.push(step(served, None));
+                deadline_after(&clock, "workflow: serve".into(), &mut events)?;
+            }
+        }
+    }
+
+    for (i, appeal) in case.appeals.iter().enumerate() {
+        let number = i as i32 + 1;
+        events.push(step(
+            WorkflowEvent::AppealFiled { number, kind: appeal.kind, filed_on: appeal.filed_on, reference: None },
+            None,
+        ));
+        if let Some((outcome, decided_on)) = appeal.decided {
+            events.push(step(WorkflowEvent::AppealDecided { number, outcome, decided_on }, None));
+        }
+    }
+    Ok(events)
 }
 
 #[cfg(test)]
