@@ -9,6 +9,7 @@ pub mod deadlines;
 pub mod extract;
 pub mod feeds;
 pub mod health;
+pub mod imports;
 pub mod letters;
 pub mod limits;
 pub mod metrics;
@@ -55,6 +56,8 @@ Every error is application/problem+json (RFC 9457).",
         letters::get_template,
         letters::put_template,
         letters::delete_template,
+        imports::import,
+        imports::template,
         workflow::act,
         deadlines::calculator,
         deadlines::for_case,
@@ -161,6 +164,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(letters::get_letterhead))
                     .route(web::put().to(letters::put_letterhead)),
             )
+            .service(web::resource("/agencies/{code}/imports").route(web::post().to(imports::import)))
+            .service(web::resource("/imports/template").route(web::get().to(imports::template)))
             .service(
                 web::resource("/agencies/{code}/document-templates/{name}")
                     .route(web::get().to(letters::get_template))

@@ -38,7 +38,7 @@ pub struct AttachmentUpload {
 /// The largest text field of the form (the note is at most 2,000 characters).
 const MAX_TEXT_FIELD_BYTES: usize = 16 * 1024;
 
-fn multipart_problem(e: MultipartError) -> AppError {
+pub fn multipart_problem(e: MultipartError) -> AppError {
     match e {
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse

@@ -269,6 +269,9 @@ const ROUTES: &[Route] = &[
         ok: 204,
         setup: Setup::Registered,
     },
+    Route { name: "POST /agencies/{code}/imports", roles: ADMIN, outside: 404, ok: 200, setup: Setup::Registered },
+    // The template takes no agency.
+    Route { name: "GET /imports/template", roles: ALL, outside: 200, ok: 200, setup: Setup::Registered },
 ];
 
 /// A paper to upload: a PDF by its content.
@@ -303,12 +306,20 @@ async fn call(app: &TestApp, route: &str, token: &str, agency: &str, case_id: &s
         let res = app.get(&app.admin, &format!("/api/v1/cases/{case_id}")).await;
         res.headers()["etag"].to_str().unwrap().to_owned()
     };
+    if route == "POST /agencies/{code}/imports" {
+        let ledger = "收到申请日期,受理渠道,申请人,联系电话,申请内容\n2015-03-02,信函,张三,15704271234,招标文件\n";
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(ledger.as_bytes().to_vec()).file_name("ledger.csv"));
+        let request = app.request_as(Method::POST, &format!("/api/v1/agencies/{agency}/imports?dry_run=true"), token);
+        return request.multipart(form).send().await.unwrap().status().as_u16();
+    }
     if route == "POST /cases/{id}/attachments" {
         let request = app.request_as(Method::POST, &format!("/api/v1/cases/{case_id}/attachments"), token);
         return request.multipart(upload_form()).send().await.unwrap().status().as_u16();
     }
     let (method, path, body, if_match): (Method, String, Option<Value>, Option<String>) = match route {
         "GET /cases/{id}/attachments" => (Method::GET, format!("/api/v1/cases/{case_id}/attachments"), None, None),
+        "GET /imports/template" => (Method::GET, "/api/v1/imports/template".to_owned(), None, None),
         "GET /cases/{id}/attachments/{a}" => {
             let request = app.request_as(Method::POST, &format!("/api/v1/cases/{case_id}/attachments"), &app.admin);
             let res = request.multipart(upload_form()).send().await.unwrap();
@@ -679,6 +690,8 @@ async fn every_protected_route_needs_a_token(app: TestApp) {
         (Method::GET, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
         (Method::PUT, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
         (Method::DELETE, "/api/v1/agencies/PJ/document-templates/reply".to_owned()),
+        (Method::POST, "/api/v1/agencies/PJ/imports".to_owned()),
+        (Method::GET, "/api/v1/imports/template".to_owned()),
     ] {
         let res = app.client.request(method.clone(), app.url(&path)).json(&json!({})).send().await.unwrap();
         assert_eq!(res.status(), 401, "{method} {path}");

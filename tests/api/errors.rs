@@ -278,7 +278,9 @@ async fn nul_is_refused_with_422_on_every_route_wherever_text_enters(app: TestAp
                 attempts.push((fill(true), None, "path"));
             }
             if multipart {
-                attempts.push((fill(false), Some(serde_json::json!({"kind": "信\u{0}封"})), "kind"));
+                // A text field of the form: an upload's kind, an import's mapping.
+                let field = if template.ends_with("/imports") { "mapping" } else { "kind" };
+                attempts.push((fill(false), Some(serde_json::json!({ field: "信\u{0}封" })), field));
             } else if op.get("requestBody").is_some() {
                 let body = serde_json::json!({"agency": "PJ", "name": "名\u{0}称", "label": "x"});
                 attempts.push((fill(false), Some(body), "name"));

@@ -10,6 +10,7 @@ use crate::helpers::TestApp;
 crate::on_both_backends!(
     a_ledger_is_checked_row_by_row_then_imported_with_its_dates_and_again_changes_nothing,
     the_seed_cases_imported_from_a_ledger_reproduce_the_seed_table,
+    administrators_import_over_http_and_get_the_report,
 );
 
 fn fixture(name: &str) -> String {
@@ -202,4 +203,75 @@ async fn the_seed_cases_imported_from_a_ledger_reproduce_the_seed_table(app: Tes
     assert_eq!(report["extras"]["closings"]["on_time"], 93);
     assert_eq!(report["extras"]["closings"]["extended"], 10);
     assert!(report["checks"].as_array().unwrap().iter().all(|c| c["holds"] == true), "{}", report["checks"]);
+}
+
+async fn upload(app: &TestApp, who: &str, query: &str, file: &str, mapping: Option<&str>) -> reqwest::Response {
+    let bytes = std::fs::read(fixture(file)).unwrap();
+    let mut form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(file.to_owned()));
+    if let Some(mapping) = mapping {
+        form = form.text("mapping", mapping.to_owned());
+    }
+    app.request_as(reqwest::Method::POST, &format!("/api/v1/agencies/PJ/imports{query}"), who)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn administrators_import_over_http_and_get_the_report(app: TestApp) {
+    app.seed_city();
+    // A dry run answers the report, problems and all.
+    let res = upload(&app, &app.admin, "?dry_run=true", "ledger-bad.csv", None).await;
+    assert_eq!(res.status(), 200);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(
+        (report["rows"].clone(), report["importable"].clone(), report["imported"].clone()),
+        (json!(7), json!(3), json!(0))
+    );
+    assert_eq!(
+        report["problems"][0],
+        json!({"row": 4, "column": "收到申请日期", "value": "2015-02-30", "zh": "不是可识别的日期（如2026-11-27、2026/11/27、2026年11月27日）", "en": "is not a date (e.g. 2026-11-27, 2026/11/27, 2026年11月27日)"})
+    );
+    // A real run with invalid rows is a problem per row, and writes nothing.
+    let problem =
+        crate::helpers::assert_problem(upload(&app, &app.admin, "", "ledger-bad.csv", None).await, 422, "validation")
+            .await;
+    assert_eq!(problem["errors"][0]["path"], "row 4: 收到申请日期");
+    assert!(
+        problem["errors"][0]["message"].as_str().unwrap().starts_with("「2015-02-30」不是可识别的日期"),
+        "{problem}"
+    );
+    assert_eq!(app.case_count(), 0);
+    // The fixed ledger imports; again, it is all skipped.
+    let res = upload(&app, &app.admin, "", "ledger-fixed.csv", None).await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(res.json::<Value>().await.unwrap()["imported"], 7);
+    let res = upload(&app, &app.admin, "", "ledger-fixed.csv", None).await;
+    let report: Value = res.json().await.unwrap();
+    assert_eq!((report["imported"].clone(), report["skipped"].as_array().unwrap().len()), (json!(0), 7));
+    // A mapping for an office's own words: here a bad one.
+    let res =
+        upload(&app, &app.admin, "?dry_run=true", "ledger-fixed.csv", Some("[words.channel]\n\"信鸽\" = \"pigeon\"\n"))
+            .await;
+    let problem = crate::helpers::assert_problem(res, 422, "validation").await;
+    assert_eq!(problem["errors"][0]["path"], "mapping");
+    // Only administrators import; anyone signed in gets the template.
+    let clerk = app.token(Role::Clerk, "PJ");
+    crate::helpers::assert_problem(
+        upload(&app, &clerk, "?dry_run=true", "ledger-fixed.csv", None).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let res = app.get(&clerk, "/api/v1/imports/template").await;
+    assert_eq!(res.status(), 200);
+    let bytes = res.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut strings = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("xl/sharedStrings.xml").unwrap(), &mut strings).unwrap();
+    assert!(
+        strings.contains("原编号") && strings.contains("收到申请日期") && strings.contains("答复结果"),
+        "{strings}"
+    );
 }
