@@ -559,8 +559,9 @@ fn case_query(params: ListParams) -> Result<CaseQuery, AppError> {
 /// The case ledger (台账): one row per case selected by the list's filters (all of them, in the
 /// list's order; `limit` and `cursor` do not apply), as CSV (UTF-8 with BOM) or XLSX. Columns:
 /// 受理编号, 收到申请日期, 受理渠道, 申请人类型, 申请人 (masked), 主题, 办理状态, 承办人, 答复期限,
-/// 延长后期限, 办理时效, 办结日期, 答复结果 and its row of the 2021 table. Streamed: an export of any
-/// size is written a page at a time.
+/// 延长后期限, 办理时效, 办结日期, 答复结果 and its row of the 2021 table, 申请内容, 答复结果代码 (the
+/// outcome exactly), and the reconsideration's and the lawsuit's dates and results: what
+/// `foi-tracker import cases` reads back. Streamed: an export of any size is written a page at a time.
 #[utoipa::path(
     get,
     operation_id = "exportCaseLedger",

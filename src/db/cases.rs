@@ -283,6 +283,26 @@ pub fn rebuild_appeals(case_id: &str, events: &[EventRow]) -> Result<Vec<AppealR
 }
 
 /// The stored appeal rows of a case, by number.
+/// The appeals of several cases, by case id, each case's in order.
+pub fn appeals_of(
+    conn: &mut DbConnection,
+    case_ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<AppealRow>>, AppError> {
+    let mut by_case: std::collections::HashMap<String, Vec<AppealRow>> = std::collections::HashMap::new();
+    if case_ids.is_empty() {
+        return Ok(by_case);
+    }
+    let rows: Vec<AppealRow> = case_appeals::table
+        .filter(case_appeals::case_id.eq_any(case_ids))
+        .order((case_appeals::case_id.asc(), case_appeals::number.asc()))
+        .select(AppealRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        by_case.entry(row.case_id.clone()).or_default().push(row);
+    }
+    Ok(by_case)
+}
+
 pub fn appeals(conn: &mut DbConnection, case_id: &str) -> Result<Vec<AppealRow>, AppError> {
     Ok(case_appeals::table
         .filter(case_appeals::case_id.eq(case_id))

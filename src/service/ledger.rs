@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::service::cases::{list, CaseQuery};
 
 /// The ledger's columns, as an office's register heads them.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 22] = [
     "受理编号",
     "收到申请日期",
     "受理渠道",
@@ -29,10 +29,19 @@ pub const COLUMNS: [&str; 14] = [
     "办结日期",
     "答复结果",
     "年报行（2021）",
+    "申请内容",
+    // The outcome exactly (kind and reason), as `foi-tracker import cases` reads it back.
+    "答复结果代码",
+    "行政复议申请日期",
+    "行政复议结果",
+    "行政复议决定日期",
+    "行政诉讼起诉日期",
+    "行政诉讼结果",
+    "行政诉讼裁判日期",
 ];
 
 /// One row of the ledger, in `COLUMNS` order.
-pub type LedgerRow = [String; 14];
+pub type LedgerRow = [String; 22];
 
 /// How many cases a page of the ledger reads at once.
 pub const PAGE: i64 = 200;
@@ -50,6 +59,8 @@ pub fn page(
     let page = list(conn, calendars, user, query)?;
     let handler_ids: Vec<String> = page.cases.iter().filter_map(|(r, _)| r.row.handler_id.clone()).collect();
     let handlers = crate::db::users::names(conn, &handler_ids)?;
+    let case_ids: Vec<String> = page.cases.iter().map(|(r, _)| r.row.id.clone()).collect();
+    let appeals = crate::db::cases::appeals_of(conn, &case_ids)?;
     let today = crate::domain::china_date(Utc::now());
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let mut rows = Vec::with_capacity(page.cases.len());
@@ -78,24 +89,62 @@ pub fn page(
             }
             None => (String::new(), String::new()),
         };
-        rows.push([
-            r.tracking_number.clone(),
-            r.received_on.to_string(),
-            labels::channel(r.channel).to_owned(),
-            labels::applicant_kind(r.applicant_kind).to_owned(),
-            mask_name(&r.applicant_name),
-            r.topic.clone().unwrap_or_default(),
-            labels::state(r.state).to_owned(),
-            r.handler_id.as_ref().and_then(|id| handlers.get(id).cloned()).unwrap_or_default(),
-            date(r.due_on),
-            if r.final_due_on != r.due_on { date(r.final_due_on) } else { String::new() },
-            timeliness,
-            date(r.closed_on),
-            outcome,
-            row_code,
-        ]);
+        rows.push(
+            vec![
+                r.tracking_number.clone(),
+                r.received_on.to_string(),
+                labels::channel(r.channel).to_owned(),
+                labels::applicant_kind(r.applicant_kind).to_owned(),
+                mask_name(&r.applicant_name),
+                r.topic.clone().unwrap_or_default(),
+                labels::state(r.state).to_owned(),
+                r.handler_id.as_ref().and_then(|id| handlers.get(id).cloned()).unwrap_or_default(),
+                date(r.due_on),
+                if r.final_due_on != r.due_on { date(r.final_due_on) } else { String::new() },
+                timeliness,
+                date(r.closed_on),
+                outcome,
+                row_code,
+                r.description.clone(),
+                view.outcome.as_ref().map(crate::domain::ledger_import::code_of).unwrap_or_default(),
+            ]
+            .into_iter()
+            .chain(appeal_cells(appeals.get(&r.id).map(Vec::as_slice).unwrap_or(&[])))
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("every column"),
+        );
     }
     Ok((rows, page.next))
+}
+
+/// The reconsideration and the lawsuit of a case (the first of each), as six cells: filed, result,
+/// decided.
+fn appeal_cells(appeals: &[crate::db::rows::AppealRow]) -> Vec<String> {
+    use crate::domain::workflow::{AppealKind, AppealOutcome};
+    let result = |o: AppealOutcome| match o {
+        AppealOutcome::Upheld => "维持",
+        AppealOutcome::Corrected => "纠正",
+        AppealOutcome::Other => "其他",
+        AppealOutcome::Pending => "未审结",
+    };
+    let mut cells = Vec::with_capacity(6);
+    for lawsuit in [false, true] {
+        let found = appeals.iter().find(|a| match a.kind {
+            AppealKind::Reconsideration => !lawsuit,
+            AppealKind::LitigationDirect | AppealKind::LitigationAfterReconsideration => lawsuit,
+            AppealKind::Complaint => false,
+        });
+        match found {
+            Some(a) => {
+                cells.push(a.filed_on.to_string());
+                cells.push(result(a.outcome).to_owned());
+                cells.push(a.decided_on.map(|d| d.to_string()).unwrap_or_default());
+            }
+            None => cells.extend([String::new(), String::new(), String::new()]),
+        }
+    }
+    cells
 }
 
 /// CSV text of ledger rows (fields quoted where needed, CRLF line ends).
@@ -130,7 +179,7 @@ pub fn xlsx_file(
     let bold = Format::new().set_bold();
     for (col, title) in COLUMNS.iter().enumerate() {
         sheet.write_string_with_format(0, col as u16, *title, &bold).map_err(AppError::internal)?;
-        sheet.set_column_width(col as u16, if col == 12 { 36 } else { 14 }).map_err(AppError::internal)?;
+        sheet.set_column_width(col as u16, if col == 12 || col == 14 { 36 } else { 14 }).map_err(AppError::internal)?;
     }
     let mut next_row = 1u32;
     loop {

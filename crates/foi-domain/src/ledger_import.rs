@@ -256,6 +256,16 @@ pub struct Located {
     pub unknown: Vec<String>,
 }
 
+/// The code of an outcome, as `outcome_code` reads it: `disclosed`, `disclosed:already_public`,
+/// `withheld:state_secret`, ...
+pub fn code_of(outcome: &Outcome) -> String {
+    match (outcome.reason(), outcome.already_public()) {
+        (Some(reason), _) => format!("{}:{reason}", outcome.kind()),
+        (None, true) => format!("{}:already_public", outcome.kind()),
+        (None, false) => outcome.kind().to_string(),
+    }
+}
+
 /// The outcome a code names: `kind`, `kind:reason`, `disclosed:already_public`.
 pub fn outcome_code(code: &str) -> Option<Outcome> {
     let (kind, rest) = code.split_once(':').map_or((code, None), |(k, r)| (k, Some(r)));
@@ -779,6 +789,10 @@ pub fn read_row(
                 "is before the day it was filed".into(),
             ),
         }
+    }
+    // A lawsuit after a reconsideration of the same reply is 复议后起诉.
+    if appeals.len() == 2 {
+        appeals[1].kind = AppealKind::LitigationAfterReconsideration;
     }
     if !appeals.is_empty() && replied_on.is_none() {
         problem(
@@ -1326,6 +1340,18 @@ mod tests {
         assert!(Mapping::from_toml("[words.outcome]\n\"x\" = \"withheld:pigeon\"\n").is_err());
         assert!(Mapping::from_toml("[columns]\ncolour = \"颜色\"\n").is_err());
         assert!(Mapping::from_toml("[dates]\nformats = [\"%Q\"]\n").is_err());
+    }
+
+    #[test]
+    fn every_outcome_has_a_code_that_reads_back() {
+        for outcome in Outcome::all() {
+            let code = code_of(&outcome);
+            let mut expected = outcome.clone();
+            if let Outcome::NotProcessed { repeat_of, .. } = &mut expected {
+                *repeat_of = None;
+            }
+            assert_eq!(outcome_code(&code), Some(expected), "{code}");
+        }
     }
 
     #[test]
