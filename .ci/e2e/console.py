@@ -271,7 +271,7 @@ def main():
     WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
     no_console_errors(h1, "the letter generated")
     check("政府信息公开申请答复书" in h1.find_element(By.ID, "documents").text, "the reply letter is listed")
-    receipt = os.path.join(SHOTS, "postal-receipt.pdf")
+    receipt = os.path.abspath(os.path.join(SHOTS, "postal-receipt.pdf"))
     with open(receipt, "wb") as f:
         f.write(b"%PDF-1.4\n% postal receipt scan\n")
     details = h1.find_element(By.ID, "upload-attachment")

@@ -382,6 +382,32 @@ fn next_tracking_seq(conn: &mut DbConnection, agency_id: &str, year: i32) -> Que
     Ok(value.last_value)
 }
 
+/// Takes `count` tracking numbers at once for (agency, year): the first of them (the block is the
+/// next `count` numbers, gap-free as one registration's is).
+fn next_tracking_block(conn: &mut DbConnection, agency_id: &str, year: i32, count: i32) -> QueryResult<i32> {
+    const UPSERT: &str = "INSERT INTO tracking_counters (agency_id, year, last_value) VALUES ({1}, {2}, {3}) \
+         ON CONFLICT (agency_id, year) DO UPDATE SET last_value = tracking_counters.last_value + {3} \
+         RETURNING last_value";
+    let value = match conn {
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(UPSERT.replace("{1}", "$1").replace("{2}", "$2").replace("{3}", "$3"))
+                .bind::<Text, _>(agency_id)
+                .bind::<Integer, _>(year)
+                .bind::<Integer, _>(count)
+                .get_result::<CounterValue>(c)?
+        }
+        // SQLite numbers its parameters as they stand: `?3` twice is one value.
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query(UPSERT.replace("{1}", "?1").replace("{2}", "?2").replace("{3}", "?3"))
+                .bind::<Text, _>(agency_id)
+                .bind::<Integer, _>(year)
+                .bind::<Integer, _>(count)
+                .get_result::<CounterValue>(c)?
+        }
+    };
+    Ok(value.last_value - count + 1)
+}
+
 /// The stored form of new events for a case, each chained to its predecessor's hash. Pure: the
 /// caller inserts them, so the case row can carry the chain head without a second write.
 fn chain_events(
@@ -511,62 +537,97 @@ pub struct ImportedRow<'a> {
     pub row_number: i32,
 }
 
-/// Writes a case imported from a ledger: numbers its intake, writes its registration and the events
-/// `later` builds from it (its history with the ledger's dates), the case row and appeals (their
-/// projection) and the record of the row it came from. Call it inside the caller's transaction (a
-/// rolled-back import gives its numbers back).
-#[allow(clippy::too_many_arguments)]
-pub fn insert_imported(
+/// One case of an import batch: its intake and regime, the history its registration leads to, and
+/// the row it came from.
+pub struct ImportItem<'a> {
+    pub intake: Intake,
+    pub regime: &'a RegimeRules,
+    pub later: Box<dyn FnOnce(&[CaseEvent]) -> Result<Vec<CaseEvent>, AppError> + 'a>,
+    pub imported: ImportedRow<'a>,
+}
+
+/// Rows per multi-row INSERT (within both backends' limits on bound parameters).
+const CASES_PER_INSERT: usize = 200;
+const EVENTS_PER_INSERT: usize = 2_000;
+
+/// Writes a batch of cases imported from a ledger: numbers each intake (a block of tracking numbers
+/// per year), writes its registration and the history its `later` builds (the ledger's business
+/// dates), the case rows and appeals (their projection) and the records of the rows they came from,
+/// with multi-row inserts. Call it inside the caller's transaction (a rolled-back batch gives its
+/// numbers back).
+pub fn insert_imported_batch(
     conn: &mut DbConnection,
     agency: &AgencyRow,
     actor_id: &str,
-    intake: Intake,
-    regime: &RegimeRules,
     calendar: &WorkingDayIndex,
-    later: impl FnOnce(&[CaseEvent]) -> Result<Vec<CaseEvent>, AppError>,
-    imported: ImportedRow<'_>,
-) -> Result<CaseRecord, AppError> {
+    items: Vec<ImportItem<'_>>,
+) -> Result<usize, AppError> {
     use super::schema::imported_rows;
-    let year = chrono::Datelike::year(&intake.received_on);
-    let seq = next_tracking_seq(conn, &agency.id, year)?;
-    let mut events = registration_events(intake, &agency.code, seq, regime, calendar)
-        .map_err(|e| AppError::validation("received_on", e.to_string()))?
-        .to_vec();
-    let history = later(&events)?;
-    events.extend(history);
-    let case = Case::from_events(&events).map_err(|e| AppError::validation("row", e.to_string()))?;
-    let at = now();
-    let case_id = uuid::Uuid::now_v7().to_string();
-    let event_rows = chain_events(&case_id, None, &events, Some(actor_id), at);
-    let head = event_rows.last().expect("registration has events");
-    let book = Bookkeeping {
-        id: case_id.clone(),
-        agency_id: agency.id.clone(),
-        created_by: actor_id.to_owned(),
-        created_at: at,
-        updated_at: at,
-    };
-    let row = project_row(&case, book, head)?;
-    diesel::insert_into(cases::table).values(&row).execute(conn)?;
-    insert_events(conn, &event_rows)?;
-    for appeal in &case.appeals {
-        diesel::insert_into(case_appeals::table).values(&AppealRow::of(&case_id, appeal)).execute(conn)?;
+    let mut per_year: std::collections::BTreeMap<i32, i32> = std::collections::BTreeMap::new();
+    for item in &items {
+        *per_year.entry(chrono::Datelike::year(&item.intake.received_on)).or_default() += 1;
     }
-    diesel::insert_into(imported_rows::table)
-        .values((
-            imported_rows::case_id.eq(&case_id),
-            imported_rows::agency_id.eq(&agency.id),
-            imported_rows::original_number.eq(imported.original_number),
-            imported_rows::content_hash.eq(imported.content_hash),
-            imported_rows::file_sha256.eq(imported.file_sha256),
-            imported_rows::row_number.eq(imported.row_number),
+    let mut next_seq = std::collections::BTreeMap::new();
+    for (year, count) in per_year {
+        next_seq.insert(year, next_tracking_block(conn, &agency.id, year, count)?);
+    }
+    let at = now();
+    let (mut case_rows, mut event_rows, mut appeal_rows, mut import_rows) = (vec![], vec![], vec![], vec![]);
+    let locks = locks::covering(conn, &agency.path)?;
+    for item in items {
+        let year = chrono::Datelike::year(&item.intake.received_on);
+        let seq = next_seq.get_mut(&year).expect("counted");
+        let mut events = registration_events(item.intake, &agency.code, *seq, item.regime, calendar)
+            .map_err(|e| AppError::validation("received_on", e.to_string()))?
+            .to_vec();
+        *seq += 1;
+        events.extend((item.later)(&events)?);
+        let case = Case::from_events(&events).map_err(|e| AppError::validation("row", e.to_string()))?;
+        let case_id = uuid::Uuid::now_v7().to_string();
+        let chained = chain_events(&case_id, None, &events, Some(actor_id), at);
+        let book = Bookkeeping {
+            id: case_id.clone(),
+            agency_id: agency.id.clone(),
+            created_by: actor_id.to_owned(),
+            created_at: at,
+            updated_at: at,
+        };
+        let row = project_row(&case, book, chained.last().expect("registration has events"))?;
+        let appeals: Vec<AppealRow> = case.appeals.iter().map(|a| AppealRow::of(&case_id, a)).collect();
+        if !locks.is_empty() {
+            let author = Author { user_id: Some(actor_id), lock_override: None };
+            let after = locks::facts(&row, &appeals);
+            locks::guard(conn, &agency.path, &row.id, |_| Ok(None), after.as_ref(), &author, "imported")?;
+        }
+        event_rows.extend(chained);
+        appeal_rows.extend(appeals);
+        import_rows.push((
+            imported_rows::case_id.eq(case_id),
+            imported_rows::agency_id.eq(agency.id.clone()),
+            imported_rows::original_number.eq(item.imported.original_number.map(str::to_owned)),
+            imported_rows::content_hash.eq(item.imported.content_hash.to_owned()),
+            imported_rows::file_sha256.eq(item.imported.file_sha256.to_owned()),
+            imported_rows::row_number.eq(item.imported.row_number),
             imported_rows::imported_at.eq(at),
-        ))
-        .execute(conn)?;
-    let author = Author { user_id: Some(actor_id), lock_override: None };
-    let after = locks::facts(&row, &case.appeals.iter().map(|a| AppealRow::of(&case_id, a)).collect::<Vec<_>>());
-    locks::guard(conn, &agency.path, &row.id, |_| Ok(None), after.as_ref(), &author, "imported")?;
-    Ok(CaseRecord { row, agency_code: agency.code.clone(), agency_path: agency.path.clone() })
+        ));
+        case_rows.push(row);
+    }
+    let written = case_rows.len();
+    macro_rules! insert_all {
+        ($table:expr, $rows:expr, $per:expr) => {
+            for chunk in $rows.chunks($per) {
+                match conn {
+                    DbConnection::Postgres(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                    DbConnection::Sqlite(c) => diesel::insert_into($table).values(chunk).execute(c)?,
+                };
+            }
+        };
+    }
+    insert_all!(cases::table, case_rows, CASES_PER_INSERT);
+    insert_all!(case_events::table, event_rows, EVENTS_PER_INSERT);
+    insert_all!(case_appeals::table, appeal_rows, EVENTS_PER_INSERT);
+    insert_all!(imported_rows::table, import_rows, EVENTS_PER_INSERT);
+    Ok(written)
 }
 
 /// The rows of `agency` imported before: their original numbers and content hashes.

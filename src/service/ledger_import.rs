@@ -314,31 +314,34 @@ pub fn import(
     let mut done = 0;
     for batch in ready.chunks(BATCH) {
         crate::db::transaction(conn, |conn| {
-            for (row, case, intake, regime) in batch {
-                let note = format!("台账导入：文件 {} 第{row}行", &file_sha256[..16.min(file_sha256.len())]);
-                let who = ImportActor { id: &actor.id, name: &actor.name, note: &note };
-                let imported = ImportedRow {
-                    original_number: case.original_number.as_deref(),
-                    content_hash: &case.content_hash,
-                    file_sha256,
-                    row_number: *row as i32,
-                };
-                let later = |registered: &[crate::domain::events::CaseEvent]| {
-                    ledger::history(case, regime, &rules.calendar, registered, &who, today)
-                        .map_err(|e| AppError::validation("row", format!("row {row}: {e}")))
-                };
-                cases::insert_imported(
-                    conn,
-                    &agency,
-                    &actor.id,
-                    intake.clone(),
-                    regime,
-                    &rules.calendar,
-                    later,
-                    imported,
-                )
-                .map_err(TxError::App)?;
-            }
+            let notes: Vec<String> = batch
+                .iter()
+                .map(|(row, ..)| format!("台账导入：文件 {} 第{row}行", &file_sha256[..16.min(file_sha256.len())]))
+                .collect();
+            let items = batch
+                .iter()
+                .zip(&notes)
+                .map(|((row, case, intake, regime), note)| {
+                    let actor = &actor;
+                    let calendar = &rules.calendar;
+                    cases::ImportItem {
+                        intake: intake.clone(),
+                        regime,
+                        later: Box::new(move |registered: &[crate::domain::events::CaseEvent]| {
+                            let who = ImportActor { id: &actor.id, name: &actor.name, note };
+                            ledger::history(case, regime, calendar, registered, &who, today)
+                                .map_err(|e| AppError::validation("row", format!("row {row}: {e}")))
+                        }),
+                        imported: ImportedRow {
+                            original_number: case.original_number.as_deref(),
+                            content_hash: &case.content_hash,
+                            file_sha256,
+                            row_number: *row as i32,
+                        },
+                    }
+                })
+                .collect();
+            cases::insert_imported_batch(conn, &agency, &actor.id, &rules.calendar, items).map_err(TxError::App)?;
             Ok(())
         })
         .map_err(AppError::from)?;
