@@ -307,6 +307,13 @@ pub fn is_word(key: &str) -> bool {
 /// (key, Chinese, English).
 const WORDS: &[(&str, &str, &str)] = &[
     ("papers", "文书与附件", "Letters and papers"),
+    ("ledger_import", "导入原有台账", "Import an existing ledger"),
+    (
+        "ledger_import_hint",
+        "按模板整理原有台账（Excel或WPS），用命令 foi-tracker import cases 文件 --agency 机关代码 --dry-run 先检查，再去掉 --dry-run 导入；管理员也可通过接口上传。",
+        "Arrange the existing ledger (Excel or WPS) like the template, check it with foi-tracker import cases FILE --agency CODE --dry-run, then import it without --dry-run; administrators can also upload it over the API.",
+    ),
+    ("import_template", "下载台账导入模板", "Download the import template"),
     ("documents", "文书", "Letters"),
     ("no_documents", "尚未生成文书。", "No letter yet."),
     ("doc_number", "文号", "Number"),

@@ -537,12 +537,15 @@ pub struct ImportedRow<'a> {
     pub row_number: i32,
 }
 
+/// Builds an imported case's history from its registration's events.
+pub type HistoryBuilder<'a> = Box<dyn FnOnce(&[CaseEvent]) -> Result<Vec<CaseEvent>, AppError> + 'a>;
+
 /// One case of an import batch: its intake and regime, the history its registration leads to, and
 /// the row it came from.
 pub struct ImportItem<'a> {
     pub intake: Intake,
     pub regime: &'a RegimeRules,
-    pub later: Box<dyn FnOnce(&[CaseEvent]) -> Result<Vec<CaseEvent>, AppError> + 'a>,
+    pub later: HistoryBuilder<'a>,
     pub imported: ImportedRow<'a>,
 }
 
@@ -1366,6 +1369,19 @@ pub fn find_by_number(conn: &mut DbConnection, number: &str) -> Result<Option<Ca
         .first(conn)
         .optional()?;
     Ok(found.map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }))
+}
+
+/// The cases imported from a ledger under the office's original number `number` (one per agency at
+/// most).
+pub fn find_by_original_number(conn: &mut DbConnection, number: &str) -> Result<Vec<CaseRecord>, AppError> {
+    use super::schema::imported_rows;
+    let found: Vec<(CaseRow, String, String)> = cases::table
+        .inner_join(agencies::table)
+        .inner_join(imported_rows::table.on(imported_rows::case_id.eq(cases::id)))
+        .filter(imported_rows::original_number.eq(number))
+        .select((CaseRow::as_select(), agencies::code, agencies::path))
+        .load(conn)?;
+    Ok(found.into_iter().map(|(row, agency_code, agency_path)| CaseRecord { row, agency_code, agency_path }).collect())
 }
 
 #[cfg(test)]

@@ -320,6 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_locks,
     report_corrections,
     reminder_outbox,
+    imported_rows,
 );
 
 diesel::table! {

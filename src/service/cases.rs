@@ -375,9 +375,15 @@ pub fn list(
     Ok(CasePage { cases: page, next, total })
 }
 
-/// The case with this tracking number, if `user` may see it (404 otherwise).
+/// The case with this tracking number, or imported under this original number of the office's
+/// ledger, if `user` may see it (404 otherwise).
 pub fn by_number(conn: &mut DbConnection, user: &Principal, number: &str) -> Result<CaseRecord, AppError> {
-    cases::find_by_number(conn, number.trim())?
-        .filter(|record| user.covers(&record.agency_path))
-        .ok_or_else(|| AppError::NotFound(format!("no case numbered `{}` in your scope", number.trim())))
+    let number = number.trim();
+    if let Some(record) = cases::find_by_number(conn, number)?.filter(|record| user.covers(&record.agency_path)) {
+        return Ok(record);
+    }
+    cases::find_by_original_number(conn, number)?
+        .into_iter()
+        .find(|record| user.covers(&record.agency_path))
+        .ok_or_else(|| AppError::NotFound(format!("no case numbered `{number}` in your scope")))
 }

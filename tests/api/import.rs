@@ -83,6 +83,14 @@ async fn a_ledger_is_checked_row_by_row_then_imported_with_its_dates_and_again_c
     let open = by_evidence("盘政依申请〔2015〕4号");
     assert_eq!((open["received_on"].clone(), open["state"].clone()), (json!("2015-03-06"), json!("registered")));
     assert!(open["deadline"]["final_due_on"].is_string());
+    // The office's own number finds the case, as its tracking number does.
+    let found = app
+        .get_json(
+            &app.admin,
+            "/api/v1/cases/by-number/%E7%9B%98%E6%94%BF%E4%BE%9D%E7%94%B3%E8%AF%B7%E3%80%942015%E3%80%951%E5%8F%B7",
+        )
+        .await;
+    assert_eq!(found["id"], first["id"]);
     let repeat = by_evidence("盘政依申请〔2015〕5号");
     assert_eq!(repeat["outcome"]["reason"], "repeat_request");
     assert_eq!(repeat["outcome"]["repeat_of_earlier"]["reference"], "前次申请：盘政依申请〔2014〕88号");
