@@ -30,6 +30,7 @@ pub struct ImportUpload {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     /// Check every row and answer the report; write nothing.
