@@ -17,7 +17,7 @@ use crate::domain::deadline::Timeliness;
 use crate::domain::events::CaseEvent;
 use crate::domain::events::DeadlineSummary;
 use crate::domain::intake::{Applicant, ApplicantKind, Channel, DeliveryForm, IntakeInput, ReceiptBasis};
-use crate::domain::masking::{mask_applicant, mask_free_text};
+use crate::domain::masking::{mask_applicant, mask_attachment, mask_document, mask_free_text};
 use crate::domain::outcome::Outcome;
 use crate::domain::role::Principal;
 use crate::domain::workflow::CaseState;
@@ -237,20 +237,8 @@ impl CaseResponse {
         response.service_evidence_attachment_id = evidence(crate::domain::papers::EvidenceFor::Service);
         response.attachments =
             Some(attachments.iter().cloned().map(|a| crate::service::papers::masked_for(caller, a)).collect());
-        response.documents = Some(
-            details
-                .case
-                .documents
-                .iter()
-                .cloned()
-                .map(|mut d| {
-                    if !show {
-                        d.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
-                    }
-                    d
-                })
-                .collect(),
-        );
+        let documents = details.case.documents.iter().cloned();
+        response.documents = Some(if show { documents.collect() } else { documents.map(mask_document).collect() });
         Ok(response)
     }
 }
@@ -690,14 +678,11 @@ pub(crate) fn event_response(row: EventRow, show_personal_data: bool) -> Result<
             }
             serde_json::to_value(record).map_err(AppError::internal)?
         }
-        CaseEvent::Attached(mut record) if !show_personal_data => {
-            record.filename = mask_free_text(&record.filename);
-            record.note = record.note.as_deref().map(mask_free_text);
-            serde_json::to_value(record).map_err(AppError::internal)?
+        CaseEvent::Attached(record) if !show_personal_data => {
+            serde_json::to_value(mask_attachment(record)).map_err(AppError::internal)?
         }
-        CaseEvent::DocumentIssued(mut record) if !show_personal_data => {
-            record.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
-            serde_json::to_value(record).map_err(AppError::internal)?
+        CaseEvent::DocumentIssued(record) if !show_personal_data => {
+            serde_json::to_value(mask_document(*record)).map_err(AppError::internal)?
         }
         CaseEvent::Clock(mut record) if !show_personal_data => {
             record.evidence = record.evidence.as_deref().map(mask_free_text);

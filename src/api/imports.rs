@@ -78,24 +78,22 @@ pub async fn import(
     while let Some(part) = form.next().await {
         let mut part = part.map_err(super::papers::multipart_problem)?;
         let name = part.name().unwrap_or_default().to_owned();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = part.next().await {
-            bytes.extend_from_slice(&chunk.map_err(super::papers::multipart_problem)?);
-            if bytes.len() as u64 > settings.max_bytes {
-                return Err(AppError::PayloadTooLarge(format!(
-                    "the file is larger than the limit of {} bytes (attachments.max_bytes)",
-                    settings.max_bytes
-                )));
-            }
-        }
         match name.as_str() {
-            "file" => file = Some(bytes),
-            "mapping" => {
-                let text =
-                    String::from_utf8(bytes).map_err(|_| AppError::validation("mapping", "is not UTF-8 text"))?;
-                if text.contains('\0') {
-                    return Err(AppError::validation("mapping", crate::domain::validation::NUL_MESSAGE));
+            "file" => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = part.next().await {
+                    bytes.extend_from_slice(&chunk.map_err(super::papers::multipart_problem)?);
+                    if bytes.len() as u64 > settings.max_bytes {
+                        return Err(AppError::PayloadTooLarge(format!(
+                            "the file is larger than the limit of {} bytes (attachments.max_bytes)",
+                            settings.max_bytes
+                        )));
+                    }
                 }
+                file = Some(bytes);
+            }
+            "mapping" => {
+                let text = super::papers::text_field(&mut part, "mapping").await?;
                 mapping = Mapping::from_toml(&text).map_err(|e| AppError::validation("mapping", e))?;
             }
             other => return Err(AppError::validation(other, "is not a field of an import; send file and mapping")),

@@ -12,7 +12,7 @@ use super::papers::StoredFileResponse;
 use super::problem::Problem;
 use crate::db::Db;
 use crate::domain::letters::DocumentRecord;
-use crate::domain::masking::mask_free_text;
+use crate::domain::masking::mask_document;
 use crate::error::AppError;
 use crate::service::letters::{self, GenerateRequest, Letterhead};
 use crate::service::Caller;
@@ -88,12 +88,7 @@ pub async fn list(path: web::Path<String>, Auth(user): Auth, db: web::Data<Db>) 
         })
         .await?
         .into_iter()
-        .map(|mut d| {
-            if !show {
-                d.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
-            }
-            d
-        })
+        .map(|d| if show { d } else { mask_document(d) })
         .collect();
     Ok(HttpResponse::Ok().json(DocumentList { items }))
 }

@@ -50,7 +50,7 @@ pub fn multipart_problem(e: MultipartError) -> AppError {
     }
 }
 
-async fn text_field(field: &mut Field, name: &str) -> Result<String, AppError> {
+pub async fn text_field(field: &mut Field, name: &str) -> Result<String, AppError> {
     let mut bytes = Vec::new();
     while let Some(chunk) = field.next().await {
         bytes.extend_from_slice(&chunk.map_err(multipart_problem)?);

@@ -277,16 +277,13 @@ pub fn attachment_of(case: &crate::domain::case::Case, id: &str) -> Result<Attac
         .ok_or_else(|| AppError::NotFound(format!("the case has no attachment `{id}`")))
 }
 
-/// How a caller sees an attachment in a list: statisticians see the kind and size, not the name
-/// the applicant's file may carry, nor the note.
-pub fn masked_for(caller: Caller<'_>, mut a: AttachmentRecord) -> AttachmentRecord {
-    if let Caller::User(p) = caller {
-        if !p.role.sees_personal_data() {
-            a.filename = crate::domain::masking::mask_free_text(&a.filename);
-            a.note = a.note.map(|n| crate::domain::masking::mask_free_text(&n));
-        }
+/// How a caller sees an attachment in a list: a role that sees cases masked reads its file name and
+/// note masked.
+pub fn masked_for(caller: Caller<'_>, a: AttachmentRecord) -> AttachmentRecord {
+    match caller {
+        Caller::User(p) if !p.role.sees_personal_data() => crate::domain::masking::mask_attachment(a),
+        _ => a,
     }
-    a
 }
 
 /// Checks the stored content of every file the case's events name against the size and hash the

@@ -100,6 +100,21 @@ pub fn mask_applicant(a: &Applicant) -> Applicant {
     }
 }
 
+/// An attachment as a role that sees cases masked reads it: its file name and note masked as other
+/// free text (the digits of ID and phone numbers).
+pub fn mask_attachment(mut a: crate::papers::AttachmentRecord) -> crate::papers::AttachmentRecord {
+    a.filename = mask_free_text(&a.filename);
+    a.note = a.note.as_deref().map(mask_free_text);
+    a
+}
+
+/// A letter's record as a role that sees cases masked reads it: the handler's particulars masked as
+/// other free text.
+pub fn mask_document(mut d: crate::letters::DocumentRecord) -> crate::letters::DocumentRecord {
+    d.particulars.values_mut().for_each(|v| *v = mask_free_text(v));
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
