@@ -269,7 +269,8 @@ def main():
     Select(form.find_element(By.NAME, "kind")).select_by_value("reply")
     form.find_element(By.NAME, "p.content").send_keys("提供招标公告复印件3页；投标报价部分涉及第三方商业秘密，不予公开。")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    # The URL already ends in done=1 (the service's redirect): wait for the new page's contents.
+    WebDriverWait(h1, 10).until(lambda d: d.find_elements(By.ID, "documents"))
     no_console_errors(h1, "the letter generated")
     check("政府信息公开申请答复书" in h1.find_element(By.ID, "documents").text, "the reply letter is listed")
     receipt = os.path.abspath(os.path.join(SHOTS, "postal-receipt.pdf"))
@@ -282,7 +283,7 @@ def main():
     Select(form.find_element(By.NAME, "evidence_for")).select_by_value("service")
     form.find_element(By.NAME, "file").send_keys(receipt)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(h1, 10).until(lambda d: "done=1" in d.current_url)
+    WebDriverWait(h1, 10).until(lambda d: d.find_elements(By.ID, "attachments"))
     no_console_errors(h1, "the paper attached")
     os.remove(receipt)
     check("邮寄凭证" in h1.find_element(By.ID, "attachments").text, "the postal receipt is listed")
